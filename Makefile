@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make demo   environment, embedded Label Studio, the whole flow
+#   make test   environment and every test, against a real Label Studio and Chromium
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test env browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[server,test]'
+	touch $(STAMP)
+
+env: $(STAMP)
+
+# Debian's Chromium for the browser tests (no browser can be downloaded by Playwright here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+demo: $(STAMP)
+	$(BIN)/python -m annotate.demo
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .annotate test-output

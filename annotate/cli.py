@@ -1,0 +1,241 @@
+"""The `annotate` command line: parses options, calls the library function of the same name, prints.
+
+Nothing here decides anything about annotations; errors raised by the library are
+turned into one sentence and an exit code in `_run`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+
+from . import client as client_lib
+from . import corpus as corpus_lib
+from . import generated
+from . import server as server_lib
+from .errors import AnnotateError, NotBuilt
+from .workspace import Workspace, find_workspace
+
+app = typer.Typer(
+    help=(
+        "Turn news articles into a gold-standard, versioned Hugging Face dataset of entities and events.\n\n"
+        "The flow: corpus add → push (to Label Studio) → annotators label in the browser → pull → validate → "
+        "agreement → adjudicate → publish."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+server_app = typer.Typer(help="Run the embedded Label Studio on this machine (loopback only).", no_args_is_help=True)
+corpus_app = typer.Typer(help="Add articles to the corpus and list them.", no_args_is_help=True)
+app.add_typer(server_app, name="server")
+app.add_typer(corpus_app, name="corpus")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _run(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into a sentence on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AnnotateError as exc:
+            err(f"Error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err("Interrupted. Nothing half-done was kept; run the command again to finish.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _workspace() -> Workspace:
+    return find_workspace()
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# --- server ------------------------------------------------------------------------------
+
+
+@server_app.command("start")
+@_run
+def server_start(
+    port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8080, or the last one used)."),
+    database: Optional[str] = typer.Option(
+        None, help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL."
+    ),
+) -> None:
+    """Start the embedded Label Studio and wait until it answers; harmless when it already runs."""
+    workspace = _workspace()
+    shown = {"done": False}
+
+    def waiting(seconds: float) -> None:
+        if not shown["done"]:
+            err("Starting Label Studio (the first start sets up its database and takes about a minute)…")
+            shown["done"] = True
+        elif int(seconds) % 10 == 0:
+            err(f"  still starting ({seconds:.0f} s)")
+
+    state = server_lib.start(workspace, port=port, database=database, on_wait=waiting)
+    settings = server_lib.load_settings(workspace)
+    verb = "started" if state.started else "already running"
+    typer.echo(f"Label Studio {verb} at {state.url}")
+    if settings:
+        typer.echo(f"Admin login: {settings.admin_email} (password in {server_lib.settings_path(workspace)}, owner-only)")
+
+
+@server_app.command("stop")
+@_run
+def server_stop() -> None:
+    """Stop the embedded Label Studio; its data stays in .annotate/label-studio/."""
+    server_lib.stop(_workspace())
+    typer.echo("Label Studio stopped.")
+
+
+@server_app.command("status")
+@_run
+def server_status(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+    """Say whether the embedded Label Studio runs, and whether the server commands use accepts the key.
+
+    Exit 0 when the server that commands use answers and accepts the key, 1 otherwise.
+    """
+    workspace = _workspace()
+    state = server_lib.status(workspace)
+    embedded = f"running at {state.url} (pid {state.pid}); log: {state.log}" if state.running else "not running"
+    if format is Format.text:
+        typer.echo(f"embedded server: {embedded}")
+    connection = client_lib.connect(workspace)
+    if format is Format.json:
+        _print_json({"embedded": {"running": state.running, "url": state.url, "pid": state.pid},
+                     "commands_use": connection.url, "key_accepted": True})
+    else:
+        typer.echo(f"commands use:    Label Studio at {connection.url} (key accepted)")
+
+
+# --- corpus ------------------------------------------------------------------------------
+
+
+@corpus_app.command("add")
+@_run
+def corpus_add(
+    paths: List[Path] = typer.Argument(..., help="Article files (.txt, .md, .jsonl) or folders of them."),
+) -> None:
+    """Add articles; duplicates are reported, bad files named with the reason (exit 1 if any was refused)."""
+    result = corpus_lib.corpus_add(_workspace(), paths)
+    for article in result.added:
+        typer.echo(f"added    {article.id}  {article.display_title}")
+    for item in result.duplicates:
+        typer.echo(f"skipped  {item.source}: duplicate, {item.reason}")
+    for item in result.refused:
+        err(f"refused  {item.source}: {item.reason}")
+    typer.echo(f"{len(result.added)} added, {len(result.duplicates)} duplicate(s), {len(result.refused)} refused.")
+    if result.refused:
+        raise typer.Exit(1)
+
+
+@corpus_app.command("list")
+@_run
+def corpus_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+    """List the corpus: id, title and length of each article."""
+    rows = corpus_lib.corpus_list(_workspace())
+    if format is Format.json:
+        _print_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}  {row['characters']:>7,} chars  {row['title']}")
+    typer.echo(f"{len(rows)} article(s)")
+
+
+# --- scheme ------------------------------------------------------------------------------
+
+
+@app.command()
+@_run
+def scheme(
+    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
+) -> None:
+    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
+    result = generated.scheme(_workspace(), check=check)
+    s = result.scheme
+    summary = f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
+    if check:
+        typer.echo(f"{summary}; {len(result.unchanged)} generated file(s) up to date.")
+        return
+    for path in result.written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+
+
+# --- commands of later stages ------------------------------------------------------------
+
+
+def _not_built(name: str) -> None:
+    raise NotBuilt(f"`annotate {name}` is not built yet.")
+
+
+@app.command()
+@_run
+def push() -> None:
+    """Put the corpus into Label Studio with the scheme's labels and the guidelines."""
+    _not_built("push")
+
+
+@app.command()
+@_run
+def pull() -> None:
+    """Bring finished annotations back from Label Studio as canonical records."""
+    _not_built("pull")
+
+
+@app.command()
+@_run
+def validate() -> None:
+    """Check a Label Studio export or canonical records against the JSON Schema and the scheme."""
+    _not_built("validate")
+
+
+@app.command()
+@_run
+def agreement() -> None:
+    """Report inter-annotator agreement per pair, label and event type."""
+    _not_built("agreement")
+
+
+@app.command()
+@_run
+def adjudicate() -> None:
+    """Merge several annotators' work into gold; send disagreements to a curator."""
+    _not_built("adjudicate")
+
+
+@app.command()
+@_run
+def publish() -> None:
+    """Write a versioned Hugging Face dataset from the gold set."""
+    _not_built("publish")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Connecting to Label Studio: address and key from the environment or the embedded server.
+
+`LABEL_STUDIO_URL` and `LABEL_STUDIO_API_KEY`, when set, point every command at any
+Label Studio; otherwise the embedded server's settings are used. Failures become
+`AnnotateError`s whose messages never contain the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import httpx
+
+from .errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
+from .server import load_settings
+from .workspace import Workspace
+
+URL_ENV = "LABEL_STUDIO_URL"
+KEY_ENV = "LABEL_STUDIO_API_KEY"
+REQUEST_TIMEOUT = 120.0
+RETRIES = 3
+
+
+@dataclass
+class Connection:
+    url: str
+    client: Any = field(repr=False)
+    api_key: str = field(repr=False)
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+    @contextlib.contextmanager
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn transport and API failures inside the block into one clear sentence."""
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            yield
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ConnectionFailed(
+                f"Label Studio at {self.url} cannot be reached while {doing} ({type(exc).__name__}). "
+                "Run `annotate server start`, or set LABEL_STUDIO_URL to a running server."
+            ) from None
+        except httpx.TimeoutException:
+            raise ConnectionFailed(
+                f"Label Studio at {self.url} did not answer in time while {doing}. Try again; "
+                "if it keeps happening, check the server's load and log."
+            ) from None
+        except ApiError as exc:
+            if exc.status_code in (401, 403):
+                raise AuthenticationFailed(
+                    f"Label Studio at {self.url} refused the API key while {doing}. "
+                    "Run `annotate server start` for the embedded server, or set LABEL_STUDIO_API_KEY "
+                    "to a valid token of that server."
+                ) from None
+            body = self.redact(str(exc.body))[:500]
+            raise LabelStudioError(
+                f"Label Studio at {self.url} answered {exc.status_code} while {doing}: {body}"
+            ) from None
+
+
+def resolve(workspace: Workspace | None) -> tuple[str, str]:
+    """The (url, api_key) to use: environment first, then the embedded server's settings."""
+    url, key = os.environ.get(URL_ENV), os.environ.get(KEY_ENV)
+    if url and key:
+        return url.rstrip("/"), key
+    settings = load_settings(workspace) if workspace else None
+    if settings is None:
+        missing = KEY_ENV if url else URL_ENV
+        raise ConnectionFailed(
+            f"No Label Studio is configured: {missing} is not set and the embedded server has never been "
+            "started here. Run `annotate server start`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY."
+        )
+    return (url or settings.url).rstrip("/"), key or settings.api_key
+
+
+def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
+    """A Label Studio client, checked with a first request unless `check` is False."""
+    from label_studio_sdk.client import LabelStudio
+
+    url, key = resolve(workspace)
+    client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES)
+    connection = Connection(url, client, key)
+    if check:
+        with connection.errors("checking the API key"):
+            client.users.whoami()
+    return connection

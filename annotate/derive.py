@@ -1,0 +1,226 @@
+"""Everything derived from the scheme: Label Studio config, record JSON Schema, dataset features, tables.
+
+These are pure functions of a `Scheme`; `annotate.scheme_files` writes and checks the
+committed copies.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from .scheme import EVENT_TARGET, Scheme
+
+# Names in the Label Studio config that exports are read by: an interchange contract.
+TEXT = "text"
+ENTITY = "entity"
+TRIGGER = "trigger"
+
+
+def label_config(scheme: Scheme) -> str:
+    """The Label Studio labelling config: title, entity and trigger labels, roles, per-trigger attributes."""
+    view = ET.Element("View")
+    ET.SubElement(view, "Header", value="$title")
+    _labels(view, ENTITY, scheme.entities, "Entities")
+    _labels(view, TRIGGER, scheme.events, "Event triggers")
+    ET.SubElement(view, "Text", name=TEXT, value="$text")
+    relations = ET.SubElement(view, "Relations")
+    for role in scheme.role_names:
+        ET.SubElement(relations, "Relation", value=role)
+    triggers = ",".join(scheme.event_names)
+    for attribute in scheme.attributes:
+        box = ET.SubElement(view, "View", visibleWhen="region-selected", whenLabelValue=triggers)
+        ET.SubElement(box, "Header", value=f"{attribute.name} (default {attribute.default})", size="6")
+        choices = ET.SubElement(
+            box,
+            "Choices",
+            name=attribute.name,
+            toName=TEXT,
+            perRegion="true",
+            choice="single-radio",
+            showInline="true",
+        )
+        for value in attribute.values:
+            ET.SubElement(choices, "Choice", value=value)
+    ET.indent(view, space="  ")
+    comment = f"<!-- Generated from labels/scheme.yaml version {scheme.version} by `annotate scheme`. Do not edit. -->"
+    return comment + "\n" + ET.tostring(view, encoding="unicode") + "\n"
+
+
+def _labels(view: ET.Element, name: str, items: tuple, title: str) -> None:
+    ET.SubElement(view, "Header", value=title, size="5")
+    labels = ET.SubElement(view, "Labels", name=name, toName=TEXT, showInline="true")
+    for item in items:
+        attrs = {"value": item.name, "hint": item.definition}
+        if item.color:
+            attrs["background"] = item.color
+        if item.hotkey:
+            attrs["hotkey"] = item.hotkey
+        ET.SubElement(labels, "Label", attrs)
+
+
+def record_schema(scheme: Scheme) -> dict[str, Any]:
+    """JSON Schema (2020-12) of one canonical record, with the scheme's names as enums."""
+    span = {
+        "start": {"type": "integer", "minimum": 0},
+        "end": {"type": "integer", "minimum": 1},
+        "text": {"type": "string", "minLength": 1},
+    }
+    entity = {
+        "type": "object",
+        "required": ["id", "start", "end", "text", "label"],
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string", "minLength": 1}, **span, "label": {"enum": list(scheme.entity_names)}},
+    }
+    attributes = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {a.name: {"enum": list(a.values), "description": a.definition} for a in scheme.attributes},
+    }
+    argument = {
+        "type": "object",
+        "required": ["role", "target"],
+        "additionalProperties": False,
+        "properties": {"role": {"enum": list(scheme.role_names)}, "target": {"type": "string", "minLength": 1}},
+    }
+    event = {
+        "type": "object",
+        "required": ["id", "type", "trigger", "arguments", "attributes"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "type": {"enum": list(scheme.event_names)},
+            "trigger": {"type": "object", "required": list(span), "additionalProperties": False, "properties": span},
+            "arguments": {"type": "array", "items": {"$ref": "#/$defs/argument"}},
+            "attributes": {"$ref": "#/$defs/attributes"},
+        },
+        "allOf": [_roles_of(ev.name, [r.name for r in ev.roles]) for ev in scheme.events],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Canonical annotation record",
+        "description": (
+            f"One annotation of one article. Generated from labels/scheme.yaml version {scheme.version}; do not edit. "
+            "Offsets are Python string indices (code points) into text; text[start:end] equals the span text."
+        ),
+        "type": "object",
+        "required": ["article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"],
+        "additionalProperties": False,
+        "properties": {
+            "article_id": {"type": "string", "minLength": 1},
+            "annotation_id": {"type": "string", "minLength": 1},
+            "task_id": {"type": ["integer", "null"]},
+            "annotator": {"type": "string", "minLength": 1, "pattern": "^[^@\\s]+$"},
+            "ground_truth": {"type": "boolean"},
+            "cancelled": {"type": "boolean"},
+            "lead_time": {"type": ["number", "null"]},
+            "created_at": {"type": ["string", "null"]},
+            "updated_at": {"type": ["string", "null"]},
+            "title": {"type": ["string", "null"]},
+            "text": {"type": "string"},
+            "entities": {"type": "array", "items": {"$ref": "#/$defs/entity"}},
+            "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
+            "provenance": {"type": "object"},
+        },
+        "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
+    }
+
+
+def _roles_of(event_type: str, roles: list[str]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"type": {"const": event_type}}},
+        "then": {"properties": {"arguments": {"items": {"properties": {"role": {"enum": roles}}}}}},
+    }
+
+
+def bio_tags(scheme: Scheme) -> list[str]:
+    """Token tags in BIO form: O, then B-/I- for each entity type."""
+    return ["O", *(f"{p}-{name}" for name in scheme.entity_names for p in ("B", "I"))]
+
+
+def features(scheme: Scheme, config: str):
+    """The `datasets.Features` of a published config (`documents`, `tokens` or `annotations`)."""
+    from datasets import ClassLabel, Features, List, Value
+
+    span = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
+    entity = {"id": Value("string"), **span, "label": ClassLabel(names=list(scheme.entity_names))}
+    event = {
+        "id": Value("string"),
+        "type": ClassLabel(names=list(scheme.event_names)),
+        "trigger": span,
+        "arguments": List({"role": ClassLabel(names=list(scheme.role_names)), "target": Value("string")}),
+        **{a.name: ClassLabel(names=list(a.values)) for a in scheme.attributes},
+    }
+    if config == "documents":
+        return Features(
+            {
+                "id": Value("string"),
+                "title": Value("string"),
+                "date": Value("string"),
+                "source": Value("string"),
+                "text": Value("string"),
+                "entities": List(entity),
+                "events": List(event),
+                "gold_from": Value("string"),
+            }
+        )
+    if config == "tokens":
+        return Features(
+            {
+                "id": Value("string"),
+                "tokens": List(Value("string")),
+                "token_starts": List(Value("int32")),
+                "token_ends": List(Value("int32")),
+                "ner_tags": List(ClassLabel(names=bio_tags(scheme))),
+            }
+        )
+    if config == "annotations":
+        return Features(
+            {
+                "article_id": Value("string"),
+                "annotation_id": Value("string"),
+                "annotator": Value("string"),
+                "ground_truth": Value("bool"),
+                "cancelled": Value("bool"),
+                "lead_time": Value("float64"),
+                "entities": List(entity),
+                "events": List(event),
+            }
+        )
+    raise ValueError(f"unknown config {config!r}")
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def entity_table(scheme: Scheme) -> str:
+    rows = ["| type | definition | hotkey |", "|---|---|---|"]
+    rows += [f"| `{e.name}` | {_md_escape(e.definition)} | {e.hotkey or ''} |" for e in scheme.entities]
+    return "\n".join(rows)
+
+
+def event_table(scheme: Scheme) -> str:
+    groups = {name: f"{name} ({', '.join(members)})" for name, members in scheme.groups.items()}
+    groups[EVENT_TARGET] = "another event's trigger"
+    rows = ["| event type | PLOVER | definition | roles (what each may point at) |", "|---|---|---|---|"]
+    for ev in scheme.events:
+        roles = "; ".join(f"{r.name}: {', '.join(groups.get(t, t) for t in r.written_targets)}" for r in ev.roles)
+        rows.append(f"| `{ev.name}` | {ev.plover} | {_md_escape(ev.definition)} | {_md_escape(roles)} |")
+    return "\n".join(rows)
+
+
+def attribute_table(scheme: Scheme) -> str:
+    rows = ["| attribute | values | default | meaning |", "|---|---|---|---|"]
+    rows += [
+        f"| `{a.name}` | {', '.join(a.values)} | {a.default} | {_md_escape(a.definition)} |" for a in scheme.attributes
+    ]
+    return "\n".join(rows)
+
+
+TABLES = {"entities": entity_table, "events": event_table, "attributes": attribute_table}
+
+
+def record_schema_text(scheme: Scheme) -> str:
+    return json.dumps(record_schema(scheme), indent=2, ensure_ascii=False) + "\n"

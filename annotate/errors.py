@@ -1,0 +1,62 @@
+"""The one family of errors the library raises; the CLI turns each into a sentence."""
+
+from __future__ import annotations
+
+
+class AnnotateError(Exception):
+    """Something the user can act on; the message says what happened and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(AnnotateError):
+    """An option or argument cannot be used as given."""
+
+    exit_code = 2
+
+
+class WorkspaceError(AnnotateError):
+    """The workspace (labels/, corpus/, exports/) is missing or malformed."""
+
+
+class SchemeError(AnnotateError):
+    """labels/scheme.yaml is broken; the message lists every problem with its line."""
+
+    def __init__(self, problems: list[str], path: str = "labels/scheme.yaml") -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{path} has {len(problems)} problem(s):\n{lines}")
+
+
+class GeneratedFilesStale(AnnotateError):
+    """A committed file generated from the scheme differs from what the scheme gives."""
+
+
+class CorpusError(AnnotateError):
+    """An article file cannot be read or written."""
+
+
+class ServerError(AnnotateError):
+    """The embedded Label Studio could not be started, stopped or found."""
+
+
+class ConnectionFailed(AnnotateError):
+    """Label Studio cannot be reached at the configured address."""
+
+
+class AuthenticationFailed(AnnotateError):
+    """Label Studio refused the API key."""
+
+
+class LabelStudioError(AnnotateError):
+    """Label Studio answered a request with an error."""
+
+
+class ExportError(AnnotateError):
+    """A file cannot be read as a Label Studio export or as canonical records."""
+
+    exit_code = 2
+
+
+class NotBuilt(AnnotateError):
+    """The command exists in the interface but is not implemented yet."""

@@ -1,0 +1,288 @@
+"""The embedded Label Studio: a local server on loopback with its data in the workspace.
+
+Its settings (address, admin login, API token) live in `.annotate/server.json`, readable
+by its owner only. Nothing here prints; `start` returns once the server answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import ServerError
+from .workspace import Workspace
+
+DEFAULT_PORT = 8080
+LOOPBACK = "127.0.0.1"
+ADMIN_EMAIL = "admin@annotate.local"
+START_TIMEOUT = 300.0
+
+
+@dataclass
+class ServerSettings:
+    url: str
+    api_key: str
+    admin_email: str
+    admin_password: str
+    host: str = LOOPBACK
+    port: int = DEFAULT_PORT
+    database: str | None = None
+
+    def redacted(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("api_key", "admin_password")}
+
+
+@dataclass
+class ServerStatus:
+    running: bool
+    url: str | None
+    pid: int | None
+    data_dir: Path
+    log: Path
+    started: bool = False
+    """True when this call started the server, False when it was already running."""
+
+
+def data_dir(workspace: Workspace) -> Path:
+    return workspace.private_dir("label-studio")
+
+
+def settings_path(workspace: Workspace) -> Path:
+    return workspace.state / "server.json"
+
+
+def load_settings(workspace: Workspace) -> ServerSettings | None:
+    path = settings_path(workspace)
+    if not path.exists():
+        return None
+    try:
+        return ServerSettings(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise ServerError(f"{path} is damaged ({exc}). Delete it and run `annotate server start` again.") from None
+
+
+def write_private(path: Path, content: str) -> None:
+    """Write a file that only its owner can read, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _new_settings(host: str, port: int, database: str | None) -> ServerSettings:
+    return ServerSettings(
+        url=f"http://{host}:{port}",
+        api_key=secrets.token_hex(20),
+        admin_email=ADMIN_EMAIL,
+        admin_password=secrets.token_urlsafe(16),
+        host=host,
+        port=port,
+        database=database,
+    )
+
+
+def _pid_path(workspace: Workspace) -> Path:
+    return data_dir(workspace) / "server.pid"
+
+
+def _log_path(workspace: Workspace) -> Path:
+    return data_dir(workspace) / "server.log"
+
+
+def _read_pid(workspace: Workspace) -> int | None:
+    try:
+        pid = int(_pid_path(workspace).read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def healthy(url: str, timeout: float = 3.0) -> bool:
+    """True when a Label Studio answers its health check at `url`."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310
+            return b"UP" in response.read()
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def label_studio_command() -> list[str]:
+    """The installed `label-studio` program, preferring the one beside this Python."""
+    beside = Path(sys.executable).parent / "label-studio"
+    found = str(beside) if beside.exists() else shutil.which("label-studio")
+    if not found:
+        raise ServerError(
+            "The Label Studio server is not installed in this environment. "
+            "Install it with `pip install -e '.[server]'` (or run `make demo`)."
+        )
+    return [found]
+
+
+def status(workspace: Workspace) -> ServerStatus:
+    settings = load_settings(workspace)
+    pid = _read_pid(workspace)
+    url = settings.url if settings else None
+    running = bool(pid and url and healthy(url))
+    return ServerStatus(running, url, pid if running else None, data_dir(workspace), _log_path(workspace))
+
+
+def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "DJANGO_"))}
+    env.update(
+        LABEL_STUDIO_BASE_DATA_DIR=str(folder),
+        LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
+        LABEL_STUDIO_USERNAME=settings.admin_email,
+        LABEL_STUDIO_PASSWORD=settings.admin_password,
+        LABEL_STUDIO_USER_TOKEN=settings.api_key,
+        LABEL_STUDIO_HOST=settings.url,
+    )
+    if settings.database:
+        env.update(_postgres_env(settings.database))
+    return env
+
+
+def _postgres_env(database: str) -> dict[str, str]:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(database)
+    if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
+        raise ServerError(f"--database must look like postgresql://user:password@host:5432/name, got {parsed.scheme}://…")
+    return {
+        "DJANGO_DB": "default",
+        "POSTGRE_NAME": parsed.path.strip("/"),
+        "POSTGRE_USER": unquote(parsed.username or ""),
+        "POSTGRE_PASSWORD": unquote(parsed.password or ""),
+        "POSTGRE_HOST": parsed.hostname or "localhost",
+        "POSTGRE_PORT": str(parsed.port or 5432),
+    }
+
+
+def start(
+    workspace: Workspace,
+    *,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    database: str | None = None,
+    timeout: float = START_TIMEOUT,
+    on_wait: Callable[[float], None] | None = None,
+) -> ServerStatus:
+    """Start the embedded Label Studio, or return at once when it already runs."""
+    current = status(workspace)
+    if current.running:
+        return current
+    settings = load_settings(workspace)
+    if settings is None:
+        settings = _new_settings(host, port or DEFAULT_PORT, database)
+    elif port and port != settings.port or host != settings.host or database != settings.database:
+        settings.port, settings.host, settings.database = port or settings.port, host, database
+        settings.url = f"http://{host}:{settings.port}"
+    if not _port_free(settings.host, settings.port):
+        raise ServerError(
+            f"Port {settings.port} on {settings.host} is taken by another program. "
+            "Stop it, or choose another port with `annotate server start --port N`."
+        )
+    write_private(settings_path(workspace), json.dumps(asdict(settings), indent=2))
+    folder = data_dir(workspace)
+    command = label_studio_command() + [
+        "start",
+        "--no-browser",
+        "--internal-host",
+        settings.host,
+        "--port",
+        str(settings.port),
+        "--enable-legacy-api-token",
+        "--log-level",
+        "WARNING",
+    ]
+    log = _log_path(workspace).open("ab")
+    process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
+        command,
+        env=_server_env(settings, folder),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=folder,
+    )
+    _pid_path(workspace).write_text(str(process.pid))
+    _wait_until_up(process, settings.url, _log_path(workspace), timeout, on_wait)
+    return ServerStatus(True, settings.url, process.pid, folder, _log_path(workspace), started=True)
+
+
+def _wait_until_up(
+    process: subprocess.Popen,
+    url: str,
+    log: Path,
+    timeout: float,
+    on_wait: Callable[[float], None] | None,
+) -> None:
+    began = time.monotonic()
+    while not healthy(url, timeout=2):
+        waited = time.monotonic() - began
+        if process.poll() is not None:
+            raise ServerError(f"Label Studio stopped while starting (exit {process.returncode}). See its log: {log}")
+        if waited > timeout:
+            _terminate(process.pid)
+            raise ServerError(f"Label Studio did not answer within {timeout:.0f} s. See its log: {log}")
+        if on_wait:
+            on_wait(waited)
+        time.sleep(1)
+
+
+def _terminate(pid: int, grace: float = 20.0) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def stop(workspace: Workspace) -> ServerStatus:
+    """Stop the embedded Label Studio if it runs; stopping a stopped server is harmless."""
+    pid = _read_pid(workspace)
+    if pid:
+        _terminate(pid)
+    _pid_path(workspace).unlink(missing_ok=True)
+    settings = load_settings(workspace)
+    return ServerStatus(False, settings.url if settings else None, None, data_dir(workspace), _log_path(workspace))

@@ -1,0 +1,70 @@
+"""Where a project's files live: the folders users see and the private state beside them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import WorkspaceError
+
+WORKSPACE_ENV = "ANNOTATE_WORKSPACE"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A project folder holding labels/, guidelines/, corpus/ and exports/."""
+
+    root: Path
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels"
+
+    @property
+    def scheme_path(self) -> Path:
+        return self.labels / "scheme.yaml"
+
+    @property
+    def guidelines(self) -> Path:
+        return self.root / "guidelines"
+
+    @property
+    def corpus(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def state(self) -> Path:
+        """Private, git-ignored state: server data, settings, keys, checkpoints."""
+        return self.root / ".annotate"
+
+    def private_dir(self, *parts: str) -> Path:
+        """A folder under the private state that only its owner can read."""
+        path = self.state.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.state, 0o700)
+        return path
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """The workspace named by ANNOTATE_WORKSPACE, else the nearest folder upwards with labels/scheme.yaml."""
+    if os.environ.get(WORKSPACE_ENV):
+        root = Path(os.environ[WORKSPACE_ENV]).expanduser().resolve()
+        if not (root / "labels" / "scheme.yaml").is_file():
+            raise WorkspaceError(
+                f"{WORKSPACE_ENV} points at {root}, which has no labels/scheme.yaml. "
+                "Point it at a project folder or unset it."
+            )
+        return Workspace(root)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "labels" / "scheme.yaml").is_file():
+            return Workspace(folder)
+    raise WorkspaceError(
+        f"No annotate project here: no labels/scheme.yaml in {here} or above it. "
+        f"Run the command inside a project folder or set {WORKSPACE_ENV}."
+    )

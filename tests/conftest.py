@@ -1,0 +1,125 @@
+"""Shared fixtures: a real Label Studio server for the whole session, and throwaway workspaces.
+
+The server is started with the project's own `annotate.server.start`, on a free loopback
+port, with its SQLite data in a temporary folder. Its first start runs Label Studio's
+migrations (about a minute); a migrated copy of the empty database is kept under
+.annotate/test-template/ so that later sessions on the same machine start in seconds.
+Nothing here skips: a missing Label Studio is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from annotate import server
+from annotate.client import Connection, connect
+from annotate.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / ".annotate" / "test-template"
+
+
+@dataclass
+class LabelStudioServer:
+    url: str
+    api_key: str
+    workspace: Workspace
+
+    def connection(self) -> Connection:
+        return connect(self.workspace)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def copy_project_files(root: Path) -> Workspace:
+    """A fresh workspace with the repository's scheme, guidelines and corpus."""
+    for name in ("labels", "guidelines", "corpus"):
+        shutil.copytree(REPO / name, root / name)
+    (root / "exports").mkdir()
+    return Workspace(root)
+
+
+def _label_studio_version() -> str:
+    from importlib.metadata import version
+
+    return version("label-studio")
+
+
+def _restore_template(workspace: Workspace, port: int) -> bool:
+    template = TEMPLATE / _label_studio_version()
+    if not (template / "label_studio.sqlite3").exists():
+        return False
+    folder = server.data_dir(workspace)
+    for item in ("label_studio.sqlite3", ".env"):
+        if (template / item).exists():
+            shutil.copy2(template / item, folder / item)
+    settings = json.loads((template / "server.json").read_text())
+    settings.update(url=f"http://127.0.0.1:{port}", port=port)
+    server.write_private(server.settings_path(workspace), json.dumps(settings))
+    return True
+
+
+def _save_template(workspace: Workspace) -> None:
+    template = TEMPLATE / _label_studio_version()
+    template.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = server.data_dir(workspace)
+    with sqlite3.connect(folder / "label_studio.sqlite3") as source, sqlite3.connect(
+        template / "label_studio.sqlite3"
+    ) as target:
+        source.backup(target)
+    if (folder / ".env").exists():
+        shutil.copy2(folder / ".env", template / ".env")
+    shutil.copy2(server.settings_path(workspace), template / "server.json")
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory: pytest.TempPathFactory) -> LabelStudioServer:
+    """A real Label Studio on loopback for the whole test session."""
+    workspace = copy_project_files(tmp_path_factory.mktemp("ls-workspace"))
+    port = _free_port()
+    restored = _restore_template(workspace, port)
+    state = server.start(workspace, port=port)
+    if not restored:
+        _save_template(workspace)
+    settings = server.load_settings(workspace)
+    assert settings is not None and state.running
+    yield LabelStudioServer(settings.url, settings.api_key, workspace)
+    server.stop(workspace)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, label_studio: LabelStudioServer, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A throwaway copy of the project whose commands talk to the session's Label Studio."""
+    ws = copy_project_files(tmp_path / "project")
+    shutil.copy2(server.settings_path(label_studio.workspace), ws.private_dir() / "server.json")
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    monkeypatch.setenv("ANNOTATE_WORKSPACE", str(ws.root))
+    return ws
+
+
+@pytest.fixture
+def offline_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A throwaway copy of the project for tests that need no server."""
+    ws = copy_project_files(tmp_path / "project")
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    monkeypatch.setenv("ANNOTATE_WORKSPACE", str(ws.root))
+    return ws
+
+
+@pytest.fixture
+def unique_title() -> str:
+    return f"test {uuid.uuid4().hex[:10]}"
