@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .errors import WorkspaceError
 
+RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement", "scratch"})
+
 WORKSPACE_ENV = "ANNOTATE_WORKSPACE"
 
 
@@ -42,6 +44,31 @@ class Workspace:
         """Private, git-ignored state: server data, settings, keys, checkpoints."""
         return self.root / ".annotate"
 
+    # Where each stage writes, per Label Studio project (named by its slug):
+    #   exports/raw/<slug>/          untouched Label Studio JSON, owner-only, never committed
+    #   exports/records/<slug>.jsonl canonical records; <slug>.quarantine.jsonl the invalid ones
+    #   exports/gold/<slug>.jsonl    adjudicated gold records
+    #   exports/agreement/<slug>.*   agreement reports
+    #   exports/<dataset>/<X.Y.Z>/   published dataset versions
+    def raw_dir(self, slug: str) -> Path:
+        return self.exports / "raw" / slug
+
+    def records_path(self, slug: str) -> Path:
+        return self.exports / "records" / f"{slug}.jsonl"
+
+    def quarantine_path(self, slug: str) -> Path:
+        return self.exports / "records" / f"{slug}.quarantine.jsonl"
+
+    def gold_path(self, slug: str) -> Path:
+        return self.exports / "gold" / f"{slug}.jsonl"
+
+    def agreement_dir(self) -> Path:
+        return self.exports / "agreement"
+
+    def project_state(self, slug: str) -> Path:
+        """Private per-project state (pull checkpoint and the like)."""
+        return self.private_dir("projects", slug)
+
     def private_dir(self, *parts: str) -> Path:
         """A folder under the private state that only its owner can read."""
         path = self.state.joinpath(*parts)
@@ -68,3 +95,18 @@ def find_workspace(start: Path | None = None) -> Workspace:
         f"No annotate project here: no labels/scheme.yaml in {here} or above it. "
         f"Run the command inside a project folder or set {WORKSPACE_ENV}."
     )
+
+
+def slugify(title: str) -> str:
+    """A file-name-safe slug of a project or dataset title."""
+    import re
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:64].strip("-")
+    return slug or "project"
+
+
+def default_project_title(scheme_name: str) -> str:
+    """The Label Studio project title used when none is given: the scheme's name."""
+    return scheme_name.strip() or "annotate project"

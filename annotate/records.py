@@ -1,0 +1,221 @@
+"""Canonical records (DESIGN.md) and their conversion to and from Label Studio results.
+
+A record is one (article, annotation): entity spans, events with a trigger span,
+arguments by role and attributes. Region ids from Label Studio are kept as entity and
+event ids, so every problem can name the region it comes from. Conversion is
+tolerant: what cannot be placed in a record is returned as a `Problem` for the
+validator to report, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .derive import ENTITY, TEXT, TRIGGER
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an annotation, located as precisely as the data allows."""
+
+    code: str
+    message: str
+    task: int | str | None = None
+    annotation: int | str | None = None
+    region: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "annotation": self.annotation,
+            "region": self.region,
+            "code": self.code,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            f"{name} {value}"
+            for name, value in (("task", self.task), ("annotation", self.annotation), ("region", self.region))
+            if value is not None
+        )
+        return f"{where}: [{self.code}] {self.message}" if where else f"[{self.code}] {self.message}"
+
+
+def _span(value: dict[str, Any]) -> dict[str, Any]:
+    return {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}
+
+
+def results_to_record(
+    results: list[dict[str, Any]],
+    *,
+    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
+    task: int | str | None = None,
+    annotation: int | str | None = None,
+) -> tuple[list[dict], list[dict], list[Problem]]:
+    """Label Studio result items → (entities, events, problems)."""
+    attribute_names = set(attribute_names)
+    entities: list[dict] = []
+    events: dict[str, dict] = {}
+    problems: list[Problem] = []
+
+    def problem(code: str, message: str, region: str | None) -> None:
+        problems.append(Problem(code, message, task, annotation, region))
+
+    relations, choices = [], []
+    for item in results or []:
+        if not isinstance(item, dict):
+            problem("bad-result", f"a result item is not an object: {item!r}"[:200], None)
+            continue
+        kind, source, region = item.get("type"), item.get("from_name"), item.get("id")
+        value = item.get("value") if isinstance(item.get("value"), dict) else {}
+        if kind == "relation":
+            relations.append(item)
+        elif kind == "choices" and source in attribute_names:
+            choices.append(item)
+        elif kind == "labels" and source in (ENTITY, TRIGGER):
+            labels = value.get("labels") or []
+            if len(labels) != 1:
+                problem("label-count", f"a region needs exactly one label, it has {labels!r}", region)
+                if not labels:
+                    continue
+            if item.get("to_name", TEXT) != TEXT:
+                problem("unknown-object", f"region labels {item.get('to_name')!r}, not the article text", region)
+            if source == ENTITY:
+                entities.append({"id": str(region), **_span(value), "label": labels[0]})
+            elif str(region) in events:
+                problem("duplicate-region-id", f"two triggers share the region id {region}", region)
+            else:
+                events[str(region)] = {
+                    "id": str(region),
+                    "type": labels[0],
+                    "trigger": _span(value),
+                    "arguments": [],
+                    "attributes": {},
+                }
+        else:
+            problem("unknown-control", f"result from {source!r} of type {kind!r} is not part of the scheme", region)
+
+    for item in choices:
+        region, name = str(item.get("id")), item["from_name"]
+        picked = (item.get("value") or {}).get("choices") or []
+        if region not in events:
+            problem("attribute-off-trigger", f"{name} is set on region {region}, which is not an event trigger", region)
+        elif len(picked) != 1:
+            problem("attribute-value", f"{name} needs exactly one value, got {picked!r}", region)
+        else:
+            events[region]["attributes"][name] = picked[0]
+
+    for item in relations:
+        source, target = str(item.get("from_id")), str(item.get("to_id"))
+        labels = item.get("labels") or []
+        if source not in events:
+            problem("relation-source", f"relation {source}→{target} does not start at an event trigger", source)
+            continue
+        if len(labels) != 1:
+            problem("role-count", f"relation {source}→{target} needs exactly one role label, has {labels!r}", source)
+            if not labels:
+                continue
+        events[source]["arguments"].append({"role": labels[0], "target": target})
+    return entities, list(events.values()), problems
+
+
+def record_to_results(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A canonical record → Label Studio result items (regions, per-trigger choices, relations)."""
+    results: list[dict[str, Any]] = []
+    for entity in record.get("entities", []):
+        value = {**_span(entity), "labels": [entity["label"]]}
+        results.append({"id": entity["id"], "from_name": ENTITY, "to_name": TEXT, "type": "labels", "value": value})
+    for event in record.get("events", []):
+        span = _span(event["trigger"])
+        value = {**span, "labels": [event["type"]]}
+        results.append({"id": event["id"], "from_name": TRIGGER, "to_name": TEXT, "type": "labels", "value": value})
+        for name, choice in (event.get("attributes") or {}).items():
+            results.append(
+                {
+                    "id": event["id"],
+                    "from_name": name,
+                    "to_name": TEXT,
+                    "type": "choices",
+                    "value": {**span, "choices": [choice]},
+                }
+            )
+        for argument in event.get("arguments", []):
+            results.append(
+                {
+                    "from_id": event["id"],
+                    "to_id": argument["target"],
+                    "type": "relation",
+                    "direction": "right",
+                    "labels": [argument["role"]],
+                }
+            )
+    return results
+
+
+def record_from_annotation(
+    task: dict[str, Any],
+    annotation: dict[str, Any],
+    *,
+    annotator: str,
+    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
+) -> tuple[dict[str, Any], list[Problem]]:
+    """One task and one of its annotations from a Label Studio export → (record, conversion problems)."""
+    data = task.get("data") or {}
+    entities, events, problems = results_to_record(
+        annotation.get("result") or [],
+        attribute_names=attribute_names,
+        task=task.get("id"),
+        annotation=annotation.get("id"),
+    )
+    record = {
+        "article_id": str(data.get("article_id") or f"task-{task.get('id')}"),
+        "annotation_id": str(annotation.get("id")),
+        "task_id": task.get("id"),
+        "annotator": annotator,
+        "ground_truth": bool(annotation.get("ground_truth", False)),
+        "cancelled": bool(annotation.get("was_cancelled", False)),
+        "lead_time": annotation.get("lead_time"),
+        "created_at": annotation.get("created_at"),
+        "updated_at": annotation.get("updated_at"),
+        "title": data.get("title"),
+        "text": data.get("text", ""),
+        "entities": entities,
+        "events": events,
+    }
+    return record, problems
+
+
+def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, str]:
+    """An event's attributes with the scheme's defaults filled in where none was set."""
+    return {**defaults, **(event.get("attributes") or {})}
+
+
+# --- record files (JSON Lines) -----------------------------------------------------------------
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON Lines file, one at a time (bounded memory)."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    """Write records as JSON Lines atomically (a temporary file moved into place); return the count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return count
