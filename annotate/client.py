@@ -89,3 +89,12 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
         with connection.errors("checking the API key"):
             client.users.whoami()
     return connection
+
+
+def find_project(connection: Connection, title: str) -> Any | None:
+    """The project with exactly this title, or None. Label Studio's title filter matches substrings."""
+    with connection.errors(f"looking up the project {title!r}"):
+        for project in connection.client.projects.list(title=title, page_size=100):
+            if project.title == title:
+                return project
+    return None
