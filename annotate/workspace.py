@@ -106,7 +106,3 @@ def slugify(title: str) -> str:
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:64].strip("-")
     return slug or "project"
 
-
-def default_project_title(scheme_name: str) -> str:
-    """The Label Studio project title used when none is given: the scheme's name."""
-    return scheme_name.strip() or "annotate project"

@@ -47,6 +47,7 @@ def copy_project_files(root: Path) -> Workspace:
     """A fresh workspace with the repository's scheme, guidelines and corpus."""
     for name in ("labels", "guidelines", "corpus"):
         shutil.copytree(REPO / name, root / name)
+    shutil.copy2(REPO / "annotate.yaml", root / "annotate.yaml")
     (root / "exports").mkdir()
     return Workspace(root)
 

@@ -1,0 +1,54 @@
+"""Project settings from annotate.yaml: default project title and the dataset's names and licence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .errors import WorkspaceError
+from .workspace import Workspace, slugify
+
+SETTINGS_FILE = "annotate.yaml"
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    name: str = "dataset"
+    pretty_name: str = "Entities and events"
+    license: str = "cc-by-4.0"
+    language: tuple[str, ...] = ("en",)
+    hub_repo: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    project: str = "annotate project"
+    dataset: DatasetSettings = field(default_factory=DatasetSettings)
+
+    @property
+    def project_slug(self) -> str:
+        return slugify(self.project)
+
+
+def load_project_settings(workspace: Workspace) -> ProjectSettings:
+    """The workspace's annotate.yaml; defaults where it is missing or silent."""
+    path = workspace.root / SETTINGS_FILE
+    if not path.exists():
+        return ProjectSettings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise WorkspaceError(f"{path} is not valid YAML ({exc}). Fix it or delete it to use the defaults.") from None
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{path} must be a mapping with `project` and `dataset`.")
+    raw_dataset = data.get("dataset") or {}
+    if not isinstance(raw_dataset, dict):
+        raise WorkspaceError(f"{path}: `dataset` must be a mapping (name, pretty_name, license, language, hub_repo).")
+    unknown = set(raw_dataset) - set(DatasetSettings.__dataclass_fields__)
+    if unknown:
+        raise WorkspaceError(f"{path}: unknown dataset setting(s) {sorted(unknown)}.")
+    dataset = DatasetSettings(
+        **{**raw_dataset, "language": tuple(raw_dataset.get("language") or ("en",))}
+    )
+    return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)
