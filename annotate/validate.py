@@ -1,0 +1,430 @@
+"""Checking annotations: the record JSON Schema for structure, the scheme for meaning.
+
+`validate_record` checks one canonical record and returns every problem it finds;
+`validate` reads a Label Studio JSON export or a file of canonical records and checks
+all of it, conversion problems included. Each problem names task, annotation and
+region, so a maintainer can find the span in Label Studio.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from . import derive
+from .errors import ExportError
+from .records import Problem, record_from_annotation
+from .scheme import EVENT_TARGET, Scheme
+from .workspace import Workspace
+
+# Record fields whose schema errors (an enum, a minimum) the meaning checks below report
+# with a clearer code and message; the schema would only say the same thing twice.
+_EXPLAINED = {
+    ("entities", "label", "enum"),
+    ("events", "type", "enum"),
+    ("arguments", "role", "enum"),
+    ("events", "attributes", "additionalProperties"),
+    ("attributes", "*", "enum"),
+    ("entities", "start", "minimum"),
+    ("entities", "end", "minimum"),
+    ("trigger", "start", "minimum"),
+    ("trigger", "end", "minimum"),
+    ("entities", "text", "minLength"),
+    ("trigger", "text", "minLength"),
+}
+_SHOWN = 80
+"""Characters of an offending value quoted in a message."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+# --- one record -------------------------------------------------------------------------------
+
+_validators: dict[int, tuple[Scheme, Any]] = {}
+
+
+def schema_validator(scheme: Scheme):
+    """The compiled Draft 2020-12 validator of the scheme's record schema, built once per scheme."""
+    cached = _validators.get(id(scheme))
+    if cached is not None and cached[0] is scheme:
+        return cached[1]
+    from jsonschema import Draft202012Validator
+
+    schema = derive.record_schema(scheme)
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    _validators[id(scheme)] = (scheme, validator)
+    return validator
+
+
+def validate_record(record: dict[str, Any], scheme: Scheme) -> list[Problem]:
+    """Every problem of one canonical record: structure (JSON Schema) and meaning (the scheme)."""
+    if not isinstance(record, dict):
+        return [Problem("schema", f"a record must be a JSON object, got {_show(record)}")]
+    checker = _RecordChecker(record, scheme)
+    checker.check_schema()
+    checker.check_meaning()
+    return checker.problems
+
+
+def _json_path(path: Iterable[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _explained(path: list[Any], validator: str) -> bool:
+    names = [p for p in path if isinstance(p, str)]
+    if validator == "enum" and len(names) >= 2 and names[-2] == "attributes":
+        return True
+    return len(names) >= 2 and (names[-2], names[-1], validator) in _EXPLAINED
+
+
+class _RecordChecker:
+    """Collects the problems of one record; each check looks only at well-typed parts."""
+
+    def __init__(self, record: dict[str, Any], scheme: Scheme) -> None:
+        self.record = record
+        self.scheme = scheme
+        self.problems: list[Problem] = []
+        task = record.get("task_id")
+        self.task = task if task is not None else record.get("article_id")
+        self.annotation = record.get("annotation_id")
+        text = record.get("text")
+        self.text = text if isinstance(text, str) else ""
+        self.entities = [e for e in _list(record.get("entities")) if isinstance(e, dict)]
+        self.events = [e for e in _list(record.get("events")) if isinstance(e, dict)]
+
+    def fail(self, code: str, message: str, region: Any = None) -> None:
+        region = str(region) if region is not None else None
+        self.problems.append(Problem(code, message, self.task, self.annotation, region))
+
+    def check_schema(self) -> None:
+        for error in schema_validator(self.scheme).iter_errors(self.record):
+            path = list(error.absolute_path)
+            if _explained(path, error.validator):
+                continue
+            self.fail("schema", f"at {_json_path(path)}: {error.message}"[:300], self._region_at(path))
+
+    def _region_at(self, path: list[Any]) -> Any:
+        if len(path) >= 2 and path[0] in ("entities", "events") and isinstance(path[1], int):
+            items = _list(self.record.get(path[0]))
+            if path[1] < len(items) and isinstance(items[path[1]], dict):
+                return items[path[1]].get("id")
+        return None
+
+    def check_meaning(self) -> None:
+        self._check_ids()
+        for entity in self.entities:
+            self._check_span(entity, entity.get("id"), "entity")
+            label = entity.get("label")
+            if isinstance(label, str) and label not in self.scheme.entity_names:
+                self.fail("unknown-label", f"entity label {_show(label)} is not in the scheme", entity.get("id"))
+        for event in self.events:
+            self._check_event(event)
+        self._check_duplicates()
+
+    def _check_ids(self) -> None:
+        seen: set[str] = set()
+        for item in (*self.entities, *self.events):
+            region = item.get("id")
+            if not isinstance(region, str):
+                continue
+            if region in seen:
+                self.fail("duplicate-id", f"region id {_show(region)} is used by more than one region", region)
+            seen.add(region)
+
+    def _check_span(self, span: Any, region: Any, what: str) -> None:
+        if not isinstance(span, dict):
+            return
+        start, end, quoted = span.get("start"), span.get("end"), span.get("text")
+        if not (_is_int(start) and _is_int(end) and isinstance(quoted, str)):
+            return  # the schema check has named the wrong type
+        in_range = 0 <= start < end <= len(self.text)
+        shifted = _utf16_span(self.text, start, end)
+        if shifted is not None and self.text[shifted[0] : shifted[1]] == quoted and (
+            not in_range or self.text[start:end] != quoted
+        ):
+            self.fail(
+                "utf16-offsets",
+                f"{what} offsets {start}:{end} count UTF-16 code units, not characters: "
+                f"{_show(quoted)} is at {shifted[0]}:{shifted[1]} (a character outside the BMP, "
+                "such as an emoji, comes before it); re-export or convert the offsets",
+                region,
+            )
+            return
+        if not in_range:
+            self.fail(
+                "offsets",
+                f"{what} offsets {start}:{end} are not within 0 <= start < end <= {len(self.text)} (text length)",
+                region,
+            )
+            return
+        found = self.text[start:end]
+        if found != quoted:
+            self.fail(
+                "span-text",
+                f"{what} text {_show(quoted)} differs from text[{start}:{end}] = {_show(found)}",
+                region,
+            )
+        elif quoted != quoted.strip():
+            self.fail("whitespace", f"{what} span {_show(quoted)} starts or ends with white space", region)
+
+    def _check_event(self, event: dict[str, Any]) -> None:
+        region = event.get("id")
+        self._check_span(event.get("trigger"), region, "trigger")
+        kind = event.get("type")
+        event_type = self.scheme.event(kind) if isinstance(kind, str) else None
+        if isinstance(kind, str) and event_type is None:
+            self.fail("unknown-event-type", f"event type {_show(kind)} is not in the scheme", region)
+        for argument in _list(event.get("arguments")):
+            if isinstance(argument, dict):
+                self._check_argument(argument, event_type, region)
+        attributes = event.get("attributes")
+        for name, value in (attributes.items() if isinstance(attributes, dict) else ()):
+            attribute = self.scheme.attribute(name)
+            if attribute is None:
+                self.fail("unknown-attribute", f"attribute {_show(name)} is not in the scheme", region)
+            elif value not in attribute.values:
+                allowed = ", ".join(attribute.values)
+                self.fail("attribute-value", f"{name} = {_show(value)} is not one of {allowed}", region)
+
+    def _check_argument(self, argument: dict[str, Any], event_type: Any, region: Any) -> None:
+        role_name, target = argument.get("role"), argument.get("target")
+        if not isinstance(role_name, str) or not isinstance(target, str):
+            return
+        entity = next((e for e in self.entities if e.get("id") == target), None)
+        trigger = next((e for e in self.events if e.get("id") == target), None)
+        if entity is None and trigger is None:
+            self.fail("missing-target", f"{role_name} points at region {_show(target)}, which does not exist", region)
+        if event_type is None:
+            return
+        role = event_type.role(role_name)
+        if role is None:
+            roles = ", ".join(r.name for r in event_type.roles)
+            self.fail(
+                "role-not-in-event",
+                f"role {_show(role_name)} is not a role of {event_type.name} (its roles: {roles})",
+                region,
+            )
+            return
+        if entity is not None and entity.get("label") not in role.targets:
+            self.fail(
+                "role-target-type",
+                f"{event_type.name} {role.name} may point at {', '.join(role.targets)}, "
+                f"not at {_show(target)} labelled {_show(entity.get('label'))}",
+                region,
+            )
+        elif entity is None and trigger is not None and EVENT_TARGET not in role.targets:
+            self.fail(
+                "role-target-type",
+                f"{event_type.name} {role.name} may point at {', '.join(role.targets)}, "
+                f"not at the event trigger {_show(target)}",
+                region,
+            )
+
+    def _check_duplicates(self) -> None:
+        seen: dict[tuple, Any] = {}
+        spans = [(e.get("id"), e, e.get("label")) for e in self.entities]
+        spans += [(e.get("id"), e.get("trigger"), e.get("type")) for e in self.events]
+        for region, span, label in spans:
+            if not isinstance(span, dict):
+                continue
+            key = (span.get("start"), span.get("end"), label)
+            if key in seen:
+                self.fail(
+                    "duplicate-span",
+                    f"{_show(label)} on {key[0]}:{key[1]} {_show(span.get('text'))} is also region {seen[key]}",
+                    region,
+                )
+            else:
+                seen[key] = region
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _utf16_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Code-point offsets of a span given in UTF-16 code units, when the text makes them differ."""
+    if start < 0 or end <= start or text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+        return None
+    positions: dict[int, int] = {}
+    units = 0
+    for index, char in enumerate(text):
+        positions[units] = index
+        if units > end:
+            break
+        units += 2 if ord(char) > 0xFFFF else 1
+    else:
+        positions[units] = len(text)
+    if start in positions and end in positions and positions[start] != start:
+        return positions[start], positions[end]
+    return None
+
+
+# --- a file -----------------------------------------------------------------------------------
+
+
+class FileKind(str, Enum):
+    export = "export"
+    records = "records"
+
+
+@dataclass
+class Report:
+    """What `validate` found in one file."""
+
+    path: Path
+    kind: FileKind
+    tasks: int = 0
+    annotations: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "problems": [p.as_dict() for p in self.problems]}
+
+
+def validate(path: Path, source: Workspace | Scheme) -> Report:
+    """Check a Label Studio JSON export or a canonical records file; raise `ExportError` if it is neither."""
+    from .generated import current_scheme
+
+    scheme = source if isinstance(source, Scheme) else current_scheme(source)
+    kind, items = read_items(Path(path))
+    report = Report(Path(path), kind)
+    if kind is FileKind.records:
+        for record in items:
+            report.annotations += 1
+            bad_line = isinstance(record, Problem)
+            report.problems += [record] if bad_line else validate_record(record, scheme)
+        return report
+    for task in items:
+        report.tasks += 1
+        for _record, problems in task_records(task, scheme, annotator=lambda _user: "unchecked"):
+            report.annotations += 1
+            report.problems += problems
+    return report
+
+
+def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator[tuple[dict, list[Problem]]]:
+    """Each submitted or cancelled annotation of an exported task as (record, every problem).
+
+    `annotator` turns an annotation's `completed_by` into the pseudonym the record carries.
+    Drafts and predictions live in other fields of the task and are not annotations.
+    """
+    task_id = task.get("id")
+    data = task.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get(derive.TEXT), str):
+        yield from _without_text(task, task_id)
+        return
+    annotations = task.get("annotations")
+    if annotations is not None and not isinstance(annotations, list):
+        annotations = []
+        yield {}, [Problem("bad-task", "the task's annotations are not a list", task_id)]
+    for annotation in annotations or []:
+        if not isinstance(annotation, dict):
+            yield {}, [Problem("bad-annotation", f"an annotation is not an object: {_show(annotation)}", task_id)]
+            continue
+        record, problems = record_from_annotation(
+            task,
+            annotation,
+            annotator=annotator(annotation.get("completed_by")),
+            attribute_names=scheme.attribute_names,
+        )
+        yield record, problems + validate_record(record, scheme)
+
+
+def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[dict, list[Problem]]]:
+    for annotation in _list(task.get("annotations")) or [None]:
+        annotation_id = annotation.get("id") if isinstance(annotation, dict) else None
+        message = f"the task has no data.{derive.TEXT} string to check spans against"
+        yield {}, [Problem("no-text", message, task_id, annotation_id)]
+
+
+def read_items(path: Path) -> tuple[FileKind, Iterator[dict[str, Any]]]:
+    """What the file holds (export or records) and its items; `ExportError` when it is neither."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        raise ExportError(f"{path} does not exist. Give the path of a Label Studio JSON export or records file.") from None
+    except OSError as exc:
+        raise ExportError(f"{path} cannot be read ({exc.strerror}). Check its permissions.") from None
+    if not head.strip():
+        raise ExportError(f"{path} is empty. Export the project again from Label Studio (JSON format).")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ExportError(f"{path} is not UTF-8 text, so not a JSON export. Export it again as JSON.") from None
+    except json.JSONDecodeError:
+        return FileKind.records, _json_lines(path)
+    if isinstance(data, dict) and _looks_like_record(data):
+        data = [data]  # a JSON Lines file with a single record
+    if not isinstance(data, list):
+        raise ExportError(
+            f"{path} holds a JSON {type(data).__name__}, not a list of tasks or records. "
+            "Use the JSON (not JSON-MIN or CSV) export of Label Studio, or a records .jsonl file."
+        )
+    kind = _kind_of(path, data)
+    return kind, iter(data)
+
+
+def _kind_of(path: Path, items: list) -> FileKind:
+    if not all(isinstance(item, dict) for item in items):
+        bad = next(item for item in items if not isinstance(item, dict))
+        raise ExportError(
+            f"{path} is a list, but holds {_show(bad)} where a task or record object should be. "
+            "Use the JSON export of Label Studio, or a records .jsonl file."
+        )
+    if items and all(_looks_like_record(item) for item in items):
+        return FileKind.records
+    if all("data" in item or "annotations" in item for item in items):
+        return FileKind.export
+    raise ExportError(
+        f"{path} is a list of objects that are neither Label Studio tasks (with data and annotations) "
+        "nor canonical records (with article_id, entities and events). Check that it is the right file."
+    )
+
+
+def _looks_like_record(item: dict[str, Any]) -> bool:
+    return "article_id" in item or ("entities" in item and "events" in item)
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a JSON Lines file, checked before the first is given out so a non-JSON file fails early."""
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        first_item = json.loads(first)
+    except json.JSONDecodeError as exc:
+        raise ExportError(
+            f"{path} is not JSON (line 1, column {exc.colno}: {exc.msg}). "
+            "Give a Label Studio JSON export or a records .jsonl file."
+        ) from None
+    if not isinstance(first_item, dict):
+        raise ExportError(f"{path} holds {_show(first_item)} on its first line, not a record object.")
+    return _iter_lines(path)
+
+
+def _iter_lines(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                # reported where it stands; the lines after it are still checked
+                yield Problem("not-json", f"line {number} of the records file is not JSON ({exc.msg})")
