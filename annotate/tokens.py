@@ -1,0 +1,115 @@
+"""Tokens and BIO tags from character-offset entity spans, and spans back from tags.
+
+The alignment is exact by construction: every start and end of a tagged span is made a
+token boundary before the text is split into words and punctuation, so a span never
+begins or ends inside a token. Tokens keep their character offsets, so a tagged span
+maps back to `text[start:end]` without guessing.
+
+BIO cannot express nested or overlapping spans: of those, the outermost (then earliest)
+is tagged and the rest are counted as dropped. Whitespace at the edge of a span carries
+no token, so a span is tagged as its trimmed self.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Iterable
+
+# A word (letters, digits, underscore) or one punctuation mark; whitespace is never a token.
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+OUTSIDE = "O"
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    label: str
+
+
+@dataclass
+class Alignment:
+    tokens: list[Token]
+    tags: list[str]
+    tagged: list[Span]
+    dropped: list[Span]
+
+
+def tokenise(text: str, *, cuts: Iterable[int] = ()) -> list[Token]:
+    """Words and punctuation marks of `text`, never crossing any offset in `cuts`."""
+    points = sorted({0, len(text), *(c for c in cuts if 0 < c < len(text))})
+    tokens: list[Token] = []
+    for left, right in zip(points, points[1:]):
+        for match in _TOKEN.finditer(text, left, right):
+            tokens.append(Token(match.group(), match.start(), match.end()))
+    return tokens
+
+
+def trim(text: str, span: Span) -> Span | None:
+    """The span without whitespace at either edge; None when nothing but whitespace is left."""
+    start, end = span.start, span.end
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end, span.label) if start < end else None
+
+
+def flat_spans(text: str, spans: Iterable[Span]) -> tuple[list[Span], list[Span]]:
+    """(spans BIO can tag, spans it cannot): outermost first, then earliest; the rest dropped."""
+    trimmed = []
+    dropped = []
+    for span in spans:
+        clean = trim(text, span)
+        (trimmed if clean else dropped).append(clean or span)
+    kept: list[Span] = []
+    for span in sorted(trimmed, key=lambda s: (s.start, -(s.end - s.start), s.label)):
+        if kept and span.start < kept[-1].end:
+            dropped.append(span)
+        else:
+            kept.append(span)
+    return kept, dropped
+
+
+def align(text: str, spans: Iterable[Span]) -> Alignment:
+    """Tokens of `text` with one BIO tag each, from character-offset spans."""
+    kept, dropped = flat_spans(text, spans)
+    tokens = tokenise(text, cuts=[offset for span in kept for offset in (span.start, span.end)])
+    starts = [token.start for token in tokens]
+    tags = [OUTSIDE] * len(tokens)
+    for span in kept:
+        first = bisect_left(starts, span.start)
+        # A cut at span.start and a non-space character there guarantee a token starts exactly here.
+        assert starts[first] == span.start, (span, tokens[first])
+        tags[first] = f"B-{span.label}"
+        index = first + 1
+        while index < len(tokens) and tokens[index].end <= span.end:
+            tags[index] = f"I-{span.label}"
+            index += 1
+    return Alignment(tokens, tags, kept, dropped)
+
+
+def spans_from_tags(tokens: list[Token], tags: list[str]) -> list[Span]:
+    """Spans back from BIO tags; an I- tag that continues nothing starts a span of its own."""
+    spans: list[Span] = []
+    current: Span | None = None
+    for token, tag in zip(tokens, tags):
+        prefix, _, label = tag.partition("-")
+        if prefix == "I" and current is not None and current.label == label:
+            current = Span(current.start, token.end, label)
+            continue
+        if current is not None:
+            spans.append(current)
+        current = Span(token.start, token.end, label) if prefix in ("B", "I") else None
+    if current is not None:
+        spans.append(current)
+    return spans

@@ -1,0 +1,96 @@
+"""Tokens and BIO tags from character offsets: exact both ways, on crafted cases, random ones and the seed corpus."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from annotate.corpus import load_corpus
+from annotate.tokens import Span, align, spans_from_tags, tokenise
+from annotate.workspace import Workspace
+from tests.conftest import REPO
+
+
+def test_tokens_keep_their_offsets_and_skip_whitespace() -> None:
+    text = "Kim Jong Un’s train, 2023."
+    tokens = tokenise(text)
+    assert [t.text for t in tokens] == ["Kim", "Jong", "Un", "’", "s", "train", ",", "2023", "."]
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+
+
+def test_a_span_inside_a_word_is_split_out_exactly() -> None:
+    text = "The pro-Russian outlet and U.S.-led drills."
+    spans = [Span(8, 14, "GPE"), Span(27, 31, "GPE")]  # "Russia" inside "Russian", "U.S."
+    result = align(text, spans)
+    tagged = [(t.text, tag) for t, tag in zip(result.tokens, result.tags) if tag != "O"]
+    assert tagged == [("Russia", "B-GPE"), ("U", "B-GPE"), (".", "I-GPE"), ("S", "I-GPE"), (".", "I-GPE")]
+    assert spans_from_tags(result.tokens, result.tags) == spans
+
+
+def test_nested_spans_keep_the_outermost_and_count_the_rest() -> None:
+    text = "the Russian Defense Ministry said"
+    outer, inner = Span(4, 28, "ORG"), Span(4, 10, "GPE")
+    result = align(text, [inner, outer])
+    assert result.tagged == [outer] and result.dropped == [inner]
+    assert result.tags == ["O", "B-ORG", "I-ORG", "I-ORG", "O"]
+
+
+def test_whitespace_at_a_span_edge_is_trimmed() -> None:
+    text = "met  Putin  today"
+    result = align(text, [Span(4, 11, "PER")])
+    assert spans_from_tags(result.tokens, result.tags) == [Span(5, 10, "PER")]
+
+
+@st.composite
+def text_and_spans(draw):
+    text = draw(st.text(alphabet="ab ’.-é1\n", min_size=1, max_size=60))
+    cuts = sorted(draw(st.sets(st.integers(0, len(text)), max_size=8)))
+    spans = []
+    for start, end in zip(cuts[::2], cuts[1::2]):
+        if text[start:end].strip():
+            spans.append(Span(start, end, draw(st.sampled_from(["PER", "GPE"]))))
+    return text, spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_and_spans())
+def test_round_trip_on_random_text(case) -> None:
+    text, spans = case
+    result = align(text, spans)
+    assert not result.dropped  # the spans drawn never overlap
+    back = spans_from_tags(result.tokens, result.tags)
+    assert back == result.tagged
+    assert [text[s.start : s.end] for s in back] == [text[s.start : s.end].strip() for s in spans]
+
+
+def seed_entity_spans(text: str) -> list[Span]:
+    """Every occurrence of some names in a seed article, longest first, never overlapping."""
+    names = {
+        "Kim Jong Un": "PER", "Kim Jong-un": "PER", "Vladimir Putin": "PER", "Putin": "PER", "Kim": "PER",
+        "North Korea": "GPE", "Russia": "GPE", "Pyongyang": "GPE", "Moscow": "GPE", "Vladivostok": "GPE",
+        "Ukraine": "GPE", "United States": "GPE", "U.S.": "GPE", "Kremlin": "ORG", "White House": "ORG",
+        "artillery shells": "WEA", "missiles": "WEA", "train": "VEH",
+    }
+    taken = [False] * len(text)
+    spans = []
+    for name in sorted(names, key=len, reverse=True):
+        start = text.find(name)
+        while start >= 0:
+            end = start + len(name)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * len(name)
+                spans.append(Span(start, end, names[name]))
+            start = text.find(name, end)
+    return sorted(spans, key=lambda s: s.start)
+
+
+def test_round_trip_on_the_seed_articles() -> None:
+    articles = load_corpus(Workspace(REPO))
+    assert len(articles) >= 5
+    total = 0
+    for article in articles:
+        spans = seed_entity_spans(article.text)
+        result = align(article.text, spans)
+        assert spans_from_tags(result.tokens, result.tags) == spans, article.id
+        total += len(spans)
+    assert total > 50
