@@ -60,3 +60,11 @@ class ExportError(AnnotateError):
 
 class NotBuilt(AnnotateError):
     """The command exists in the interface but is not implemented yet."""
+
+
+class LabelConfigRefused(LabelStudioError):
+    """Label Studio refused a new label config because existing annotations use what it removes."""
+
+
+class PushInterrupted(AnnotateError):
+    """A push stopped part-way; running it again finishes it without importing anything twice."""
