@@ -68,3 +68,11 @@ class LabelConfigRefused(LabelStudioError):
 
 class PushInterrupted(AnnotateError):
     """A push stopped part-way; running it again finishes it without importing anything twice."""
+
+
+class PublishError(AnnotateError):
+    """A dataset version cannot be built or written as asked (it exists, the gold set is empty or invalid)."""
+
+
+class HubError(AnnotateError):
+    """The Hugging Face Hub could not be reached or refused an upload."""
