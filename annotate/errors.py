@@ -76,3 +76,11 @@ class PublishError(AnnotateError):
 
 class HubError(AnnotateError):
     """The Hugging Face Hub could not be reached or refused an upload."""
+
+
+class ProjectNotFound(AnnotateError):
+    """No Label Studio project has the title a command was given."""
+
+
+class PullFailed(AnnotateError):
+    """A pull stopped before its records were written; the checkpoint did not move, so the next pull repeats it."""
