@@ -193,9 +193,87 @@ def _not_built(name: str) -> None:
 
 @app.command()
 @_run
-def push() -> None:
-    """Put the corpus into Label Studio with the scheme's labels and the guidelines."""
-    _not_built("push")
+def push(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    annotators_per_task: Optional[int] = typer.Option(
+        None, help="Overlap: how many different annotators label each article."
+    ),
+    predictions: Optional[Path] = typer.Option(
+        None, help="JSON Lines file of canonical records to upload as pre-annotations."
+    ),
+    model_version: Optional[str] = typer.Option(
+        None, help="Model version of the predictions (default: the predictions file's name without suffix)."
+    ),
+    batch_size: int = typer.Option(100, help="Articles per import request."),
+) -> None:
+    """Put the corpus into Label Studio with the scheme's labels and the guidelines.
+
+    A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
+    """
+    from . import push as push_lib
+
+    with _PushBar() as bar:
+        result = push_lib.push(
+            _workspace(),
+            project=project,
+            annotators_per_task=annotators_per_task,
+            predictions=predictions,
+            model_version=model_version,
+            batch_size=batch_size,
+            on_progress=bar.update,
+        )
+    verb = "created" if result.project_created else "updated"
+    typer.echo(f"Project {result.title!r} {verb}: {result.url}")
+    for item in result.changed:
+        err(f"changed  {item.article_id}  {item.title}: {item.advice}")
+    for batch in result.failed:
+        err(f"failed   {len(batch.article_ids)} article(s) from {batch.article_ids[0]}: {batch.reason}")
+    typer.echo(
+        f"Tasks: {len(result.created)} created, {len(result.skipped)} skipped (already there), "
+        f"{len(result.changed)} changed, {result.failed_count} failed."
+    )
+    bad = bool(result.failed)
+    if result.predictions:
+        bad = _report_predictions(result.predictions) or bad
+    if bad:
+        raise typer.Exit(1)
+
+
+def _report_predictions(report: Any) -> bool:
+    """Print what happened to the predictions; True when some record was not uploaded."""
+    for issue in report.refused:
+        err(f"refused  {issue}")
+    for issue in report.not_in_project:
+        err(f"not in project  {issue}")
+    typer.echo(
+        f"Predictions ({report.model_version}): {report.uploaded} uploaded, {report.skipped} skipped (already there), "
+        f"{len(report.refused)} refused, {len(report.not_in_project)} not in the project."
+    )
+    return bool(report.refused or report.not_in_project)
+
+
+class _PushBar:
+    """A progress bar on stderr per stage of a push (tasks, then predictions)."""
+
+    def __enter__(self) -> "_PushBar":
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.progress = Progress(console=Console(stderr=True), transient=False)
+        self.progress.start()
+        self.bars: dict[str, Any] = {}
+        return self
+
+    def update(self, step: Any) -> None:
+        stage = step.stage.value
+        if not step.total:
+            return
+        if stage not in self.bars:
+            self.bars[stage] = self.progress.add_task(f"Pushing {stage}", total=step.total)
+        self.progress.update(self.bars[stage], completed=step.done, total=step.total)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
 
 
 @app.command()

@@ -8,7 +8,6 @@ addresses.
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -62,5 +61,5 @@ def instructions(workspace: Workspace, scheme: Scheme) -> str:
     sections = []
     for page in guideline_pages(workspace):
         body = markdown_to_html(fill_tables(page.read_text(encoding="utf-8"), scheme))
-        sections.append(f'<section data-page="{html.escape(page.stem)}">\n{body}\n</section>')
+        sections.append(f"<section>\n{body}\n</section>")
     return "\n".join(sections)

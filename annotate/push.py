@@ -1,0 +1,457 @@
+"""Push: the corpus into a Label Studio project, with the scheme's labels and the guidelines.
+
+Tasks are matched to articles by `data.article_id`, and the project's tasks are listed
+from the server at the start of every run: a rerun imports only what is missing, and a
+batch the server stored while the client saw an error is found there, not imported
+twice. For the same reason no import request is ever retried within a run. An article
+whose text changed after it was pushed is named, never re-imported beside the
+annotations of its old text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable
+
+from . import derive
+from .client import Connection, connect, find_project
+from .corpus import Article, load_corpus, text_hash
+from .errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from .generated import current_scheme
+from .instructions import instructions
+from .records import Problem, record_to_results
+from .scheme import Scheme
+from .settings import load_project_settings
+from .validate import validate_record
+from .workspace import Workspace
+
+DEFAULT_BATCH_SIZE = 100
+TASK_PAGE_SIZE = 100
+TITLE_LENGTH = (3, 50)  # Label Studio's limits on a project title
+NO_RETRY = {"max_retries": 0}  # a retried POST could store the same tasks or predictions twice
+
+
+class Stage(str, Enum):
+    tasks = "tasks"
+    predictions = "predictions"
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: Stage
+    done: int
+    total: int
+
+
+@dataclass
+class ChangedArticle:
+    """An article whose corpus text is no longer the text its task was created with."""
+
+    article_id: str
+    title: str
+    task_id: int
+    file: str | None
+
+    @property
+    def advice(self) -> str:
+        where = self.file or "its corpus file"
+        return (
+            f"its text differs from task {self.task_id}, which keeps the text it was annotated on; restore the "
+            f"text in {where}, or make it a new article (move the file out of corpus/ and `annotate corpus add` it)"
+        )
+
+
+@dataclass
+class FailedBatch:
+    article_ids: list[str]
+    reason: str
+
+
+@dataclass
+class PredictionIssue:
+    """A record of the predictions file that was not uploaded, and why."""
+
+    line: int
+    article_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        article = f", article {self.article_id}" if self.article_id else ""
+        return f"line {self.line}{article}: {self.reason}"
+
+
+@dataclass
+class PredictionsResult:
+    file: str
+    model_version: str
+    uploaded: int = 0
+    skipped: int = 0
+    """Records whose task already had a prediction of this model version."""
+    refused: list[PredictionIssue] = field(default_factory=list)
+    not_in_project: list[PredictionIssue] = field(default_factory=list)
+
+
+@dataclass
+class PushResult:
+    project_id: int
+    title: str
+    url: str
+    project_created: bool
+    created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    changed: list[ChangedArticle] = field(default_factory=list)
+    failed: list[FailedBatch] = field(default_factory=list)
+    predictions: PredictionsResult | None = None
+
+    @property
+    def failed_count(self) -> int:
+        return sum(len(batch.article_ids) for batch in self.failed)
+
+
+@dataclass
+class _Task:
+    id: int
+    text_sha256: str
+    text: str | None
+    model_versions: set[str]
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def push(
+    workspace: Workspace,
+    *,
+    project: str | None = None,
+    annotators_per_task: int | None = None,
+    predictions: Path | None = None,
+    model_version: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> PushResult:
+    """Create or update the project, import the articles it lacks, then upload predictions if given."""
+    title = project or load_project_settings(workspace).project
+    _check_options(title, annotators_per_task, batch_size, model_version)
+    scheme = current_scheme(workspace)
+    articles = load_corpus(workspace)
+    lines = read_prediction_lines(Path(predictions)) if predictions else None
+    connection = connect(workspace)
+    remote, created = ensure_project(
+        connection,
+        title,
+        label_config=derive.label_config(scheme),
+        instructions_html=instructions(workspace, scheme),
+        annotators_per_task=annotators_per_task,
+    )
+    result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created)
+    new = _sort_articles(articles, project_tasks(connection, remote.id), result)
+    _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
+    if lines is not None:
+        result.predictions = PredictionsResult(str(predictions), model_version or Path(predictions).stem)
+        _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
+    return result
+
+
+def _check_options(title: str, overlap: int | None, batch_size: int, model_version: str | None) -> None:
+    low, high = TITLE_LENGTH
+    if not low <= len(title) <= high:
+        raise UsageError(f"The project title {title!r} has {len(title)} characters; Label Studio needs {low} to {high}.")
+    if overlap is not None and overlap < 1:
+        raise UsageError(f"--annotators-per-task must be 1 or more, not {overlap}.")
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be 1 or more, not {batch_size}.")
+    if model_version is not None and not model_version.strip():
+        raise UsageError("--model-version must not be empty; leave it out to use the predictions file's name.")
+
+
+# --- the project ----------------------------------------------------------------------------
+
+
+def ensure_project(
+    connection: Connection,
+    title: str,
+    *,
+    label_config: str,
+    instructions_html: str,
+    annotators_per_task: int | None = None,
+) -> tuple[Any, bool]:
+    """The project with this title, created or brought up to date; and whether it was created."""
+    client = connection.client
+    settings: dict[str, Any] = {"expert_instruction": instructions_html, "show_instruction": True}
+    if annotators_per_task is not None:
+        settings["maximum_annotations"] = annotators_per_task
+    existing = find_project(connection, title)
+    if existing is None:
+        with connection.errors(f"creating the project {title!r}"):
+            made = client.projects.create(title=title, label_config=label_config, request_options=NO_RETRY, **settings)
+        return made, True
+    with connection.errors(f"reading the project {title!r}"):
+        current = client.projects.get(id=existing.id)
+    if current.label_config != label_config:
+        _check_label_config(connection, current, label_config)
+        settings["label_config"] = label_config
+    with connection.errors(f"updating the project {title!r}"):
+        client.projects.update(id=existing.id, **settings)
+    return current, False
+
+
+def _check_label_config(connection: Connection, project: Any, label_config: str) -> None:
+    """Ask Label Studio (strictly) whether the annotations already made allow the new config."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    with connection.errors(f"checking the new label config of {project.title!r}"):
+        try:
+            connection.client.projects.validate_label_config(id=project.id, label_config=label_config)
+        except ApiError as exc:
+            if exc.status_code != 400:
+                raise
+            raise LabelConfigRefused(_config_refusal(project.title, exc.body)) from None
+
+
+_LABEL_IN_USE = re.compile(r"^(?P<label>.+?) \((?P<count>\d+ (?:annotation|draft)s?(?:, \d+ drafts?)?)\)$")
+_CONTROL = re.compile(r'(?:name="|tag "|from_name=)([^",\s]+)')
+
+
+def _config_refusal(title: str, body: Any) -> str:
+    """One sentence naming the labels (or controls) that annotations use and the new config drops."""
+    text = "\n".join(_strings(body.get("validation_errors", body) if isinstance(body, dict) else body))
+    labels = [f"{m['label']} ({m['count']})" for m in map(_LABEL_IN_USE.match, text.splitlines()) if m]
+    controls = sorted(set(_CONTROL.findall(text)))
+    if labels:
+        at_stake = f"the label(s) {', '.join(labels)}" + (f" of {', '.join(controls)}" if controls else "")
+    elif controls:
+        at_stake = f"the control(s) {', '.join(controls)}"
+    else:
+        at_stake = f"what it removes ({' '.join(text.split())[:300]})"
+    return (
+        f"Label Studio refused the new label config of project {title!r} because existing annotations use "
+        f"{at_stake}, which labels/scheme.yaml no longer has; put them back in the scheme, or relabel or delete "
+        "those annotations in Label Studio, then push again."
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [str(value)]
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+def project_tasks(connection: Connection, project_id: int, *, with_text: bool = False) -> dict[str, _Task]:
+    """The project's tasks by article id, every page of them (tasks without an article id are not ours)."""
+    include = "id,data,predictions" if with_text else "id,data"
+    found: dict[str, _Task] = {}
+    with connection.errors(f"listing the tasks of project {project_id}"):
+        pages = connection.client.tasks.list(project=project_id, page_size=TASK_PAGE_SIZE, include=include)
+        for task in pages:
+            data = task.data or {}
+            if data.get("article_id") is None or not isinstance(data.get("text"), str):
+                continue
+            versions = {p.model_version for p in (getattr(task, "predictions", None) or []) if p.model_version}
+            text = data["text"] if with_text else None
+            found.setdefault(str(data["article_id"]), _Task(task.id, text_hash(data["text"]), text, versions))
+    return found
+
+
+def _sort_articles(articles: list[Article], tasks: dict[str, _Task], result: PushResult) -> list[Article]:
+    """Articles without a task, to import; the others go to `skipped` or, if their text changed, `changed`."""
+    new = []
+    for article in articles:
+        task = tasks.get(article.id)
+        if task is None:
+            new.append(article)
+        elif task.text_sha256 == article.text_sha256:
+            result.skipped.append(article.id)
+        else:
+            file = str(article.path.name) if article.path else None
+            result.changed.append(ChangedArticle(article.id, article.display_title, task.id, file))
+    return new
+
+
+def task_data(article: Article) -> dict[str, Any]:
+    """What a task carries: the article's metadata (made JSON-safe), then its text, title and ids."""
+    metadata = json.loads(json.dumps(article.metadata, default=str))
+    return {
+        **metadata,
+        "text": article.text,
+        "title": article.display_title,
+        "article_id": article.id,
+        "text_sha256": article.text_sha256,
+    }
+
+
+def _import(
+    connection: Connection,
+    project_id: int,
+    articles: list[Article],
+    *,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+    result: PushResult,
+) -> None:
+    total = len(articles)
+    if on_progress:
+        on_progress(Progress(Stage.tasks, 0, total))
+    for start in range(0, total, batch_size):
+        batch = articles[start : start + batch_size]
+        doing = f"importing articles {start + 1}-{start + len(batch)} of {total}"
+        try:
+            refusal = _import_batch(connection, project_id, batch, doing)
+        except AnnotateError as exc:
+            interrupted = PushInterrupted(
+                f"The push stopped after {len(result.created)} of {total} new articles: {exc} "
+                "Then run `annotate push` again: it imports only what is missing."
+            )
+            interrupted.result = result  # type: ignore[attr-defined]
+            raise interrupted from None
+        if refusal:
+            result.failed.append(FailedBatch([a.id for a in batch], refusal))
+        else:
+            result.created.extend(a.id for a in batch)
+        if on_progress:
+            on_progress(Progress(Stage.tasks, start + len(batch), total))
+
+
+def _import_batch(connection: Connection, project_id: int, batch: list[Article], doing: str) -> str | None:
+    """Import one batch; Label Studio's reason when it refuses the batch as such, else None."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    with connection.errors(doing):
+        try:
+            connection.client.projects.import_tasks(
+                id=project_id,
+                request=[{"data": task_data(article)} for article in batch],
+                return_task_ids=True,
+                request_options=NO_RETRY,
+            )
+        except ApiError as exc:
+            if exc.status_code in (401, 403) or not 400 <= exc.status_code < 500:
+                raise  # not this batch's fault: stop, the next run lists what arrived
+            return connection.redact(" ".join(_strings(exc.body)))[:300]
+    return None
+
+
+# --- predictions ---------------------------------------------------------------------------
+
+
+def read_prediction_lines(path: Path) -> list[tuple[int, dict[str, Any] | PredictionIssue]]:
+    """Each non-blank line of a JSON Lines file: its number and the record, or why it is no record."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist. Give --predictions a JSON Lines file of canonical records.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} cannot be read as UTF-8 text ({exc}). Give a JSON Lines file of records.") from None
+    lines: list[tuple[int, dict[str, Any] | PredictionIssue]] = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            lines.append((number, PredictionIssue(number, None, f"not JSON ({exc.msg})")))
+            continue
+        if not isinstance(item, dict):
+            lines.append((number, PredictionIssue(number, None, "not a record object")))
+        else:
+            lines.append((number, item))
+    return lines
+
+
+def _push_predictions(
+    connection: Connection,
+    project_id: int,
+    lines: list[tuple[int, dict[str, Any] | PredictionIssue]],
+    scheme: Scheme,
+    result: PredictionsResult,
+    on_progress: ProgressCallback | None,
+) -> None:
+    tasks = project_tasks(connection, project_id, with_text=True)
+    ready: list[tuple[int, _Task, dict[str, Any]]] = []
+    for number, item in lines:
+        outcome = item if isinstance(item, PredictionIssue) else _prepare(number, item, tasks, scheme)
+        if isinstance(outcome, PredictionIssue):
+            bucket = result.not_in_project if outcome.reason == _NOT_IN_PROJECT else result.refused
+            bucket.append(outcome)
+        elif result.model_version in outcome[0].model_versions:
+            result.skipped += 1
+        else:
+            ready.append((number, *outcome))
+    _upload(connection, ready, on_progress, result)
+
+
+_NOT_IN_PROJECT = "no task of the project carries this article id; push the article first"
+
+
+def _prepare(
+    number: int, record: dict[str, Any], tasks: dict[str, _Task], scheme: Scheme
+) -> tuple[_Task, dict[str, Any]] | PredictionIssue:
+    """The record completed for validation and its task, or why it cannot be uploaded."""
+    article_id = record.get("article_id")
+    if not isinstance(article_id, str) or not article_id:
+        return PredictionIssue(number, None, "the record has no article_id")
+    task = tasks.get(article_id)
+    if task is None:
+        return PredictionIssue(number, article_id, _NOT_IN_PROJECT)
+    # A model's output need not carry what only annotations have; the offsets are checked
+    # against the text the task really holds.
+    defaults = {"annotation_id": f"line-{number}", "annotator": "model", "ground_truth": False, "cancelled": False}
+    full = {**defaults, "entities": [], "events": [], "text": task.text, **record}
+    if full["text"] != task.text:
+        reason = f"the record's text differs from the text of task {task.id}, so its offsets would point elsewhere"
+        return PredictionIssue(number, article_id, reason)
+    problems = validate_record(full, scheme)
+    if problems:
+        return PredictionIssue(number, article_id, "; ".join(_describe(p) for p in problems))
+    return task, full
+
+
+def _describe(problem: Problem) -> str:
+    region = f"region {problem.region}: " if problem.region else ""
+    return f"{region}{problem.message} [{problem.code}]"
+
+
+def _upload(
+    connection: Connection,
+    ready: list[tuple[int, _Task, dict[str, Any]]],
+    on_progress: ProgressCallback | None,
+    result: PredictionsResult,
+) -> None:
+    from label_studio_sdk.core.api_error import ApiError
+
+    if on_progress:
+        on_progress(Progress(Stage.predictions, 0, len(ready)))
+    for done, (number, task, record) in enumerate(ready, 1):
+        doing = f"uploading the prediction of line {number} to task {task.id}"
+        try:
+            with connection.errors(doing):
+                try:
+                    connection.client.predictions.create(
+                        task=task.id,
+                        result=record_to_results(record),
+                        model_version=result.model_version,
+                        request_options=NO_RETRY,
+                    )
+                    result.uploaded += 1
+                except ApiError as exc:
+                    if exc.status_code in (401, 403) or not 400 <= exc.status_code < 500:
+                        raise
+                    reason = "Label Studio refused it: " + " ".join(_strings(exc.body))[:300]
+                    result.refused.append(PredictionIssue(number, record["article_id"], reason))
+        except AnnotateError as exc:
+            raise PushInterrupted(
+                f"The push stopped after {result.uploaded} of {len(ready)} predictions: {exc} "
+                "Then run the same push again: predictions already uploaded with this model version are skipped."
+            ) from None
+        if on_progress:
+            on_progress(Progress(Stage.predictions, done, len(ready)))
