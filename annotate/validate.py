@@ -35,6 +35,7 @@ _EXPLAINED = {
     ("entities", "text", "minLength"),
     ("trigger", "text", "minLength"),
 }
+_JSON_TYPES = {dict: "object", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 _SHOWN = 80
 """Characters of an offending value quoted in a message."""
 
@@ -372,9 +373,11 @@ def read_items(path: Path) -> tuple[FileKind, Iterator[dict[str, Any]]]:
         return FileKind.records, _json_lines(path)
     if isinstance(data, dict) and _looks_like_record(data):
         data = [data]  # a JSON Lines file with a single record
+    elif isinstance(data, dict) and isinstance(data.get("tasks"), list):
+        data = data["tasks"]  # a page of the task list API, as `pull` keeps it under exports/raw/
     if not isinstance(data, list):
         raise ExportError(
-            f"{path} holds a JSON {type(data).__name__}, not a list of tasks or records. "
+            f"{path} holds a single JSON {_JSON_TYPES.get(type(data), 'value')}, not a list of tasks or records. "
             "Use the JSON (not JSON-MIN or CSV) export of Label Studio, or a records .jsonl file."
         )
     kind = _kind_of(path, data)

@@ -1,0 +1,431 @@
+"""Bringing annotations back from Label Studio as canonical records, checked and nothing lost.
+
+A pull pages through the project's tasks (never Label Studio's one-shot export, which
+times out on big projects), saves every page exactly as the server sent it under
+exports/raw/ before reading it, converts each submitted or skipped annotation into a
+record, validates it, and writes the valid records and the quarantined ones atomically.
+After the first pull only tasks changed since the last successful one are fetched: a
+task's `updated_at` moves whenever one of its annotations is created, updated or
+deleted, and a changed task's records are replaced as a whole, so deletions show too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from itertools import chain
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .errors import ExportError, LabelStudioError, ProjectNotFound, PullFailed
+from .generated import current_scheme
+from .pseudonyms import Pseudonyms
+from .records import Problem, iter_records, write_records
+from .scheme import Scheme
+from .server import write_private
+from .settings import load_project_settings
+from .validate import FileKind, read_items, task_records
+from .workspace import Workspace, slugify
+
+PAGE_SIZE = 100
+STATE_FILE = "pull.json"
+CHECKSUMS = "SHA256SUMS"
+# The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
+_FILTER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+Progress = Callable[[int, int], None]
+"""Called with (tasks done, tasks expected) as a pull goes."""
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """An annotation kept out of the records, with everything wrong with it."""
+
+    task: Any
+    annotation: Any
+    problems: tuple[Problem, ...]
+
+
+@dataclass
+class PullResult:
+    project: str
+    slug: str
+    full: bool
+    raw: Path
+    records_path: Path
+    quarantine_path: Path
+    tasks_fetched: int = 0
+    """Tasks downloaded and converted because they are new or changed since the last pull."""
+    unchanged: int = 0
+    """Tasks the server listed again whose annotations had not changed; their records were kept."""
+    records_written: int = 0
+    """Valid records made from the fetched tasks."""
+    cancelled: int = 0
+    """Of those, annotations the annotator skipped (kept with `cancelled: true`)."""
+    removed: int = 0
+    """Records dropped because their annotation no longer exists in Label Studio."""
+    total_records: int = 0
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+
+def pull(
+    workspace: Workspace,
+    *,
+    project: str | None = None,
+    full: bool = False,
+    from_file: Path | None = None,
+    on_progress: Progress | None = None,
+) -> PullResult:
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    scheme = current_scheme(workspace)
+    title = project or load_project_settings(workspace).project
+    if from_file is not None:
+        return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+    return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
+
+
+# --- raw snapshots ------------------------------------------------------------------------------
+
+
+class RawSnapshot:
+    """A timestamped, owner-only folder under exports/raw/<slug>/ holding what one pull received."""
+
+    def __init__(self, workspace: Workspace, slug: str) -> None:
+        raw_root = workspace.raw_dir(slug).parent
+        for folder in (raw_root, workspace.raw_dir(slug)):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(folder, 0o700)
+        # Raw pages hold server user ids and e-mails: never committed, wherever the workspace lives.
+        ignore = raw_root / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="utf-8")
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+        self.folder = workspace.raw_dir(slug) / stamp
+        self.folder.mkdir(mode=0o700)
+        os.chmod(self.folder, 0o700)
+
+    def save(self, name: str, body: bytes) -> Path:
+        """Write the bytes untouched, owner-only, and add their checksum to SHA256SUMS."""
+        path = self.folder / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._checksum(name, hashlib.sha256(body).hexdigest())
+        return path
+
+    def copy(self, source: Path) -> Path:
+        """Copy a downloaded export byte for byte, reading it in chunks."""
+        path = self.folder / source.name
+        digest = hashlib.sha256()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+        self._checksum(source.name, digest.hexdigest())
+        return path
+
+    def _checksum(self, name: str, digest: str) -> None:
+        sums = self.folder / CHECKSUMS
+        fd = os.open(sums, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as handle:
+            handle.write(f"{digest}  {name}\n")  # the format `sha256sum -c` reads
+
+
+# --- the checkpoint -----------------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    """Where the last successful pull of a project left off (private state, never under exports/)."""
+
+    server: str
+    project_id: int
+    since: str
+    """Server time just before the last pull began: tasks updated at or after it are fetched next."""
+    tasks: dict[str, str]
+    """Each task's `updated_at` as last converted, so a task listed again unchanged is not redone."""
+
+    @staticmethod
+    def path(workspace: Workspace, slug: str) -> Path:
+        return workspace.project_state(slug) / STATE_FILE
+
+    @classmethod
+    def load(cls, workspace: Workspace, slug: str) -> Checkpoint | None:
+        try:
+            data = json.loads(cls.path(workspace, slug).read_text(encoding="utf-8"))
+            return cls(str(data["server"]), int(data["project_id"]), str(data["since"]), dict(data["tasks"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no usable checkpoint: the pull is a full one
+
+    def save(self, workspace: Workspace, slug: str) -> None:
+        write_private(self.path(workspace, slug), json.dumps(self.__dict__, sort_keys=True))
+
+
+# --- conversion and merging ---------------------------------------------------------------------
+
+
+class _Batch:
+    """Records of the tasks fetched in one pull, held in temporary files until they are merged."""
+
+    def __init__(self, workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> None:
+        self.scheme = scheme
+        self.pseudonyms = pseudonyms
+        folder = workspace.project_state(slug)
+        self.records_tmp = folder / "records.partial.jsonl"
+        self.quarantine_tmp = folder / "quarantine.partial.jsonl"
+        self._records = self.records_tmp.open("w", encoding="utf-8")
+        self._quarantine = self.quarantine_tmp.open("w", encoding="utf-8")
+        self.changed_tasks: set[Any] = set()
+        self.annotation_ids: set[str] = set()
+        self.written = 0
+        self.cancelled = 0
+        self.quarantined: list[Quarantined] = []
+
+    def add(self, task: dict[str, Any]) -> None:
+        self.changed_tasks.add(task.get("id"))
+        for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
+            annotation = record.get("annotation_id") or (problems[0].annotation if problems else None)
+            self.annotation_ids.add(str(annotation))
+            if problems:
+                self._quarantine_one(task.get("id"), annotation, record, problems)
+                continue
+            self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.written += 1
+            self.cancelled += bool(record.get("cancelled"))
+
+    def _quarantine_one(self, task: Any, annotation: Any, record: dict, problems: list[Problem]) -> None:
+        entry = {
+            "task_id": task,
+            "annotation_id": annotation,
+            "problems": [p.as_dict() for p in problems],
+            "record": record or None,
+        }
+        self._quarantine.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self.quarantined.append(Quarantined(task, annotation, tuple(problems)))
+
+    def merge_into(self, records: Path, quarantine: Path, *, replace_all: bool) -> tuple[int, int]:
+        """Write the current full sets: earlier records of unchanged tasks, then the new ones.
+
+        Returns (records in all, records removed because their annotation is gone).
+        """
+        self._records.close()
+        self._quarantine.close()
+        removed = [0]
+        kept = self._kept(records, replace_all, removed)
+        total = write_records(records, chain(kept, iter_records(self.records_tmp)))
+        kept_quarantine = self._kept(quarantine, replace_all, [0])
+        write_records(quarantine, chain(kept_quarantine, iter_records(self.quarantine_tmp)))
+        return total, removed[0]
+
+    def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[dict[str, Any]]:
+        if replace_all or not path.exists():
+            return
+        for record in iter_records(path):
+            if record.get("task_id") not in self.changed_tasks:
+                yield record
+            elif str(record.get("annotation_id")) not in self.annotation_ids:
+                removed[0] += 1
+
+    def discard(self) -> None:
+        for handle in (self._records, self._quarantine):
+            handle.close()
+        for path in (self.records_tmp, self.quarantine_tmp):
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> Iterator[_Batch]:
+    """A batch whose temporary files go however the pull ends; a failed write becomes one sentence."""
+    batch = _Batch(workspace, slug, scheme, pseudonyms)
+    try:
+        yield batch
+    except OSError as exc:
+        raise PullFailed(
+            f"Could not write under {workspace.exports} ({exc.strerror or exc}: {exc.filename or ''}). "
+            "The records there were not changed and the checkpoint did not move; "
+            "fix the folder (space, permissions) and pull again."
+        ) from None
+    finally:
+        batch.discard()
+
+
+def _finish(result: PullResult, batch: _Batch, *, replace_all: bool) -> None:
+    result.total_records, result.removed = batch.merge_into(
+        result.records_path, result.quarantine_path, replace_all=replace_all
+    )
+    result.records_written = batch.written
+    result.cancelled = batch.cancelled
+    result.quarantined = batch.quarantined
+    batch.pseudonyms.save()
+
+
+def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Path) -> PullResult:
+    return PullResult(
+        project=title,
+        slug=slug,
+        full=full,
+        raw=raw,
+        records_path=workspace.records_path(slug),
+        quarantine_path=workspace.quarantine_path(slug),
+    )
+
+
+# --- from a downloaded export -------------------------------------------------------------------
+
+
+def _pull_file(
+    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+) -> PullResult:
+    kind, tasks = read_items(path)
+    if kind is not FileKind.export:
+        raise ExportError(
+            f"{path} holds canonical records, not a Label Studio export. "
+            "Give --from-file the JSON export downloaded from the project's Export button."
+        )
+    slug = slugify(title)
+    snapshot = RawSnapshot(workspace, slug)
+    snapshot.copy(path)
+    result = _new_result(workspace, title, slug, full, snapshot.folder)
+    with _batch(workspace, slug, scheme, Pseudonyms(workspace)) as batch:
+        tasks = list(tasks)
+        for done, task in enumerate(tasks, 1):
+            batch.add(task)
+            if on_progress:
+                on_progress(done, len(tasks))
+        result.tasks_fetched = len(batch.changed_tasks)
+        _finish(result, batch, replace_all=full)
+    return result
+
+
+# --- from the server ----------------------------------------------------------------------------
+
+
+def _http(connection: Any, path: str, params: dict[str, Any], doing: str):
+    """A GET through the SDK's own authenticated client, keeping the body as the server sent it."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    # The SDK's typed pager re-parses pages into models; the raw response is what must be kept.
+    http = connection.client._client_wrapper.httpx_client
+    with connection.errors(doing):
+        response = http.request(path, method="GET", params=params)
+        if not 200 <= response.status_code < 300:
+            raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
+    return response
+
+
+def _server_time(connection: Any, project_id: int) -> str:
+    """The server's clock now, from the Date of a response that ends before the first page is asked for."""
+    response = _http(connection, f"api/projects/{project_id}/", {}, "reading the project")
+    try:
+        now = email.utils.parsedate_to_datetime(response.headers["date"])
+    except (KeyError, TypeError, ValueError):
+        # No usable Date header (an unusual proxy): take local time with a wide margin for clock skew.
+        now = datetime.now(timezone.utc) - timedelta(minutes=10)
+    return now.astimezone(timezone.utc).strftime(_FILTER_TIME)
+
+
+def _query(after_id: int, since: str | None) -> str:
+    """Data manager filters: tasks after a task id (keyset paging), changed since a time, by id."""
+    items: list[dict[str, Any]] = [
+        {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after_id}
+    ]
+    if since:
+        items.append(
+            {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime", "value": since}
+        )
+    return json.dumps({"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]})
+
+
+def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot) -> Iterator[dict[str, Any]]:
+    """Pages of tasks with their annotations, each saved raw before it is read.
+
+    Keyset paging (id greater than the last one seen) stays correct when tasks are
+    added or deleted while paging, and costs the same on the last page as on the first.
+    """
+    after, number = 0, 0
+    while True:
+        number += 1
+        params = {"project": project_id, "fields": "all", "page": 1, "page_size": PAGE_SIZE, "query": _query(after, since)}
+        response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
+        snapshot.save(f"tasks-{number:05d}.json", response.content)
+        page = _parse_page(response.content, connection.url)
+        yield page
+        if len(page["tasks"]) < PAGE_SIZE:
+            return
+        after = page["tasks"][-1]["id"]
+
+
+def _parse_page(body: bytes, url: str) -> dict[str, Any]:
+    try:
+        page = json.loads(body)
+    except ValueError:
+        page = None
+    if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):
+        raise LabelStudioError(
+            f"Label Studio at {url} answered the task list with something other than a page of tasks. "
+            "Check that the URL points at Label Studio 1.23 or later."
+        )
+    return page
+
+
+def _emails(connection: Any) -> dict[int, str]:
+    """Server user id → e-mail, so pseudonyms follow a person across servers and exports."""
+    with connection.errors("listing the users"):
+        return {user.id: user.email for user in connection.client.users.list() if user.email}
+
+
+def _find(connection: Any, title: str) -> Any:
+    from .client import find_project
+
+    found = find_project(connection, title)
+    if found is None:
+        raise ProjectNotFound(
+            f"Label Studio at {connection.url} has no project titled {title!r}. "
+            "Give the exact title with --project, or run `annotate push` first."
+        )
+    return found
+
+
+def _pull_server(
+    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+) -> PullResult:
+    from .client import connect
+
+    connection = connect(workspace)
+    project = _find(connection, title)
+    slug = slugify(title)
+    previous = Checkpoint.load(workspace, slug)
+    if previous is None or previous.server != connection.url or previous.project_id != project.id:
+        full, previous = True, None
+    since = _server_time(connection, project.id)
+    snapshot = RawSnapshot(workspace, slug)
+    result = _new_result(workspace, title, slug, full, snapshot.folder)
+    pseudonyms = Pseudonyms(workspace, emails=_emails(connection))
+    seen: dict[str, str] = {}
+    with _batch(workspace, slug, scheme, pseudonyms) as batch:
+        expected = None
+        for page in _pages(connection, project.id, None if full else previous.since, snapshot):
+            expected = expected if expected is not None else int(page.get("total") or 0)
+            for task in page["tasks"]:
+                key, updated = str(task.get("id")), str(task.get("updated_at"))
+                seen[key] = updated
+                if not full and previous.tasks.get(key) == updated:
+                    result.unchanged += 1
+                else:
+                    batch.add(task)
+            if on_progress:
+                on_progress(len(seen), max(expected, len(seen)))
+        result.tasks_fetched = len(batch.changed_tasks)
+        _finish(result, batch, replace_all=full)
+    # Only now, with the records on disk, may the next pull start from here.
+    tasks = seen if full else {**previous.tasks, **seen}
+    Checkpoint(connection.url, project.id, since, tasks).save(workspace, slug)
+    return result
