@@ -278,16 +278,68 @@ class _PushBar:
 
 @app.command()
 @_run
-def pull() -> None:
-    """Bring finished annotations back from Label Studio as canonical records."""
-    _not_built("pull")
+def pull(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    full: bool = typer.Option(False, "--full", help="Fetch every task again instead of only those changed."),
+    from_file: Optional[Path] = typer.Option(
+        None, "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
+    ),
+) -> None:
+    """Bring finished annotations back from Label Studio as canonical records.
+
+    After the first pull only tasks changed since the last one are fetched. The raw pages are kept
+    under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
+    """
+    from . import pull as pull_lib
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task("Pulling tasks", total=None)
+        result = pull_lib.pull(
+            _workspace(),
+            project=project,
+            full=full,
+            from_file=from_file,
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    for item in result.quarantined:
+        for problem in item.problems:
+            err(f"quarantined  {problem}")
+    kind = "full" if result.full else "incremental"
+    typer.echo(
+        f"Pulled {result.project!r} ({kind}): {result.tasks_fetched} task(s) fetched, {result.unchanged} unchanged; "
+        f"{result.records_written} record(s) written ({result.cancelled} cancelled), {result.removed} removed, "
+        f"{len(result.quarantined)} quarantined."
+    )
+    typer.echo(f"Records: {result.records_path} ({result.total_records} in all); raw: {result.raw}")
+    if result.quarantined:
+        typer.echo(f"Quarantined annotations: {result.quarantine_path}")
 
 
 @app.command()
 @_run
-def validate() -> None:
-    """Check a Label Studio export or canonical records against the JSON Schema and the scheme."""
-    _not_built("validate")
+def validate(
+    path: Path = typer.Argument(..., help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list)."),
+    format: Format = typer.Option(Format.text, "--format", help="text or json"),
+) -> None:
+    """Check a Label Studio export or canonical records against the JSON Schema and the scheme.
+
+    Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
+    """
+    from . import validate as validate_lib
+
+    report = validate_lib.validate(path, _workspace())
+    if format is Format.json:
+        _print_json(report.as_dict())
+    else:
+        for problem in report.problems:
+            typer.echo(str(problem))
+        verdict = "valid" if report.valid else f"{len(report.problems)} problem(s)"
+        tasks = f"{report.tasks} task(s), " if report.kind is validate_lib.FileKind.export else ""
+        typer.echo(f"{path}: {verdict} in {tasks}{report.annotations} annotation(s).")
+    if not report.valid:
+        raise typer.Exit(1)
 
 
 @app.command()
