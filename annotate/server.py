@@ -172,6 +172,11 @@ def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
     return env
 
 
+def _backend(database: str | None) -> str | None:
+    """None for SQLite (also when asked for by name), else the PostgreSQL URL."""
+    return None if database in (None, "", "sqlite") else database
+
+
 def _postgres_env(database: str) -> dict[str, str]:
     from urllib.parse import unquote, urlparse
 
@@ -179,7 +184,7 @@ def _postgres_env(database: str) -> dict[str, str]:
     if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
         raise ServerError(f"--database must look like postgresql://user:password@host:5432/name, got {parsed.scheme}://…")
     return {
-        "DJANGO_DB": "default",
+        "DJANGO_DB": "postgresql",
         "POSTGRE_NAME": parsed.path.strip("/"),
         "POSTGRE_USER": unquote(parsed.username or ""),
         "POSTGRE_PASSWORD": unquote(parsed.password or ""),
@@ -197,15 +202,20 @@ def start(
     timeout: float = START_TIMEOUT,
     on_wait: Callable[[float], None] | None = None,
 ) -> ServerStatus:
-    """Start the embedded Label Studio, or return at once when it already runs."""
+    """Start the embedded Label Studio, or return at once when it already runs.
+
+    `database` is a postgresql:// URL, or "sqlite"; None keeps the backend of the last start.
+    """
     current = status(workspace)
     if current.running:
         return current
     settings = load_settings(workspace)
     if settings is None:
-        settings = _new_settings(host, port or DEFAULT_PORT, database)
-    elif port and port != settings.port or host != settings.host or database != settings.database:
-        settings.port, settings.host, settings.database = port or settings.port, host, database
+        settings = _new_settings(host, port or DEFAULT_PORT, _backend(database))
+    else:
+        # Options not given keep what the last start used: a restart must not change the backend.
+        settings.port, settings.host = port or settings.port, host
+        settings.database = settings.database if database is None else _backend(database)
         settings.url = f"http://{host}:{settings.port}"
     if not _port_free(settings.host, settings.port):
         raise ServerError(

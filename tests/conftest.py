@@ -10,6 +10,7 @@ Nothing here skips: a missing Label Studio is a failure.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -90,14 +91,27 @@ def label_studio(tmp_path_factory: pytest.TempPathFactory) -> LabelStudioServer:
     """A real Label Studio on loopback for the whole test session."""
     workspace = copy_project_files(tmp_path_factory.mktemp("ls-workspace"))
     port = _free_port()
-    restored = _restore_template(workspace, port)
-    state = server.start(workspace, port=port)
-    if not restored:
+    database = os.environ.get("ANNOTATE_TEST_DATABASE")  # PostgreSQL, set by tests/with-postgres.sh
+    restored = not database and _restore_template(workspace, port)
+    state = server.start(workspace, port=port, database=database)
+    if not database and not restored:
         _save_template(workspace)
     settings = server.load_settings(workspace)
     assert settings is not None and state.running
     yield LabelStudioServer(settings.url, settings.api_key, workspace)
     server.stop(workspace)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the real Label Studio, so a backend run can select them."""
+    for item in items:
+        if "label_studio" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.label_studio)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    backend = "PostgreSQL" if os.environ.get("ANNOTATE_TEST_DATABASE") else "SQLite"
+    return f"Label Studio backend for this run: {backend}"
 
 
 @pytest.fixture
