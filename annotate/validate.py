@@ -9,7 +9,7 @@ region, so a maintainer can find the span in Label Studio.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -344,7 +344,9 @@ def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator
             annotator=annotator(annotation.get("completed_by")),
             attribute_names=scheme.attribute_names,
         )
-        yield record, problems + validate_record(record, scheme)
+        # Name the annotation by Label Studio's id as the export has it, as the conversion problems do.
+        checked = [replace(p, annotation=annotation.get("id")) for p in validate_record(record, scheme)]
+        yield record, problems + checked
 
 
 def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[dict, list[Problem]]]:

@@ -1,0 +1,216 @@
+"""`annotate validate`: the catalogue of broken exports, records files, and the command's output."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from annotate.errors import ExportError
+from annotate.generated import current_scheme
+from annotate.records import record_from_annotation
+from annotate.validate import validate, validate_record
+from annotate.workspace import Workspace
+from tests.helpers import assert_no_traceback, run_cli
+
+EXPORTS = Path(__file__).parent / "exports"
+TASK, ANNOTATION = 101, 501
+
+# Each file holds the valid export with ONE defect: (file, problem code, region named).
+CATALOGUE = [
+    ("offsets-out-of-range.json", "offsets", "e-kremlin"),
+    ("span-text-mismatch.json", "span-text", "e-putin"),
+    ("utf16-emoji-shift.json", "utf16-offsets", "e-moscow"),
+    ("unknown-label.json", "unknown-label", "e-kremlin"),
+    ("unknown-event-type.json", "unknown-event-type", "v-meet"),
+    ("relation-to-missing-region.json", "missing-target", "v-visit"),
+    ("relation-from-entity.json", "relation-source", "e-kim"),
+    ("role-not-of-event-type.json", "role-not-in-event", "v-meet"),
+    ("role-disallowed-target.json", "role-target-type", "v-visit"),
+    ("attribute-on-entity.json", "attribute-off-trigger", "e-kim"),
+    ("bad-attribute-value.json", "attribute-value", "v-visit"),
+    ("duplicate-span.json", "duplicate-span", "e-putin-again"),
+    ("whitespace-padded-span.json", "whitespace", "e-vlad"),
+]
+UNREADABLE = [
+    ("not-json.json", "is not JSON"),
+    ("empty.json", "is empty"),
+    ("wrong-top-level-shape.json", "not a list of tasks or records"),
+]
+# What the message must quote: the offending value, so the annotator can find it.
+OFFENDING = {
+    "offsets-out-of-range.json": "111:118",
+    "span-text-mismatch.json": "Vladimir Putn",
+    "utf16-emoji-shift.json": "89:95",
+    "unknown-label.json": "COMPANY",
+    "unknown-event-type.json": "Contact.Greet",
+    "relation-to-missing-region.json": "e-gone",
+    "relation-from-entity.json": "e-kim",
+    "role-not-of-event-type.json": "Traveler",
+    "role-disallowed-target.json": "DATE",
+    "attribute-on-entity.json": "tense",
+    "bad-attribute-value.json": "Someday",
+    "duplicate-span.json": "e-putin",
+    "whitespace-padded-span.json": "' Vladivostok'",
+}
+
+
+@pytest.fixture
+def scheme(offline_workspace: Workspace):
+    return current_scheme(offline_workspace)
+
+
+def _valid_record(scheme) -> dict:
+    task = json.loads((EXPORTS / "valid.json").read_text(encoding="utf-8"))[0]
+    record, problems = record_from_annotation(
+        task, task["annotations"][0], annotator="a3f9c0d1e2b34f56", attribute_names=scheme.attribute_names
+    )
+    assert problems == []
+    return record
+
+
+def test_the_valid_export_passes_with_a_span_after_an_emoji(scheme) -> None:
+    report = validate(EXPORTS / "valid.json", scheme)
+    assert report.valid, [str(p) for p in report.problems]
+    assert (report.tasks, report.annotations) == (1, 1)
+    text = json.loads((EXPORTS / "valid.json").read_text(encoding="utf-8"))[0]["data"]["text"]
+    assert any(ord(c) > 0xFFFF for c in text)  # the catalogue really has a non-BMP character before a span
+
+
+@pytest.mark.parametrize(("name", "code", "region"), CATALOGUE, ids=[c[0].removesuffix(".json") for c in CATALOGUE])
+def test_each_broken_export_is_caught_naming_task_and_region(scheme, name: str, code: str, region: str) -> None:
+    report = validate(EXPORTS / name, scheme)
+    assert not report.valid
+    found = [(p.code, p.task, p.annotation, p.region) for p in report.problems]
+    assert found == [(code, TASK, ANNOTATION, region)], [str(p) for p in report.problems]
+    assert OFFENDING[name] in report.problems[0].message
+
+
+@pytest.mark.parametrize(("name", "reason"), UNREADABLE, ids=[u[0].removesuffix(".json") for u in UNREADABLE])
+def test_a_file_that_is_not_an_export_raises_a_sentence(scheme, name: str, reason: str) -> None:
+    with pytest.raises(ExportError) as caught:
+        validate(EXPORTS / name, scheme)
+    assert reason in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("name", "reason"), UNREADABLE, ids=[u[0].removesuffix(".json") for u in UNREADABLE])
+def test_cli_exits_2_on_an_unreadable_file(offline_workspace: Workspace, name: str, reason: str) -> None:
+    result = run_cli("validate", str(EXPORTS / name))
+    assert result.exit_code == 2
+    assert reason in result.stderr
+    assert result.stderr.strip().endswith(".")
+    assert_no_traceback(result)
+
+
+def test_cli_prints_one_line_per_problem_and_exits_1(offline_workspace: Workspace) -> None:
+    result = run_cli("validate", str(EXPORTS / "bad-attribute-value.json"))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("task 101, annotation 501, region v-visit: [attribute-value]")
+    assert "'Someday'" in lines[0]
+    assert "1 problem(s)" in lines[-1]
+    assert_no_traceback(result)
+
+
+def test_cli_json_output(offline_workspace: Workspace) -> None:
+    result = run_cli("validate", str(EXPORTS / "relation-to-missing-region.json"), "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] is False
+    assert data["problems"] == [
+        {
+            "task": 101,
+            "annotation": 501,
+            "region": "v-visit",
+            "code": "missing-target",
+            "message": "Origin points at region 'e-gone', which does not exist",
+        }
+    ]
+
+
+def test_cli_valid_file_exits_0(offline_workspace: Workspace) -> None:
+    result = run_cli("validate", str(EXPORTS / "valid.json"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"valid": True, "problems": []}
+
+
+def test_cli_missing_file_is_a_sentence(offline_workspace: Workspace, tmp_path: Path) -> None:
+    result = run_cli("validate", str(tmp_path / "nowhere.json"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_every_problem_is_reported_not_only_the_first(scheme) -> None:
+    record = _valid_record(scheme)
+    record["entities"][4]["label"] = "COMPANY"  # the Kremlin, which no role points at
+    record["entities"][1]["text"] = "Vladivostock"
+    record["events"][0]["attributes"]["tense"] = "Someday"
+    record["events"][1]["arguments"].append({"role": "Participant", "target": "e-nowhere"})
+    codes = sorted(p.code for p in validate_record(record, scheme))
+    assert codes == ["attribute-value", "missing-target", "span-text", "unknown-label"]
+
+
+def test_structure_problems_name_the_json_path(scheme) -> None:
+    record = _valid_record(scheme)
+    record["entities"][2]["start"] = "36"
+    del record["cancelled"]
+    record["annotator"] = "ann1@example.org"
+    problems = validate_record(record, scheme)
+    messages = sorted(p.message for p in problems)
+    assert any("$.entities[2].start" in m and "'36'" in m for m in messages), messages
+    assert any("'cancelled' is a required property" in m for m in messages), messages
+    assert any("$.annotator" in m for m in messages), messages
+    start_problem = next(p for p in problems if "$.entities[2].start" in p.message)
+    assert start_problem.region == "e-date"
+
+
+def test_duplicate_region_ids_and_triggers_as_targets(scheme) -> None:
+    record = _valid_record(scheme)
+    record["entities"][1]["id"] = "e-kim"
+    # Statement.Deny's Topic may point at another event's trigger; its Denier may not.
+    record["events"].append(
+        {
+            "id": "v-deny",
+            "type": "Statement.Deny",
+            "trigger": {"start": 80, "end": 84, "text": record["text"][80:84]},
+            "arguments": [{"role": "Topic", "target": "v-visit"}, {"role": "Denier", "target": "v-meet"}],
+            "attributes": {},
+        }
+    )
+    problems = validate_record(record, scheme)
+    assert ("duplicate-id", "e-kim") in {(p.code, p.region) for p in problems}
+    wrong_targets = [p for p in problems if p.code == "role-target-type"]
+    assert [(p.region, "Denier" in p.message) for p in wrong_targets] == [("v-deny", True)]
+
+
+def test_records_files_jsonl_and_json_list(scheme, tmp_path: Path) -> None:
+    good = _valid_record(scheme)
+    bad = copy.deepcopy(good)
+    bad["annotation_id"] = "502"
+    bad["entities"][0]["end"] = 500
+    lines = tmp_path / "records.jsonl"
+    lines.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in (good, bad)) + "\n{not json\n", encoding="utf-8"
+    )
+    report = validate(lines, scheme)
+    assert report.annotations == 3
+    assert [(p.code, p.annotation, p.region) for p in report.problems] == [
+        ("offsets", "502", "e-kim"),
+        ("not-json", None, None),
+    ]
+    listed = tmp_path / "records.json"
+    listed.write_text(json.dumps([good]), encoding="utf-8")
+    assert validate(listed, scheme).valid
+
+
+def test_a_utf16_shift_is_named_only_when_it_explains_the_mismatch(scheme) -> None:
+    record = _valid_record(scheme)
+    moscow = next(e for e in record["entities"] if e["id"] == "e-moscow")
+    moscow["start"] += 3
+    moscow["end"] += 3
+    problems = validate_record(record, scheme)
+    assert [p.code for p in problems] == ["span-text"]
