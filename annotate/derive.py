@@ -159,6 +159,7 @@ def features(scheme: Scheme, config: str):
                 "title": Value("string"),
                 "date": Value("string"),
                 "source": Value("string"),
+                "url": Value("string"),
                 "text": Value("string"),
                 "entities": List(entity),
                 "events": List(event),

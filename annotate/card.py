@@ -1,0 +1,355 @@
+"""The dataset card (README.md of a published version): YAML header for the Hub, then prose for people.
+
+Everything in it comes from the scheme, the project settings and the manifest of the
+version being written, so the card cannot disagree with the data beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from . import derive
+from .scheme import Scheme
+from .settings import DatasetSettings
+
+_METRICS = {
+    "entity_f1_exact": "Entity span F1, exact (same start, end and label)",
+    "entity_f1_partial": "Entity span F1, partial (overlapping, same label)",
+    "trigger_f1": "Event trigger F1 (same span and type)",
+    "argument_f1": "Event argument F1 (same role, trigger and argument)",
+    "entity_label_alpha": "Krippendorff's alpha, entity labels",
+    "event_type_alpha": "Krippendorff's alpha, event types",
+    "attribute_alpha": "Krippendorff's alpha, attribute",
+    "articles": "Articles compared",
+    "pairs": "Annotator pairs",
+    "annotators": "Annotators compared",
+}
+_EXAMPLE_CHARS = 300
+
+
+@dataclass
+class CardFacts:
+    settings: DatasetSettings
+    scheme: Scheme
+    manifest: dict[str, Any]
+    dataset_info: list[dict[str, Any]]
+    example: dict[str, Any] | None
+    agreement: dict[str, Any] | None
+    corpus_size: int
+    local_path: str
+    hub_repo: str | None
+
+
+def load_line(where: str, *, revision: str | None = None, config: str = "documents") -> str:
+    """The one line that loads a config of the dataset, from the Hub (with a revision) or a folder."""
+    pinned = f", revision={json.dumps(revision)}" if revision else ""
+    return f"load_dataset({json.dumps(where)}, {json.dumps(config)}{pinned})"
+
+
+def size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "n>1M"
+
+
+def header(facts: CardFacts) -> dict[str, Any]:
+    """The YAML metadata the Hub reads: configs with their files, features, licence, language, tasks."""
+    documents = sum(facts.manifest["rows"].get("documents", {}).values())
+    configs = []
+    for info in facts.dataset_info:
+        name = info["config_name"]
+        entry: dict[str, Any] = {"config_name": name}
+        if name == "documents":
+            entry["default"] = True
+        entry["data_files"] = [{"split": s["name"], "path": f"data/{name}/{s['name']}.parquet"} for s in info["splits"]]
+        configs.append(entry)
+    return {
+        "pretty_name": facts.settings.pretty_name,
+        "license": facts.settings.license,
+        "language": list(facts.settings.language),
+        "multilinguality": "monolingual" if len(facts.settings.language) == 1 else "multilingual",
+        "annotations_creators": ["expert-generated"],
+        "language_creators": ["found"],
+        "source_datasets": ["original"],
+        "task_categories": ["token-classification"],
+        "task_ids": ["named-entity-recognition"],
+        "tags": ["event-extraction", "news", "plover"],
+        "size_categories": [size_category(documents)],
+        "configs": configs,
+        "dataset_info": facts.dataset_info,
+    }
+
+
+def render_card(facts: CardFacts) -> str:
+    meta = yaml.safe_dump(header(facts), sort_keys=False, allow_unicode=True, width=1000)
+    sections = [
+        _summary(facts),
+        _loading(facts),
+        _uses(),
+        _structure(facts),
+        _creation(facts),
+        _labels(facts.scheme),
+        _personal(),
+        _limitations(facts),
+        _changes(facts),
+        _integrity(facts),
+    ]
+    return f"---\n{meta}---\n\n" + "\n\n".join(s.strip() for s in sections) + "\n"
+
+
+def _totals(facts: CardFacts) -> tuple[int, int, int]:
+    counts = facts.manifest["label_counts"]
+    return len(facts.manifest["articles"]), sum(counts["entities"].values()), sum(counts["events"].values())
+
+
+def _summary(facts: CardFacts) -> str:
+    m = facts.manifest
+    articles, entities, events = _totals(facts)
+    return f"""
+# {facts.settings.pretty_name}
+
+Version **{m['version']}** of `{m['name']}`: {articles} news article(s) annotated with {entities} entity
+mention(s) and {events} event(s), each event with its trigger, its arguments by role and its
+attributes (polarity, modality, tense). Entity and event types come from the labelling scheme
+"{facts.scheme.name}", version {facts.scheme.version}; every event type carries its PLOVER category.
+
+The dataset has three configurations: `documents` (one row per article, the default), `tokens`
+(words with BIO tags for token classifiers) and `annotations` (every annotator's own record, for
+agreement research).
+"""
+
+
+def _loading(facts: CardFacts) -> str:
+    tag = f"v{facts.manifest['version']}"
+    hub = facts.hub_repo or "ORG/NAME"
+    lines = [
+        "## How to load it",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        "",
+        f"documents = {load_line(hub, revision=tag)}",
+        f"tokens = {load_line(hub, revision=tag, config='tokens')}",
+        f"annotations = {load_line(hub, revision=tag, config='annotations')}",
+        "",
+        "# the same version from this folder, without the Hub:",
+        f"documents = {load_line(facts.local_path)}",
+        "```",
+    ]
+    if not facts.hub_repo:
+        lines += ["", "Replace `ORG/NAME` with the Hub repository this folder was pushed to."]
+    lines += ["", f"The tag `{tag}` pins this exact version; a later version never changes it."]
+    return "\n".join(lines)
+
+
+def _uses() -> str:
+    return """
+## Intended uses
+
+- Training and evaluating named-entity recognisers (`tokens`) and event extractors (`documents`:
+  triggers, typed arguments and attributes over character offsets).
+- Studying how annotators agree and disagree (`annotations` holds each one's record beside the gold).
+- Coding news into PLOVER categories of political interaction.
+
+Out of scope: the labels describe what the articles *say*, not what happened. The dataset is no
+source of facts about any person, state or organisation, and too small to measure anything about
+the world.
+"""
+
+
+def _structure(facts: CardFacts) -> str:
+    rows = facts.manifest["rows"]
+    table = ["| configuration | train | validation | test |", "|---|---|---|---|"]
+    for config, splits in rows.items():
+        table.append(f"| `{config}` | " + " | ".join(str(splits.get(s, 0)) for s in ("train", "validation", "test")) + " |")
+    missing = sorted({"train", "validation", "test"} - {s for splits in rows.values() for s in splits})
+    empty = (
+        f"\nA split with no article ({', '.join(missing)}) has no file and is not declared, so it is absent "
+        "from what `load_dataset` returns until an article falls into it."
+        if missing
+        else ""
+    )
+    return f"""
+## Dataset structure
+
+{chr(10).join(table)}
+
+Splits: {facts.manifest['split_rule']}{empty}
+
+### `documents`
+
+- `id`: the article's id in the corpus (stable across versions); `title`, `date`, `source`, `url`
+  from the article's metadata where known; `text`: the article as annotated.
+- `entities`: `id`, `start`, `end` (Python string indices into `text`, end exclusive), `text`
+  (equals `text[start:end]`) and `label` (a `ClassLabel` of the entity types below).
+- `events`: `id`, `type` (a `ClassLabel` of the event types), `trigger` (`start`, `end`, `text`),
+  `arguments` (each a `role` `ClassLabel` and a `target`: the `id` of an entity, or of another event
+  for roles that point at events), and one `ClassLabel` column per attribute with its default filled in.
+- `gold_from`: `ground_truth` when the article's gold is an annotation marked as ground truth,
+  `adjudicated` when it was merged from several annotators and a curator's decisions.
+
+### `tokens`
+
+`id`, `tokens`, `token_starts`, `token_ends` (character offsets of each token in the article text)
+and `ner_tags` (BIO tags as a `ClassLabel` sequence). Tokens are words and single punctuation marks,
+and every entity boundary is also a token boundary, so the tags give back the exact entity spans of
+`documents`. Nested or overlapping mentions cannot be written in BIO: the outermost is kept;
+{facts.manifest['entity_mentions_not_in_tokens']} mention(s) of this version are in `documents` only.
+
+### `annotations`
+
+`article_id`, `annotation_id`, `annotator` (a pseudonym), `ground_truth`, `cancelled`, `lead_time`
+(seconds spent) and the annotator's `entities` and `events` in the same form as `documents`. Rows
+follow the split of their article.
+
+### Example (`documents`, text shortened)
+
+```json
+{_example(facts.example)}
+```
+"""
+
+
+def _example(document: dict[str, Any] | None) -> str:
+    if document is None:
+        return "{}"
+    cut = _EXAMPLE_CHARS
+    shown = {
+        **{k: document[k] for k in ("id", "title", "date", "source")},
+        "text": document["text"][:cut] + ("…" if len(document["text"]) > cut else ""),
+        "entities": [e for e in document["entities"] if e["end"] <= cut][:4],
+        "events": [e for e in document["events"] if e["trigger"]["end"] <= cut][:2],
+        "gold_from": document["gold_from"],
+    }
+    return json.dumps(shown, indent=2, ensure_ascii=False)
+
+
+def _creation(facts: CardFacts) -> str:
+    m = facts.manifest
+    sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
+    gold = ", ".join(f"{count} {how.replace('_', ' ')}" for how, count in sorted(m["gold_from"].items()))
+    guidelines = (m.get("guidelines_sha256") or "")[:12] or "not recorded"
+    return f"""
+## Dataset creation
+
+### Curation rationale
+
+News reporting mixes facts with allegations, denials, expectations and plans. The dataset marks
+who does what to whom in such reports, and whether the text asserts it, so that models can be trained
+and tested on telling those apart.
+
+### Source data
+
+The corpus holds {facts.corpus_size} article(s), {len(m['articles'])} of them in this version. Articles
+come from online news outlets (by outlet: {sources}). Each text was cleaned of site furniture, normalised
+(Unicode NFC, one newline convention) and given an id derived from its text; offsets index that text.
+The `source` and `url` columns name where each article came from.
+
+### Annotation process
+
+Annotators labelled the articles in Label Studio following the project's guidelines (guidelines
+sha256 `{guidelines}…`) and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonymous
+annotator(s) contributed. Gold in this version: {gold}. {len(m['left_out'])} corpus article(s) had neither a
+ground-truth annotation nor an adjudicated record and are left out.
+
+Inter-annotator agreement (from `annotate agreement`):
+
+{_agreement_table(facts.agreement)}
+"""
+
+
+def _agreement_table(overall: dict[str, Any] | None) -> str:
+    if not overall:
+        return "Not computed for this version."
+    rows = ["| measure | value |", "|---|---|"]
+    for key, value in overall.items():
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, figure in items:
+            name = _METRICS.get(key, key) + (f" ({sub})" if sub else "")
+            shown = "n/a" if figure is None else (f"{figure:.3f}" if isinstance(figure, float) else str(figure))
+            rows.append(f"| {name} | {shown} |")
+    return "\n".join(rows)
+
+
+def _labels(scheme: Scheme) -> str:
+    return f"""
+## Labels
+
+### Entity types
+
+{derive.entity_table(scheme)}
+
+### Event types, their PLOVER categories and roles
+
+{derive.event_table(scheme)}
+
+### Event attributes
+
+{derive.attribute_table(scheme)}
+"""
+
+
+def _personal() -> str:
+    return """
+## Personal and sensitive information
+
+Annotators appear only as pseudonyms (keyed hashes); no e-mail address, name or Label Studio user id
+is published. The articles themselves name public figures and officials, as published news does,
+and report allegations about them.
+"""
+
+
+def _limitations(facts: CardFacts) -> str:
+    return f"""
+## Bias, risks and limitations
+
+- The articles report allegations, denials, expectations and plans alongside events that took place.
+  An event in the data is an event *mentioned*: read its `modality` (asserted or other) and `polarity`
+  before treating it as something that happened.
+- The articles come from {len(facts.manifest.get('sources', {}))} outlet(s) (see `source`), in
+  {', '.join(facts.settings.language)}; their framing and their choice of what to report carry through to the labels.
+- {len(facts.manifest['articles'])} article(s) is a small sample: figures measured on it have wide
+  uncertainty, and the test split may be tiny or absent.
+- Licence: the annotations are released under `{facts.settings.license}`. The article texts remain
+  the work of their publishers; check their terms before redistributing the texts.
+"""
+
+
+def _changes(facts: CardFacts) -> str:
+    log = facts.manifest["changelog"]
+    if not log.get("previous"):
+        return "## Changes\n\nFirst published version."
+    rows = ["| label | previous | now |", "|---|---|---|"]
+    for kind in ("entities", "events"):
+        for label, pair in log["label_counts"].get(kind, {}).items():
+            if pair["previous"] != pair["current"]:
+                rows.append(f"| `{label}` | {pair['previous']} | {pair['current']} |")
+    counts = "\n".join(rows) if len(rows) > 2 else "No label count changed."
+    return f"""
+## Changes since {log['previous']}
+
+{len(log['added'])} article(s) added, {len(log['removed'])} removed, {len(log['changed'])} changed
+(the ids are listed in `manifest.json`).
+
+{counts}
+"""
+
+
+def _integrity(facts: CardFacts) -> str:
+    m = facts.manifest
+    if m.get("source_commit"):
+        dirty = " (with uncommitted changes)" if m.get("source_has_uncommitted_changes") else ""
+        origin = f"from source commit `{m['source_commit']}`{dirty}"
+    else:
+        origin = "outside a git repository (no source commit recorded)"
+    return f"""
+## Version and integrity
+
+`manifest.json` lists the sha256 of every file of this version, the scheme version, and the changes
+against the previous version. Built {origin} on {m['published_at'][:10]}.
+"""

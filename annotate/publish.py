@@ -1,0 +1,810 @@
+"""`annotate publish`: the gold set as a versioned dataset folder laid out as a Hugging Face repository.
+
+A version is written into a partial folder beside its target and renamed into place
+whole, so an interrupted publish leaves no half version, and a version once written is
+never rewritten. Records are streamed and parquet is written in batches per split, so
+memory does not grow with the gold set (only small per-article keys are kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import card as card_lib
+from .corpus import iter_articles
+from .derive import features as derive_features
+from .errors import HubError, PublishError
+from .generated import current_scheme
+from .records import effective_attributes, iter_records
+from .scheme import Scheme
+from .settings import load_project_settings
+from .tokens import Span, align
+from .validate import validate_record
+from .workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
+
+CONFIGS = ("documents", "tokens", "annotations")
+SPLITS = (("train", 80), ("validation", 10), ("test", 10))
+"""Split names with their share of articles in percent, in the order the hash buckets fill them."""
+SPLIT_RULE = (
+    "An article's split is fixed by its id: the first 8 bytes of sha256(article id) as a big-endian "
+    "integer, modulo 100; 0-79 train, 80-89 validation, 90-99 test. The same article keeps its split "
+    "in every version."
+)
+BATCH_ROWS = 256
+MANIFEST = "manifest.json"
+CARD = "README.md"
+PARTIAL = ".partial-"
+SHOWN_PROBLEMS = 10
+_SEMVER = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+class Bump(str, Enum):
+    major = "major"
+    minor = "minor"
+    patch = "patch"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class PublishResult:
+    name: str
+    version: str
+    folder: Path
+    tag: str
+    files: list[FileEntry]
+    rows: dict[str, dict[str, int]]
+    articles: int
+    left_out: int
+    entities: int
+    events: int
+    changelog: dict[str, Any]
+    dry_run: bool = False
+    written: bool = False
+    hub_repo: str | None = None
+    pushed_url: str | None = None
+    load_local: str = ""
+    load_hub: str | None = None
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+# --- versions and places ------------------------------------------------------------------------
+
+
+def split_of(article_id: str) -> str:
+    """The split of an article, a pure function of its id (stable across versions and machines)."""
+    bucket = int.from_bytes(hashlib.sha256(article_id.encode("utf-8")).digest()[:8], "big") % 100
+    for name, share in SPLITS:
+        if bucket < share:
+            return name
+        bucket -= share
+    return SPLITS[-1][0]
+
+
+def _semver(text: str) -> tuple[int, int, int] | None:
+    match = _SEMVER.match(text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def published_versions(history: Path) -> list[str]:
+    """Versions already published in a dataset folder, oldest first."""
+    if not history.is_dir():
+        return []
+    found = [p.name for p in history.iterdir() if _semver(p.name) and (p / MANIFEST).is_file()]
+    return sorted(found, key=_semver)
+
+
+def next_version(previous: str | None, bump: Bump) -> str:
+    major, minor, patch = _semver(previous) if previous else (0, 0, 0)
+    if bump is Bump.major:
+        return f"{major + 1}.0.0"
+    if bump is Bump.minor:
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def _choose_version(history: Path, version: str | None, bump: Bump | str | None) -> str:
+    if version and bump:
+        raise PublishError("Give either --version or --bump, not both.")
+    if bump:
+        versions = published_versions(history)
+        return next_version(versions[-1] if versions else None, Bump(bump))
+    if not version:
+        raise PublishError("Say which version to publish: --version X.Y.Z, or --bump major|minor|patch.")
+    version = version.removeprefix("v")
+    if not _semver(version):
+        raise PublishError(f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0); give one that is.")
+    return version
+
+
+def _history_folder(workspace: Workspace, name: str, out: Path | None) -> Path:
+    """The folder holding every version: exports/<name>/, or the --out folder."""
+    exports = workspace.exports.resolve()
+    if out is None:
+        if not _NAME.match(name) or name in RESERVED_EXPORT_NAMES or ".." in name:
+            raise PublishError(
+                f"Dataset name {name!r} cannot be a folder under exports/ (reserved: "
+                f"{', '.join(sorted(RESERVED_EXPORT_NAMES))}; letters, digits, '.', '_', '-' only). "
+                "Change dataset.name in annotate.yaml."
+            )
+        return exports / name
+    folder = Path(out).expanduser().resolve()
+    if folder == exports or (folder.is_relative_to(exports) and folder.relative_to(exports).parts[0] in RESERVED_EXPORT_NAMES):
+        raise PublishError(f"{folder} is where other stages keep their files; choose another --out folder.")
+    return folder
+
+
+# --- where gold comes from ------------------------------------------------------------------------
+
+
+@dataclass
+class GoldIndex:
+    """Which record is gold for each article, kept as positions in the files (not the records)."""
+
+    records_path: Path
+    gold_path: Path
+    ground_truth: dict[str, tuple[str, int]] = field(default_factory=dict)
+    adjudicated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.ground_truth) + len(set(self.adjudicated) - set(self.ground_truth))
+
+    def article_ids(self) -> set[str]:
+        return set(self.ground_truth) | set(self.adjudicated)
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    return enumerate(iter_records(path), 1) if path.is_file() else iter(())
+
+
+def index_gold(records_path: Path, gold_path: Path) -> GoldIndex:
+    """Ground truth from the annotators' records (latest per article), else the adjudicated record."""
+    index = GoldIndex(records_path, gold_path)
+    for number, record in _safe(records_path, _records(records_path)):
+        if record.get("ground_truth") and not record.get("cancelled"):
+            key = (str(record.get("updated_at") or record.get("created_at") or ""), number)
+            article = str(record.get("article_id"))
+            if key >= index.ground_truth.get(article, ("", 0)):
+                index.ground_truth[article] = key
+    for number, record in _safe(gold_path, _records(gold_path)):
+        if not record.get("cancelled"):
+            index.adjudicated[str(record.get("article_id"))] = number
+    return index
+
+
+def iter_gold(index: GoldIndex) -> Iterator[tuple[dict[str, Any], str]]:
+    """(record, where it comes from) for each gold article, streamed from the files."""
+    chosen = {number for _, number in index.ground_truth.values()}
+    for number, record in _records(index.records_path):
+        if number in chosen:
+            yield record, "ground_truth"
+    for number, record in _records(index.gold_path):
+        article = str(record.get("article_id"))
+        if article not in index.ground_truth and index.adjudicated.get(article) == number:
+            yield record, "ground_truth" if record.get("ground_truth") else "adjudicated"
+
+
+def _safe(path: Path, items: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The items, with a line that is not JSON turned into one sentence naming the file."""
+    try:
+        for number, record in items:
+            if not isinstance(record, dict):
+                raise PublishError(f"{path}: record {number} is not a JSON object. Run `annotate validate {path}`.")
+            yield number, record
+    except json.JSONDecodeError as exc:
+        raise PublishError(f"{path} is not JSON Lines ({exc.msg}). Run `annotate validate {path}`.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PublishError(f"{path} cannot be read ({exc}). Check the file and publish again.") from None
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Every problem of the records read, kept as a count and the first few sentences."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown: list[str] = []
+
+    def check(self, record: dict[str, Any], scheme: Scheme, where: str) -> None:
+        found = [str(p) for p in validate_record(record, scheme)]
+        annotator = str(record.get("annotator", ""))
+        if annotator.isdigit():
+            found.append(f"annotator {annotator!r} looks like a server user id, not a pseudonym")
+        self.count += len(found)
+        self.shown += [f"{where}: {p}" for p in found[: max(0, SHOWN_PROBLEMS - len(self.shown))]]
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            listed = "\n".join(f"  {line}" for line in self.shown)
+            more = f"\n  … and {self.count - len(self.shown)} more" if self.count > len(self.shown) else ""
+            raise PublishError(
+                f"Nothing was published: the records have {self.count} problem(s). "
+                f"Fix them (`annotate validate` lists them all) and publish again.\n{listed}{more}"
+            )
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def _event_row(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
+    trigger = event.get("trigger") or {}
+    return {
+        "id": str(event["id"]),
+        "type": event["type"],
+        "trigger": {"start": trigger["start"], "end": trigger["end"], "text": trigger["text"]},
+        "arguments": [{"role": a["role"], "target": str(a["target"])} for a in event.get("arguments") or []],
+        **effective_attributes(event, defaults),
+    }
+
+
+def _entity_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"id": str(e["id"]), "start": e["start"], "end": e["end"], "text": e["text"], "label": e["label"]}
+        for e in record.get("entities") or []
+    ]
+
+
+def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, gold_from: str) -> dict[str, Any]:
+    """One row of the `documents` config: the article with its gold entities and events."""
+    defaults = scheme.defaults()
+    return {
+        "id": str(record["article_id"]),
+        "title": meta.get("title") or record.get("title"),
+        "date": meta.get("date"),
+        "source": meta.get("source"),
+        "url": meta.get("url"),
+        "text": record["text"],
+        "entities": _entity_rows(record),
+        "events": [_event_row(event, defaults) for event in record.get("events") or []],
+        "gold_from": gold_from,
+    }
+
+
+def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """One row of the `tokens` config and the number of entity spans BIO could not carry."""
+    spans = [Span(e["start"], e["end"], e["label"]) for e in document["entities"]]
+    alignment = align(document["text"], spans)
+    row = {
+        "id": document["id"],
+        "tokens": [t.text for t in alignment.tokens],
+        "token_starts": [t.start for t in alignment.tokens],
+        "token_ends": [t.end for t in alignment.tokens],
+        "ner_tags": alignment.tags,
+    }
+    return row, len(alignment.dropped)
+
+
+def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:
+    """One row of the `annotations` config: one pseudonymous annotator's record, no server ids."""
+    defaults = scheme.defaults()
+    return {
+        "article_id": str(record["article_id"]),
+        "annotation_id": str(record["annotation_id"]),
+        "annotator": str(record["annotator"]),
+        "ground_truth": bool(record.get("ground_truth")),
+        "cancelled": bool(record.get("cancelled")),
+        "lead_time": record.get("lead_time"),
+        "entities": _entity_rows(record),
+        "events": [_event_row(event, defaults) for event in record.get("events") or []],
+    }
+
+
+def _row_sha256(row: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+# --- parquet in batches ----------------------------------------------------------------------------
+
+
+class SplitWriter:
+    """The parquet files of one config, one per split, opened on their first row and written in batches."""
+
+    def __init__(self, folder: Path, config: str, features) -> None:
+        self.folder = folder / "data" / config
+        self.features = features
+        self.schema = features.arrow_schema
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.writers: dict[str, Any] = {}
+        self.rows: Counter = Counter()
+        self.bytes: Counter = Counter()
+
+    def add(self, split: str, row: dict[str, Any]) -> None:
+        buffer = self.buffers.setdefault(split, [])
+        buffer.append(self.features.encode_example(row))
+        if len(buffer) >= BATCH_ROWS:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = self.buffers.get(split)
+        if not buffer:
+            return
+        if split not in self.writers:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.writers[split] = pq.ParquetWriter(self.folder / f"{split}.parquet", self.schema)
+        table = pa.Table.from_pylist(buffer, schema=self.schema)
+        self.writers[split].write_table(table)
+        self.rows[split] += table.num_rows
+        self.bytes[split] += table.nbytes
+        buffer.clear()
+
+    def close(self) -> None:
+        for split in list(self.buffers):
+            self._flush(split)
+        for writer in self.writers.values():
+            writer.close()
+
+
+# --- building a version --------------------------------------------------------------------------
+
+
+@dataclass
+class _Build:
+    """What is counted while the rows stream past, for the card and the manifest."""
+
+    scheme: Scheme
+    writers: dict[str, SplitWriter]
+    entity_labels: Counter = field(default_factory=Counter)
+    event_types: Counter = field(default_factory=Counter)
+    roles: Counter = field(default_factory=Counter)
+    gold_from: Counter = field(default_factory=Counter)
+    sources: Counter = field(default_factory=Counter)
+    articles: dict[str, dict[str, str]] = field(default_factory=dict)
+    annotators: set[str] = field(default_factory=set)
+    dropped_in_tokens: int = 0
+    example: dict[str, Any] | None = None
+
+    def add_gold(self, document: dict[str, Any]) -> None:
+        split = split_of(document["id"])
+        tokens, dropped = token_row(document)
+        self.writers["documents"].add(split, document)
+        self.writers["tokens"].add(split, tokens)
+        self.dropped_in_tokens += dropped
+        self.entity_labels.update(e["label"] for e in document["entities"])
+        self.event_types.update(e["type"] for e in document["events"])
+        self.roles.update(a["role"] for e in document["events"] for a in e["arguments"])
+        self.gold_from[document["gold_from"]] += 1
+        self.sources[document["source"] or "unknown"] += 1
+        self.articles[document["id"]] = {"split": split, "sha256": _row_sha256(document)}
+        if self.example is None:
+            self.example = document
+
+
+def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
+    """Title and metadata of each corpus article, without its text (kept small on purpose)."""
+    keep = ("date", "source", "url")
+    return {
+        a.id: {"title": a.title, **{k: str(a.metadata[k]) for k in keep if a.metadata.get(k) is not None}}
+        for a in iter_articles(workspace)
+    }
+
+
+def _write_rows(
+    folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
+) -> tuple[_Build, dict[str, dict[str, Any]]]:
+    writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
+    build = _Build(scheme, writers)
+    problems = _Problems()
+    metadata = _corpus_metadata(workspace)
+    index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
+    if not index.total:
+        raise PublishError(
+            f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
+            "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
+        )
+    for done, (record, source) in enumerate(iter_gold(index), 1):
+        problems.check(record, scheme, f"gold record of article {record.get('article_id')}")
+        if not problems.count:
+            build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
+        if on_progress:
+            on_progress(done, index.total)
+    for number, record in _safe(index.records_path, _records(index.records_path)):
+        problems.check(record, scheme, f"{index.records_path.name} record {number}")
+        if not problems.count:
+            writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
+            if not record.get("cancelled"):
+                build.annotators.add(str(record["annotator"]))
+    for writer in writers.values():
+        writer.close()
+    problems.raise_if_any()
+    left_out = sorted(set(metadata) - index.article_ids())
+    return build, {"left_out": left_out, "corpus": len(metadata)}
+
+
+def _dataset_info(build: _Build) -> list[dict[str, Any]]:
+    """The `dataset_info` of the card's YAML header: features and split sizes of each written config."""
+    infos = []
+    for config, writer in build.writers.items():
+        if not writer.rows:
+            continue
+        splits = [
+            {"name": name, "num_bytes": writer.bytes[name], "num_examples": writer.rows[name]}
+            for name, _ in SPLITS
+            if writer.rows[name]
+        ]
+        infos.append(
+            {
+                "config_name": config,
+                "features": writer.features._to_yaml_list(),
+                "splits": splits,
+                "dataset_size": sum(writer.bytes.values()),
+            }
+        )
+    return infos
+
+
+def _changelog(previous: dict[str, Any] | None, build: _Build) -> dict[str, Any]:
+    before = (previous or {}).get("articles", {})
+    now = build.articles
+    old_counts = (previous or {}).get("label_counts", {})
+    new_counts = _label_counts(build)
+    return {
+        "previous": (previous or {}).get("version"),
+        "added": sorted(set(now) - set(before)),
+        "removed": sorted(set(before) - set(now)),
+        "changed": sorted(a for a in set(now) & set(before) if now[a]["sha256"] != before[a].get("sha256")),
+        "label_counts": {
+            kind: {
+                label: {"previous": old_counts.get(kind, {}).get(label, 0), "current": new_counts[kind].get(label, 0)}
+                for label in sorted(set(new_counts[kind]) | set(old_counts.get(kind, {})))
+            }
+            for kind in new_counts
+        },
+    }
+
+
+def _label_counts(build: _Build) -> dict[str, dict[str, int]]:
+    return {
+        "entities": dict(sorted(build.entity_labels.items())),
+        "events": dict(sorted(build.event_types.items())),
+        "roles": dict(sorted(build.roles.items())),
+    }
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _source_commit(root: Path) -> tuple[str | None, bool | None]:
+    """The git commit the workspace is at and whether its tracked files differ from it; None outside git."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None, None
+    return commit, bool(git("status", "--porcelain", "--untracked-files=no"))
+
+
+def _guidelines_sha256(workspace: Workspace) -> str | None:
+    pages = sorted(workspace.guidelines.glob("*.md"))
+    if not pages:
+        return None
+    digest = hashlib.sha256()
+    for page in pages:
+        digest.update(page.name.encode("utf-8") + b"\0" + page.read_bytes())
+    return digest.hexdigest()
+
+
+def _agreement(workspace: Workspace, slug: str) -> dict[str, Any] | None:
+    """The `overall` figures of the agreement report `annotate agreement` saved, if there is one."""
+    path = workspace.agreement_dir() / f"{slug}.json"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    overall = report.get("overall") if isinstance(report, dict) else None
+    return overall if isinstance(overall, dict) and overall else None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entries(folder: Path) -> list[FileEntry]:
+    """Every file of a version folder but the manifest, with its size and sha256, in path order."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p != folder / MANIFEST)
+    return [FileEntry(p.relative_to(folder).as_posix(), p.stat().st_size, _file_sha256(p)) for p in files]
+
+
+@dataclass
+class _Plan:
+    """Everything decided before a row is written."""
+
+    workspace: Workspace
+    scheme: Scheme
+    slug: str
+    name: str
+    version: str
+    history: Path
+    target: Path
+    hub_repo: str | None
+
+    @property
+    def tag(self) -> str:
+        return f"v{self.version}"
+
+    @property
+    def local_path(self) -> str:
+        root = self.workspace.root.resolve()
+        return self.target.relative_to(root).as_posix() if self.target.is_relative_to(root) else str(self.target)
+
+
+def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | None) -> dict[str, Any]:
+    """Write parquet, card and manifest of one version into `folder`; return the manifest."""
+    build, extent = _write_rows(folder, plan.workspace, plan.slug, plan.scheme, on_progress)
+    versions = [v for v in published_versions(plan.history) if _semver(v) < _semver(plan.version)]
+    previous = _read_manifest(plan.history / versions[-1]) if versions else None
+    settings = load_project_settings(plan.workspace).dataset
+    commit, dirty = _source_commit(plan.workspace.root)
+    manifest = {
+        "name": plan.name,
+        "version": plan.version,
+        "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "scheme": {"name": plan.scheme.name, "version": plan.scheme.version},
+        "guidelines_sha256": _guidelines_sha256(plan.workspace),
+        "source_commit": commit,
+        "source_has_uncommitted_changes": dirty,
+        "project": plan.slug,
+        "split_rule": SPLIT_RULE,
+        "rows": {c: dict(w.rows) for c, w in build.writers.items() if w.rows},
+        "gold_from": dict(build.gold_from),
+        "sources": dict(build.sources.most_common()),
+        "annotators": len(build.annotators),
+        "left_out": extent["left_out"],
+        "entity_mentions_not_in_tokens": build.dropped_in_tokens,
+        "label_counts": _label_counts(build),
+        "changelog": _changelog(previous, build),
+        "articles": dict(sorted(build.articles.items())),
+    }
+    facts = card_lib.CardFacts(
+        settings=settings,
+        scheme=plan.scheme,
+        manifest=manifest,
+        dataset_info=_dataset_info(build),
+        example=build.example,
+        agreement=_agreement(plan.workspace, plan.slug),
+        corpus_size=extent["corpus"],
+        local_path=plan.local_path,
+        hub_repo=plan.hub_repo,
+    )
+    (folder / CARD).write_text(card_lib.render_card(facts), encoding="utf-8")
+    manifest["files"] = {e.path: {"bytes": e.bytes, "sha256": e.sha256} for e in file_entries(folder)}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+# --- publish -----------------------------------------------------------------------------------
+
+
+def publish(
+    workspace: Workspace,
+    *,
+    version: str | None = None,
+    bump: Bump | str | None = None,
+    out: Path | None = None,
+    push_to_hub: str | None = None,
+    dry_run: bool = False,
+    project: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    hub: Any = None,
+) -> PublishResult:
+    """Build version X.Y.Z of the dataset from the gold set; with `push_to_hub`, upload it and tag it.
+
+    `hub` is the Hugging Face client to use (a `huggingface_hub.HfApi` unless given).
+    """
+    settings = load_project_settings(workspace)
+    if push_to_hub is not None and not _REPO.match(push_to_hub):
+        raise PublishError(f"{push_to_hub!r} is not a Hugging Face repository id; give it as ORG/NAME.")
+    if push_to_hub and not dry_run:
+        _hub_token(push_to_hub)  # before building, so a missing token costs nothing
+    history = _history_folder(workspace, settings.dataset.name, out)
+    chosen = _choose_version(history, version, bump)
+    plan = _Plan(
+        workspace=workspace,
+        scheme=current_scheme(workspace),
+        slug=slugify(project) if project else settings.project_slug,
+        name=settings.dataset.name,
+        version=chosen,
+        history=history,
+        target=history / chosen,
+        hub_repo=push_to_hub or settings.dataset.hub_repo,
+    )
+    if plan.target.exists() or plan.target.is_symlink():
+        return _existing_version(plan, push_to_hub, dry_run, hub)
+    manifest, files = _write_version(plan, dry_run, on_progress)
+    result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
+    if push_to_hub and not dry_run:
+        result.pushed_url = push_folder(plan.target, push_to_hub, plan.tag, hub=hub)
+    return result
+
+
+def _write_version(plan: _Plan, dry_run: bool, on_progress: ProgressCallback | None):
+    """Build into a partial folder and rename it into place whole (or, for a dry run, throw it away)."""
+    if dry_run:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
+            manifest = _build_version(Path(scratch), plan, on_progress)
+            return manifest, file_entries(Path(scratch)) + [_manifest_entry(Path(scratch))]
+    plan.history.mkdir(parents=True, exist_ok=True)
+    clean_partials(plan.history)
+    partial = plan.history / f"{PARTIAL}{plan.version}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    try:
+        manifest = _build_version(partial, plan, on_progress)
+        files = file_entries(partial) + [_manifest_entry(partial)]
+        if plan.target.exists():
+            raise PublishError(
+                f"Version {plan.version} appeared at {plan.target} while this one was being built; "
+                "nothing was overwritten. Publish a new version."
+            )
+        os.rename(partial, plan.target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return manifest, files
+
+
+def _manifest_entry(folder: Path) -> FileEntry:
+    path = folder / MANIFEST
+    return FileEntry(MANIFEST, path.stat().st_size, _file_sha256(path))
+
+
+def clean_partials(history: Path) -> list[Path]:
+    """Remove partial folders that publishes which are no longer running left behind; return them."""
+    removed = []
+    for folder in history.glob(f"{PARTIAL}*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if folder.is_dir() and not (pid.isdigit() and int(pid) != os.getpid() and _running(int(pid))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _existing_version(plan: _Plan, push_to_hub: str | None, dry_run: bool, hub: Any) -> PublishResult:
+    """A published version is never rewritten; it may only be pushed as it stands."""
+    if not push_to_hub:
+        raise PublishError(
+            f"Version {plan.version} of {plan.name} is already published at {plan.target} and versions are "
+            "never rewritten; publish a new one with --bump patch (or another --version)."
+        )
+    manifest, files = verify_version(plan.target)
+    result = _result(plan, manifest, files, dry_run=dry_run, written=False)
+    if not dry_run:
+        result.pushed_url = push_folder(plan.target, push_to_hub, plan.tag, hub=hub)
+    return result
+
+
+def verify_version(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
+    """The manifest of a published version and its files, after checking each file against its sha256."""
+    manifest = _read_manifest(folder)
+    if manifest is None or not isinstance(manifest.get("files"), dict):
+        raise PublishError(f"{folder} has no readable {MANIFEST}; it is not a published version. Remove it or publish another version.")
+    files = file_entries(folder)
+    found = {e.path: {"bytes": e.bytes, "sha256": e.sha256} for e in files}
+    differing = sorted(set(found) ^ set(manifest["files"]) | {p for p in found if found[p] != manifest["files"].get(p)})
+    if differing:
+        raise PublishError(
+            f"{folder} no longer matches its manifest ({', '.join(differing[:5])} changed, added or missing); "
+            "publish a new version instead of pushing this one."
+        )
+    return manifest, files + [_manifest_entry(folder)]
+
+
+def _result(plan: _Plan, manifest: dict[str, Any], files: list[FileEntry], *, dry_run: bool, written: bool) -> PublishResult:
+    counts = manifest.get("label_counts", {})
+    return PublishResult(
+        name=plan.name,
+        version=plan.version,
+        folder=plan.target,
+        tag=plan.tag,
+        files=files,
+        rows=manifest.get("rows", {}),
+        articles=len(manifest.get("articles", {})),
+        left_out=len(manifest.get("left_out", [])),
+        entities=sum(counts.get("entities", {}).values()),
+        events=sum(counts.get("events", {}).values()),
+        changelog=manifest.get("changelog", {}),
+        dry_run=dry_run,
+        written=written,
+        hub_repo=plan.hub_repo,
+        load_local=card_lib.load_line(plan.local_path),
+        load_hub=card_lib.load_line(plan.hub_repo, revision=plan.tag) if plan.hub_repo else None,
+    )
+
+
+# --- the Hub -----------------------------------------------------------------------------------
+
+
+def push_folder(folder: Path, repo: str, tag: str, *, hub: Any = None) -> str:
+    """Upload a version folder to a Hub dataset repository and tag that commit; return its address."""
+    token = _hub_token(repo)
+    from huggingface_hub import HfApi
+
+    api = hub if hub is not None else HfApi()
+    try:
+        api.create_repo(repo, repo_type="dataset", exist_ok=True, token=token)
+        commit = api.upload_folder(
+            repo_id=repo, folder_path=str(folder), repo_type="dataset", commit_message=f"Publish {tag}", token=token
+        )
+        api.create_tag(repo, tag=tag, revision=getattr(commit, "oid", None), repo_type="dataset", token=token)
+    except _hub_failures() as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(token, "***")[:200]
+        raise HubError(
+            f"Could not push {tag} to the Hugging Face Hub repository {repo} ({reason}). "
+            f"The version stays at {folder}; push it with "
+            f"`annotate publish --version {tag[1:]} --push-to-hub {repo}` once the Hub is reachable."
+        ) from None
+    return f"https://huggingface.co/datasets/{repo}/tree/{tag}"
+
+
+def _hub_failures() -> tuple[type[BaseException], ...]:
+    """What a Hub call raises when the Hub refuses or cannot be reached, whichever HTTP client the installed
+    huggingface_hub is built on (httpx before 2.x, httpx2 after)."""
+    import importlib
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    failures: list[type[BaseException]] = [HfHubHTTPError, OSError, ValueError]
+    for client in ("httpx", "httpx2"):  # requests' errors are OSErrors already
+        try:
+            failures.append(importlib.import_module(client).HTTPError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(failures)
+
+
+def _hub_token(repo: str) -> str:
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        raise HubError(
+            f"HF_TOKEN is not set: set it to a Hugging Face token that may write to {repo}, then run the command again."
+        )
+    return token

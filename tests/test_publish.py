@@ -1,0 +1,437 @@
+"""`annotate publish`: a versioned dataset folder that `datasets.load_dataset` reads in one line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from datasets import load_dataset
+
+from annotate.corpus import load_corpus
+from annotate.derive import features
+from annotate.generated import current_scheme
+from annotate.publish import clean_partials, publish, split_of
+from annotate.records import write_records
+from annotate.settings import load_project_settings
+from annotate.tokens import Span, spans_from_tags, Token
+from annotate.workspace import Workspace
+from tests.helpers import assert_no_traceback, run_cli
+from tests.test_tokens import seed_entity_spans
+
+ANNOTATORS = ("a3f91c0d2e7b", "5be04a9d11c6")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+# Trigger words of the seed articles, with the event type they stand for and the role of a PER/GPE argument.
+TRIGGERS = {
+    "meet": ("Contact.Meet", "Participant"),
+    "visit": ("Movement.Travel", "Traveler"),
+    "denied": ("Statement.Deny", "Denier"),
+    "sanctions": ("Sanction.Impose", "Imposer"),
+}
+
+
+def _events(text: str, entities: list[dict]) -> list[dict]:
+    """A few events per article: the first occurrence of each trigger word not inside an entity."""
+    agents = [e for e in entities if e["label"] in ("PER", "GPE")]
+    taken = {i for e in entities for i in range(e["start"], e["end"])}
+    events = []
+    for word, (kind, role) in TRIGGERS.items():
+        start = text.find(word)
+        if start < 0 or taken & set(range(start, start + len(word))):
+            continue
+        nearest = min(agents, key=lambda e: abs(e["start"] - start), default=None)
+        if kind == "Movement.Travel" and nearest and nearest["label"] != "PER":
+            nearest = next((e for e in agents if e["label"] == "PER"), None)
+        arguments = [{"role": role, "target": nearest["id"]}] if nearest else []
+        attributes = {"modality": "Other", "tense": "Future"} if word == "visit" else {}
+        events.append(
+            {
+                "id": f"v{len(events) + 1}",
+                "type": kind,
+                "trigger": {"start": start, "end": start + len(word), "text": word},
+                "arguments": arguments,
+                "attributes": attributes,
+            }
+        )
+    if len(events) >= 2 and events[-1]["type"] == "Statement.Deny":
+        events[-1]["arguments"].append({"role": "Topic", "target": events[0]["id"]})
+    return events
+
+
+def make_record(article, annotator: str, *, keep_every: int = 1, ground_truth: bool = False, number: int = 1) -> dict:
+    spans = seed_entity_spans(article.text)[::keep_every]
+    entities = [
+        {"id": f"e{i}", "start": s.start, "end": s.end, "text": article.text[s.start : s.end], "label": s.label}
+        for i, s in enumerate(spans, 1)
+    ]
+    return {
+        "article_id": article.id,
+        "annotation_id": f"{article.id[:6]}-{number}",
+        "task_id": number,
+        "annotator": annotator,
+        "ground_truth": ground_truth,
+        "cancelled": False,
+        "lead_time": 120.5,
+        "created_at": "2024-06-01T10:00:00Z",
+        "updated_at": "2024-06-01T10:00:00Z",
+        "title": article.title,
+        "text": article.text,
+        "entities": entities,
+        "events": _events(article.text, entities),
+    }
+
+
+def write_gold_and_records(ws: Workspace) -> dict[str, dict]:
+    """Records of two annotators on four seed articles (one marked ground truth), gold for the rest;
+    the fifth article has neither. Returns the expected gold record per article id."""
+    slug = load_project_settings(ws).project_slug
+    articles = load_corpus(ws)
+    annotated, skipped = articles[:4], articles[4]
+    records, gold, expected = [], [], {}
+    for n, article in enumerate(annotated):
+        first = make_record(article, ANNOTATORS[0], ground_truth=(n == 0), number=2 * n + 1)
+        second = make_record(article, ANNOTATORS[1], keep_every=2, number=2 * n + 2)
+        records += [first, second]
+        adjudicated = {**make_record(article, "adjudicated", keep_every=3 if n == 0 else 1), "provenance": {"units": {}}}
+        gold.append(adjudicated)
+        expected[article.id] = first if n == 0 else adjudicated
+    write_records(ws.records_path(slug), records)
+    write_records(ws.gold_path(slug), gold)
+    assert skipped.id not in expected
+    return expected
+
+
+def load(folder: Path, config: str):
+    return load_dataset(str(folder), config, cache_dir=str(folder.parent.parent / ".hf-cache"))
+
+
+# --- the folder loads with the declared features ------------------------------------------
+
+
+@pytest.fixture
+def published(offline_workspace: Workspace):
+    expected = write_gold_and_records(offline_workspace)
+    result = publish(offline_workspace, version="1.0.0")
+    return offline_workspace, result, expected
+
+
+def test_each_config_loads_in_one_line_with_the_declared_features(published) -> None:
+    ws, result, _ = published
+    scheme = current_scheme(ws)
+    assert result.folder == ws.exports / "nk-russia-events" / "1.0.0"
+    for config in ("documents", "tokens", "annotations"):
+        dataset = load(result.folder, config)
+        for split in dataset.values():
+            assert split.features == features(scheme, config), config
+    documents = load(result.folder, "documents")
+    assert sum(len(s) for s in documents.values()) == 4
+    assert set(documents) == {split_of(i) for i in result.changelog["added"]}
+
+
+def test_counts_equal_the_gold_set_and_ground_truth_wins(published) -> None:
+    ws, result, expected = published
+    rows = [row for split in load(result.folder, "documents").values() for row in split]
+    by_id = {row["id"]: row for row in rows}
+    assert set(by_id) == set(expected)
+    for article_id, record in expected.items():
+        row = by_id[article_id]
+        assert len(row["entities"]) == len(record["entities"])
+        assert len(row["events"]) == len(record["events"])
+        assert [e["text"] for e in row["entities"]] == [e["text"] for e in record["entities"]]
+    assert result.entities == sum(len(r["entities"]) for r in expected.values())
+    assert result.events == sum(len(r["events"]) for r in expected.values())
+    ground_truth = next(r for r in expected.values() if r["ground_truth"])
+    assert by_id[ground_truth["article_id"]]["gold_from"] == "ground_truth"
+    assert result.left_out == 1
+
+
+def test_labels_and_attributes_come_back_by_name(published) -> None:
+    ws, result, expected = published
+    documents = load(result.folder, "documents")
+    split = next(iter(documents.values()))
+    entity_label = split.features["entities"].feature["label"]
+    event = split.features["events"].feature
+    row = next(r for s in documents.values() for r in s if r["events"])
+    record = expected[row["id"]]
+    assert [entity_label.int2str(e["label"]) for e in row["entities"]] == [e["label"] for e in record["entities"]]
+    first = record["events"][0]
+    assert event["type"].int2str(row["events"][0]["type"]) == first["type"]
+    modality = event["modality"].int2str(row["events"][0]["modality"])
+    assert modality == first["attributes"].get("modality", "Asserted")
+
+
+def test_tokens_round_trip_to_the_entity_spans(published) -> None:
+    ws, result, expected = published
+    tokens = load(result.folder, "tokens")
+    total = 0
+    for split in tokens.values():
+        names = split.features["ner_tags"].feature
+        for row in split:
+            record = expected[row["id"]]
+            toks = [Token(t, s, e) for t, s, e in zip(row["tokens"], row["token_starts"], row["token_ends"])]
+            assert all(record["text"][t.start : t.end] == t.text for t in toks)
+            spans = spans_from_tags(toks, [names.int2str(t) for t in row["ner_tags"]])
+            assert spans == [Span(e["start"], e["end"], e["label"]) for e in record["entities"]]
+            total += len(spans)
+    assert total == result.entities
+
+
+def test_annotations_hold_every_annotator_record_by_pseudonym(published) -> None:
+    ws, result, _ = published
+    annotations = load(result.folder, "annotations")
+    rows = [row for split in annotations.values() for row in split]
+    assert len(rows) == 8
+    assert {row["annotator"] for row in rows} == set(ANNOTATORS)
+    assert all(split_of(row["article_id"]) == name for name, split in annotations.items() for row in split)
+
+
+def _every_text(folder: Path) -> str:
+    """Every file of the folder as text; parquet read back as its rows."""
+    parts = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            parts.append(json.dumps(pq.read_table(path).to_pylist(), default=str, ensure_ascii=False))
+            parts.append(json.dumps(pq.read_schema(path).names))
+        else:
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def test_no_email_or_server_user_id_in_the_folder(published) -> None:
+    ws, result, _ = published
+    text = _every_text(result.folder)
+    assert not EMAIL.findall(text)
+    for name in ("completed_by", "task_id", "user_id", "created_username", "email"):
+        assert not re.search(rf"\b{name}\b", text), name
+
+
+def test_a_record_naming_an_annotator_by_email_or_user_id_is_refused(offline_workspace: Workspace) -> None:
+    write_gold_and_records(offline_workspace)
+    slug = load_project_settings(offline_workspace).project_slug
+    path = offline_workspace.records_path(slug)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = [json.loads(lines[0]) | {"annotator": "someone@example.org"}, json.loads(lines[1]) | {"annotator": "17"}]
+    path.write_text("\n".join([*map(json.dumps, bad), *lines[2:]]) + "\n", encoding="utf-8")
+    result = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(result)
+    assert result.exit_code == 1
+    # The ground-truth record is checked as gold and as an annotation: 3 problems from 2 records.
+    assert "3 problem(s)" in result.stderr and "user id" in result.stderr and "annotator" in result.stderr
+    assert not (offline_workspace.exports / "nk-russia-events").exists() or not any(
+        (offline_workspace.exports / "nk-russia-events").iterdir()
+    )
+
+
+# --- the card and the manifest ---------------------------------------------------------------
+
+
+def test_card_declares_configs_and_tells_how_to_load(published) -> None:
+    ws, result, _ = published
+    card = (result.folder / "README.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["license"] == "cc-by-4.0" and meta["language"] == ["en"]
+    assert meta["size_categories"] == ["n<1K"] and meta["task_categories"] == ["token-classification"]
+    assert {c["config_name"] for c in meta["configs"]} == {"documents", "tokens", "annotations"}
+    assert next(c for c in meta["configs"] if c["config_name"] == "documents")["default"] is True
+    for config in meta["configs"]:
+        for entry in config["data_files"]:
+            assert (result.folder / entry["path"]).is_file()
+    assert 'load_dataset("exports/nk-russia-events/1.0.0", "documents")' in card
+    assert 'revision="v1.0.0"' in card
+    assert "CONSULT" in card and "Statement.Deny" in card  # the scheme's tables with PLOVER
+    assert "Not computed" in card
+    assert "1 corpus article(s) had neither" in card
+    assert "2 pseudonymous" in card
+
+
+def test_card_shows_the_agreement_report_when_there_is_one(offline_workspace: Workspace) -> None:
+    write_gold_and_records(offline_workspace)
+    slug = load_project_settings(offline_workspace).project_slug
+    report = {"overall": {"entity_f1_exact": 0.8125, "trigger_f1": 0.5, "attribute_alpha": {"modality": 0.25}}}
+    offline_workspace.agreement_dir().mkdir(parents=True)
+    (offline_workspace.agreement_dir() / f"{slug}.json").write_text(json.dumps(report), encoding="utf-8")
+    result = publish(offline_workspace, version="1.0.0")
+    card = (result.folder / "README.md").read_text(encoding="utf-8")
+    assert "| Entity span F1, exact (same start, end and label) | 0.812 |" in card
+    assert "| Krippendorff's alpha, attribute (modality) | 0.250 |" in card
+
+
+def test_manifest_checksums_every_file(published) -> None:
+    ws, result, _ = published
+    manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))
+    files = {p.relative_to(result.folder).as_posix() for p in result.folder.rglob("*") if p.is_file()}
+    assert set(manifest["files"]) == files - {"manifest.json"}
+    for name, entry in manifest["files"].items():
+        assert hashlib.sha256((result.folder / name).read_bytes()).hexdigest() == entry["sha256"]
+    assert manifest["scheme"]["version"] == current_scheme(ws).version
+    assert "source_commit" in manifest
+    assert manifest["changelog"]["previous"] is None and len(manifest["changelog"]["added"]) == 4
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+def test_republishing_a_version_is_refused(published) -> None:
+    ws, result, _ = published
+    before = (result.folder / "manifest.json").read_bytes()
+    again = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(again)
+    assert again.exit_code == 1
+    assert "already published" in again.stderr and "--bump" in again.stderr
+    assert (result.folder / "manifest.json").read_bytes() == before
+
+
+def test_bump_continues_from_the_last_version_with_a_changelog(published) -> None:
+    ws, result, expected = published
+    slug = load_project_settings(ws).project_slug
+    gold = [json.loads(line) for line in ws.gold_path(slug).read_text(encoding="utf-8").splitlines()]
+    changed = gold[1]
+    changed["entities"] = changed["entities"][:-1]
+    write_records(ws.gold_path(slug), gold)
+    cli = run_cli("publish", "--bump", "minor")
+    assert_no_traceback(cli)
+    assert cli.exit_code == 0, cli.stderr
+    assert "1.1.0" in cli.stdout
+    manifest = json.loads((ws.exports / "nk-russia-events" / "1.1.0" / "manifest.json").read_text(encoding="utf-8"))
+    log = manifest["changelog"]
+    assert log["previous"] == "1.0.0" and log["changed"] == [changed["article_id"]]
+    assert log["added"] == [] and log["removed"] == []
+    dropped = expected[changed["article_id"]]["entities"][-1]["label"]
+    assert log["label_counts"]["entities"][dropped]["current"] == log["label_counts"]["entities"][dropped]["previous"] - 1
+    assert publish(ws, bump="patch").version == "1.1.1"
+    assert publish(ws, bump="major").version == "2.0.0"
+    # An article keeps its split across versions.
+    first = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))["articles"]
+    assert {k: v["split"] for k, v in first.items()} == {k: v["split"] for k, v in manifest["articles"].items()}
+
+
+def test_the_split_is_a_fixed_function_of_the_article_id() -> None:
+    # Fixed here so a change to the rule (which would move articles between splits) fails loudly.
+    assert split_of("d944e0626bb6adca") == "train"
+    assert split_of("f5d89058319349cd") == "test"
+    assert split_of("93ab68e0815518b9") == "train"
+    shares = [split_of(f"article-{i}") for i in range(10_000)]
+    assert 7_700 < shares.count("train") < 8_300 and 800 < shares.count("validation") < 1_200
+
+
+def test_an_interrupted_publish_leaves_no_version(offline_workspace: Workspace, monkeypatch) -> None:
+    write_gold_and_records(offline_workspace)
+    history = offline_workspace.exports / "nk-russia-events"
+    history.mkdir(parents=True)
+    stale = history / ".partial-1.0.0-999999999"
+    (stale / "data").mkdir(parents=True)
+    import annotate.card
+
+    def interrupted(facts):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(annotate.card, "render_card", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        publish(offline_workspace, version="1.0.0")
+    assert list(history.iterdir()) == []  # neither a version nor a partial folder, the stale one cleaned too
+    monkeypatch.undo()
+    os.environ["ANNOTATE_WORKSPACE"] = str(offline_workspace.root)
+    assert publish(offline_workspace, version="1.0.0").written
+
+
+def test_names_and_versions_that_would_leave_the_dataset_folder_are_refused(offline_workspace: Workspace) -> None:
+    write_gold_and_records(offline_workspace)
+    for version in ("../1.0.0", "1.0", "1.0.0/../../raw"):
+        result = run_cli("publish", "--version", version)
+        assert_no_traceback(result)
+        assert result.exit_code != 0 and "X.Y.Z" in result.stderr
+    settings = (offline_workspace.root / "annotate.yaml").read_text(encoding="utf-8")
+    for name in ("raw", "../elsewhere"):
+        (offline_workspace.root / "annotate.yaml").write_text(settings.replace("name: nk-russia-events", f"name: {name}"))
+        result = run_cli("publish", "--version", "1.0.0")
+        assert_no_traceback(result)
+        assert result.exit_code != 0 and "annotate.yaml" in result.stderr
+    assert sorted(p.name for p in offline_workspace.exports.iterdir()) == ["gold", "records"]
+
+
+def test_no_gold_is_a_sentence(offline_workspace: Workspace) -> None:
+    result = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and "annotate adjudicate" in result.stderr
+
+
+# --- the Hub --------------------------------------------------------------------------------
+
+
+class RecordingHub:
+    """Stands in for huggingface_hub.HfApi only (the Hub is not reachable from the test machines)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+        return type("CommitInfo", (), {"oid": "c0ffee"})()
+
+    def create_tag(self, repo_id, **kwargs):
+        self.calls.append(("create_tag", {"repo_id": repo_id, **kwargs}))
+
+
+def test_push_uploads_the_folder_and_tags_the_commit(published, monkeypatch) -> None:
+    ws, result, _ = published
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_value")
+    hub = RecordingHub()
+    pushed = publish(ws, bump="patch", push_to_hub="acme/nk-russia-events", hub=hub)
+    names = [name for name, _ in hub.calls]
+    assert names == ["create_repo", "upload_folder", "create_tag"]
+    upload = hub.calls[1][1]
+    assert Path(upload["folder_path"]) == pushed.folder and upload["repo_type"] == "dataset"
+    assert hub.calls[2][1]["tag"] == "v1.0.1" and hub.calls[2][1]["revision"] == "c0ffee"
+    assert all(call["token"] == "hf_secret_token_value" for _, call in hub.calls)
+    card = (pushed.folder / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("acme/nk-russia-events", "documents", revision="v1.0.1")' in card
+
+
+def test_dry_run_sends_nothing_and_writes_nothing(published, monkeypatch) -> None:
+    ws, result, _ = published
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_value")
+    hub = RecordingHub()
+    dry = publish(ws, version="1.2.0", push_to_hub="acme/nk-russia-events", dry_run=True, hub=hub)
+    assert hub.calls == []
+    assert not dry.folder.exists() and dry.tag == "v1.2.0"
+    assert {"README.md", "manifest.json", "data/documents/train.parquet"} <= {f.path for f in dry.files}
+    assert sorted(p.name for p in (ws.exports / "nk-russia-events").iterdir()) == ["1.0.0"]
+    cli = run_cli("publish", "--version", "1.2.0", "--push-to-hub", "acme/nk-russia-events", "--dry-run")
+    assert_no_traceback(cli)
+    assert cli.exit_code == 0, cli.stderr
+    assert "data/tokens/train.parquet" in cli.stdout and "v1.2.0" in cli.stdout and "acme/nk-russia-events" in cli.stdout
+    assert "hf_secret_token_value" not in cli.stdout + cli.stderr
+
+
+def test_an_unreachable_hub_is_a_sentence_without_the_token(published, monkeypatch) -> None:
+    from huggingface_hub import HfApi
+
+    ws, result, _ = published
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_value")
+    # The real client, pointed at a loopback port where nothing listens.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(Exception) as caught:
+        publish(ws, version="1.0.0", push_to_hub="acme/nk-russia-events", hub=HfApi(endpoint=f"http://127.0.0.1:{port}"))
+    message = str(caught.value)
+    assert type(caught.value).__name__ == "HubError"
+    assert "--push-to-hub acme/nk-russia-events" in message and "hf_secret_token_value" not in message
+
+
+def test_push_without_a_token_is_a_sentence(published, monkeypatch) -> None:
+    ws, result, _ = published
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    cli = run_cli("publish", "--bump", "patch", "--push-to-hub", "acme/nk-russia-events")
+    assert_no_traceback(cli)
+    assert cli.exit_code == 1 and "HF_TOKEN" in cli.stderr
