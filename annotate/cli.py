@@ -358,9 +358,71 @@ def adjudicate() -> None:
 
 @app.command()
 @_run
-def publish() -> None:
-    """Write a versioned Hugging Face dataset from the gold set."""
-    _not_built("publish")
+def publish(
+    version: Optional[str] = typer.Option(None, "--version", help="The version to publish, X.Y.Z."),
+    bump: Optional[str] = typer.Option(
+        None, "--bump", help="major, minor or patch: the next version after the last one published."
+    ),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
+    ),
+    push_to_hub: Optional[str] = typer.Option(
+        None, "--push-to-hub", help="ORG/NAME: upload the version to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Build and list every file and the tag; write and send nothing."),
+    project: Optional[str] = typer.Option(None, "--project", help="Label Studio project title (default from annotate.yaml)."),
+) -> None:
+    """Write a versioned Hugging Face dataset from the gold set.
+
+    Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
+    A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import publish as publish_lib
+
+    if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
+        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task("Writing articles", total=None)
+        result = publish_lib.publish(
+            _workspace(),
+            version=version,
+            bump=bump,
+            out=out,
+            push_to_hub=push_to_hub,
+            dry_run=dry_run,
+            project=project,
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    rows = result.rows.get("documents", {})
+    splits = ", ".join(f"{name} {count}" for name, count in rows.items())
+    summary = (
+        f"{result.articles} article(s) ({splits}), {result.entities} entities, {result.events} events; "
+        f"{result.left_out} corpus article(s) without gold left out."
+    )
+    if result.dry_run:
+        typer.echo(f"Dry run: nothing written or sent. {result.name} {result.version} would hold {summary}")
+        for entry in result.files:
+            typer.echo(f"  {entry.path}  ({entry.bytes:,} bytes)")
+        typer.echo(f"would write {result.folder}")
+        if push_to_hub:
+            typer.echo(f"would upload these files to {push_to_hub} (Hugging Face dataset) and create tag {result.tag}")
+        return
+    if result.written:
+        typer.echo(f"Published {result.name} {result.version} at {result.folder}: {summary}")
+        log = result.changelog
+        if log.get("previous"):
+            typer.echo(
+                f"Since {log['previous']}: {len(log['added'])} added, {len(log['removed'])} removed, "
+                f"{len(log['changed'])} changed."
+            )
+    if result.pushed_url:
+        typer.echo(f"Uploaded to {push_to_hub} and tagged {result.tag}: {result.pushed_url}")
+    typer.echo(f"Load it: {result.load_local}")
+    if result.load_hub:
+        typer.echo(f"From the Hub: {result.load_hub}")
 
 
 def main() -> None:
