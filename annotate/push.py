@@ -191,7 +191,7 @@ def ensure_project(
         return made, True
     with connection.errors(f"reading the project {title!r}"):
         current = client.projects.get(id=existing.id)
-    if current.label_config != label_config:
+    if (current.label_config or "").strip() != label_config.strip():  # Label Studio drops the final newline
         _check_label_config(connection, current, label_config)
         settings["label_config"] = label_config
     with connection.errors(f"updating the project {title!r}"):
