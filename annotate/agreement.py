@@ -449,11 +449,11 @@ def _project_title(workspace: Workspace, project: str | None) -> str:
     return project or load_project_settings(workspace).project
 
 
-def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], str, Any]:
-    """(records, where they came from, project id or None) from a file or the last pull."""
+def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], int, str, Any]:
+    """(records, invalid ones left out, where they came from, project id or None): a file or the last pull."""
     if from_file is not None:
-        records, project_id = records_from_file(Path(from_file), current_scheme(workspace))
-        return records, str(from_file), project_id
+        records, invalid, project_id = records_from_file(Path(from_file), workspace)
+        return records, invalid, str(from_file), project_id
     path = workspace.records_path(slugify(title))
     if not path.exists():
         raise ExportError(
@@ -461,39 +461,57 @@ def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> t
             "Run `annotate pull` first, or give a Label Studio export with --from-file."
         )
     try:
-        return list(iter_records(path)), str(path.relative_to(workspace.root)), None
-    except (ValueError, KeyError) as exc:
+        return list(iter_records(path)), 0, str(path.relative_to(workspace.root)), None
+    except ValueError as exc:
         raise ExportError(f"{path} is not canonical records ({exc}). Run `annotate pull` again.") from None
 
 
-def records_from_file(path: Path, scheme: Any) -> tuple[list[dict], Any]:
-    """Canonical records (.jsonl) as they are, or a Label Studio JSON export turned into records by pull's converter."""
-    if not path.is_file():
-        raise ExportError(f"{path} does not exist. Give a Label Studio JSON export or a .jsonl file of records.")
-    try:
-        if path.suffix == ".jsonl":
-            return list(iter_records(path)), None
-        from .pull import records_from_export
+def records_from_file(path: Path, workspace: Workspace) -> tuple[list[dict], int, Any]:
+    """(valid records, how many were left out as invalid, project id) of an export or a records file.
 
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{path} is not JSON ({exc}). Give a Label Studio JSON export.") from None
-    if not isinstance(data, list):
-        raise ExportError(f"{path} is not a Label Studio JSON export (a list of tasks). Export the project as JSON.")
-    project_ids = {task.get("project") for task in data if isinstance(task, dict)} - {None}
-    records = records_from_export(data, scheme=scheme)
-    return records, project_ids.pop() if len(project_ids) == 1 else None
+    A Label Studio export is converted and checked the way pull does it, but nothing is
+    written: agreement on a file must not replace the last pull's records.
+    """
+    from .pseudonyms import Pseudonyms
+    from .validate import FileKind, read_items, task_records, validate_record
+
+    scheme = current_scheme(workspace)
+    kind, items = read_items(Path(path))
+    records, invalid, project_ids = [], 0, set()
+    if kind is FileKind.records:
+        for item in items:
+            good = isinstance(item, dict) and not validate_record(item, scheme)
+            records += [item] if good else []
+            invalid += not good
+        return records, invalid, None
+    annotator = Pseudonyms(workspace)
+    for task in items:
+        project_ids.add(task.get("project"))
+        for record, problems in task_records(task, scheme, annotator=annotator):
+            records += [] if problems else [record]
+            invalid += bool(problems)
+    project_ids.discard(None)
+    return records, invalid, project_ids.pop() if len(project_ids) == 1 else None
 
 
 def _task_links(workspace: Workspace, title: str, project_id: Any):
-    """A function task id → its Label Studio page, or → None when the project cannot be found."""
-    try:
-        from .client import connect, find_project, resolve
+    """A function task id → its Label Studio page, or → None when the project cannot be found.
 
+    The last pull's checkpoint names the server and project, so no request is needed;
+    only for an export file without one does this ask the server.
+    """
+    from .client import connect, find_project, resolve
+    from .pull import Checkpoint
+
+    checkpoint = Checkpoint.load(workspace, slugify(title))
+    url = None
+    if project_id is None and checkpoint is not None:
+        url, project_id = checkpoint.server, checkpoint.project_id
+    try:
+        url = url or resolve(workspace)[0]
         if project_id is None:
             found = find_project(connect(workspace), title)
             project_id = found.id if found else None
-        url = resolve(workspace)[0]
     except AnnotateError:
         project_id = None
     if project_id is None:
@@ -507,7 +525,7 @@ def agreement(workspace: Workspace, *, project: str | None = None, from_file: Pa
 
     title = _project_title(workspace, project)
     scheme = current_scheme(workspace)
-    records, source, project_id = _read_records(workspace, title, from_file)
+    records, invalid, source, project_id = _read_records(workspace, title, from_file)
     report = compute_agreement(
         records,
         defaults=scheme.defaults(),
@@ -518,6 +536,7 @@ def agreement(workspace: Workspace, *, project: str | None = None, from_file: Pa
         source=source,
         task_url=_task_links(workspace, title, project_id),
     )
+    report.excluded["invalid_annotations"] = invalid
     folder = workspace.agreement_dir()
     folder.mkdir(parents=True, exist_ok=True)
     slug = slugify(title)

@@ -36,6 +36,8 @@ server_app = typer.Typer(help="Run the embedded Label Studio on this machine (lo
 corpus_app = typer.Typer(help="Add articles to the corpus and list them.", no_args_is_help=True)
 app.add_typer(server_app, name="server")
 app.add_typer(corpus_app, name="corpus")
+team_app = typer.Typer(help="Annotator accounts on Label Studio: create them and see their work.", no_args_is_help=True)
+app.add_typer(team_app, name="team")
 
 
 class Format(str, Enum):
@@ -342,18 +344,113 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+# --- team, agreement, adjudicate ---------------------------------------------------------
+
+
+@team_app.command("add")
 @_run
-def agreement() -> None:
-    """Report inter-annotator agreement per pair, label and event type."""
-    _not_built("agreement")
+def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
+    """Create annotator accounts, each with a random first-login password shown once here."""
+    from . import team as team_lib
+
+    accounts = team_lib.team_add(_workspace(), emails)
+    for account in accounts:
+        if account.existing:
+            typer.echo(f"exists   {account.email}  (already has an account; left as it is)")
+        else:
+            typer.echo(f"created  {account.email}  password: {account.password}")
+    if any(not a.existing for a in accounts):
+        typer.echo(f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now.")
+
+
+@team_app.command("list")
+@_run
+def team_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+    """List the accounts with how many annotations each has done and the pseudonym their work carries."""
+    from dataclasses import asdict
+
+    from . import team as team_lib
+
+    members = team_lib.team_list(_workspace())
+    if format is Format.json:
+        _print_json([asdict(m) for m in members])
+        return
+    for member in members:
+        typer.echo(f"{member.email:<36} {member.annotations:>6} annotation(s)  pseudonym {member.pseudonym}")
+    typer.echo(f"{len(members)} account(s)")
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
 
 
 @app.command()
 @_run
-def adjudicate() -> None:
-    """Merge several annotators' work into gold; send disagreements to a curator."""
-    _not_built("adjudicate")
+def agreement(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    from_file: Optional[Path] = typer.Option(
+        None, "--from-file", help="A Label Studio JSON export (or records .jsonl) instead of the last pull."
+    ),
+    format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="text, json or html"),
+) -> None:
+    """Report inter-annotator agreement per pair, label and event type.
+
+    Compares every pair of annotators who completed the same article (cancelled annotations left out):
+    entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
+    and the HTML report are also saved under exports/agreement/.
+    """
+    from . import agreement as agreement_lib
+    from .report import render_text
+
+    report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
+    if format is ReportFormat.json:
+        _print_json(report.as_dict())
+    elif format is ReportFormat.html:
+        typer.echo(f"wrote {report.saved[-1]}")
+    else:
+        typer.echo(render_text(report))
+        typer.echo(f"Saved: {', '.join(str(p) for p in report.saved)}")
+
+
+@app.command()
+@_run
+def adjudicate(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    allow_single: bool = typer.Option(
+        False, "--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."
+    ),
+    min_annotators: int = typer.Option(2, "--min-annotators", help="Annotations an article needs before it is merged."),
+) -> None:
+    """Merge several annotators' work into gold; send disagreements to a curator.
+
+    Ground-truth annotations are gold as they stand; otherwise units most annotators agree on are
+    accepted, and articles with units in dispute go to the curation project in Label Studio. A curator's
+    submission becomes gold the next time this runs. Writes exports/gold/<project>.jsonl.
+    """
+    from . import adjudicate as adjudicate_lib
+
+    result = adjudicate_lib.adjudicate(
+        _workspace(), project=project, allow_single=allow_single, min_annotators=min_annotators
+    )
+    for item in result.gold:
+        typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
+    for item in result.sent_to_curation:
+        typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
+    for item in result.awaiting_curation:
+        typer.echo(f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, task {item.curation_task} not submitted yet")
+    for item in result.too_few:
+        typer.echo(f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)")
+    for item in result.invalid:
+        err(f"invalid    {item.article_id}  " + "; ".join(item.problems))
+    typer.echo(
+        f"{len(result.gold)} gold, {len(result.sent_to_curation)} sent to curation, "
+        f"{len(result.awaiting_curation)} awaiting curation, {len(result.too_few)} with too few annotations. "
+        f"Gold: {result.gold_path}"
+    )
+    if result.curation_url:
+        typer.echo(f"Curation project {result.curation_project!r}: {result.curation_url}")
 
 
 @app.command()

@@ -185,3 +185,30 @@ def render_html(report: AgreementReport) -> str:
         f"<title>Agreement · {escape(report.project)}</title><style>{STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
+
+
+def render_text(report: AgreementReport) -> str:
+    """A terminal summary: overall figures, then per pair, label and event type."""
+    overall = report.overall
+    lines = [
+        f"Agreement on {report.project!r} from {report.source}: {overall.get('articles', 0)} article(s), "
+        f"{overall.get('pairs', 0)} pair(s) of annotators; {report.excluded.get('cancelled_annotations', 0)} cancelled "
+        f"and {report.excluded.get('invalid_annotations', 0)} invalid annotation(s) left out.",
+        f"  entity F1 exact {fmt(overall.get('entity_f1_exact'))}, partial {fmt(overall.get('entity_f1_partial'))}; "
+        f"trigger F1 {fmt(overall.get('trigger_f1'))}; argument F1 {fmt(overall.get('argument_f1'))}",
+        f"  alpha: entity labels {fmt(overall.get('entity_label_alpha'))}, event types {fmt(overall.get('event_type_alpha'))}, "
+        + ", ".join(f"{name} {fmt(value)}" for name, value in (overall.get("attribute_alpha") or {}).items()),
+        "Pairs:",
+    ]
+    for pair in report.pairs:
+        lines.append(
+            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  entities {fmt(pair['entity_f1_exact'])}"
+            f"/{fmt(pair['entity_f1_partial'])}  triggers {fmt(pair['trigger_f1'])}  arguments {fmt(pair['argument_f1'])}"
+        )
+    lines.append("Entity labels (F1 exact / partial):")
+    for label, row in report.entity_labels.items():
+        lines.append(f"  {label:<12} {fmt(row.get('exact', {}).get('f1'))} / {fmt(row.get('partial', {}).get('f1'))}")
+    lines.append("Event types (F1 trigger / arguments):")
+    for label, row in report.event_types.items():
+        lines.append(f"  {label:<22} {fmt(row.get('trigger', {}).get('f1'))} / {fmt(row.get('argument', {}).get('f1'))}")
+    return "\n".join(lines)

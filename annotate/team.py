@@ -44,6 +44,8 @@ class TeamMember:
     user_id: int
     annotations: int
     """Annotations this account has completed in the organisation's projects (skipped ones included)."""
+    pseudonym: str
+    """The name this account's work carries in records, agreement and gold."""
 
 
 def _check_emails(emails: Iterable[str]) -> list[str]:
@@ -106,7 +108,10 @@ def team_add(workspace: Workspace, emails: Iterable[str]) -> list[NewAccount]:
 
 
 def team_list(workspace: Workspace) -> list[TeamMember]:
-    """Every account of the organisation with how many annotations it has done, by e-mail."""
+    """Every account of the organisation with how many annotations it has done and its pseudonym, by e-mail."""
+    from .pseudonyms import identity, load_key, pseudonym
+
+    key = load_key(workspace)
     connection = connect(workspace)
     client = connection.client
     with connection.errors("listing the team"):
@@ -114,5 +119,6 @@ def team_list(workspace: Workspace) -> list[TeamMember]:
         members = []
         for user in client.users.list():
             detail = client.organizations.members.get(id=organization, user_pk=user.id)
-            members.append(TeamMember(user.email or "", user.id, detail.annotations_count or 0))
+            name = pseudonym(key, identity({"id": user.id, "email": user.email}))
+            members.append(TeamMember(user.email or "", user.id, detail.annotations_count or 0, name))
     return sorted(members, key=lambda m: m.email)

@@ -1,0 +1,258 @@
+"""`annotate agreement` against the real Label Studio: hand-counted figures, JSON, the HTML report in a browser.
+
+Annotations are made in Label Studio by real annotator accounts (created with `team add`),
+brought back with `pull`, and compared; nothing here builds records by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from annotate.agreement import agreement
+from annotate.client import connect
+from annotate.corpus import article_from_text, write_article
+from annotate.pull import pull
+from annotate.push import project_tasks, push
+from annotate.records import record_to_results
+from annotate.team import team_add
+
+from .conftest import REPO
+from .helpers import assert_no_traceback, run_cli
+
+SCREENSHOTS = REPO / "test-output"
+
+# --- shared by the agreement and adjudication tests --------------------------------------
+
+
+def new_annotators(workspace, label_studio, count: int) -> list[int]:
+    """Fresh annotator accounts made by `team add`; their Label Studio user ids."""
+    emails = [f"annotator-{uuid.uuid4().hex[:8]}@example.org" for _ in range(count)]
+    team_add(workspace, emails)
+    users = {u.email: u.id for u in label_studio.connection().client.users.list()}
+    return [users[email] for email in emails]
+
+
+def project_with(workspace, title: str, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """A project holding exactly these articles (pushed from a corpus of them): name → {task, text}."""
+    shutil.rmtree(workspace.corpus)
+    articles = {name: article_from_text(text, title=name) for name, text in texts.items()}
+    for article in articles.values():
+        write_article(workspace.corpus, article)
+    result = push(workspace, project=title, annotators_per_task=3)
+    tasks = project_tasks(connect(workspace), result.project_id)
+    return {
+        name: {"task": tasks[a.id].id, "text": a.text, "project": result.project_id, "article_id": a.id}
+        for name, a in articles.items()
+    }
+
+
+def span(text: str, words: str, occurrence: int = 0) -> tuple[int, int]:
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(words, start + 1)
+    return start, start + len(words)
+
+
+def entity(text: str, region: str, words: str, label: str) -> dict[str, Any]:
+    start, end = span(text, words)
+    return {"id": region, "start": start, "end": end, "text": words, "label": label}
+
+
+def event(text: str, region: str, words: str, kind: str, arguments=(), **attributes) -> dict[str, Any]:
+    start, end = span(text, words)
+    return {
+        "id": region,
+        "type": kind,
+        "trigger": {"start": start, "end": end, "text": words},
+        "arguments": [{"role": role, "target": target} for role, target in arguments],
+        "attributes": attributes,
+    }
+
+
+def annotate_in_label_studio(label_studio, task: int, user: int, entities=(), events=(), **flags) -> int:
+    """Submit an annotation to the task as `user` (ground_truth / was_cancelled in flags)."""
+    results = record_to_results({"entities": list(entities), "events": list(events)})
+    client = label_studio.connection().client
+    made = client.annotations.create(id=task, result=results, completed_by=user, **flags)
+    return made.id
+
+
+# --- the crafted case --------------------------------------------------------------------
+
+MEETING = "Kim Jong Un met Vladimir Putin in Vostochny on Wednesday."
+DELIVERY = "Russia delivered shells to North Korea, Seoul said."
+
+
+def crafted_case(workspace, label_studio, title: str) -> tuple[dict, list[int]]:
+    """Two annotators on two articles, plus a third annotator's cancelled annotation.
+
+    MEETING, A:  Kim Jong Un PER, Vladimir Putin PER, Vostochny FAC, Wednesday DATE;
+                 met Contact.Meet (Participant Kim, Participant Vladimir Putin, Place Vostochny,
+                 Time Wednesday), tense Past.
+    MEETING, B:  Kim Jong Un PER, Putin PER, Vostochny GPE, Wednesday DATE;
+                 met Contact.Meet (Participant Kim, Participant Putin, Place Vostochny), tense Present.
+    DELIVERY, A: Russia GPE, shells WEA, North Korea GPE, Seoul GPE;
+                 delivered Transaction.Transfer (Giver Russia, Artifact shells, Recipient North Korea).
+    DELIVERY, B: Russia GPE, shells WEA, North Korea GPE, Seoul ORG;
+                 delivered Movement.Transport (Transporter Russia, Artifact shells).
+    MEETING, C:  cancelled (skipped) - must not count anywhere.
+    """
+    a, b, c = new_annotators(workspace, label_studio, 3)
+    tasks = project_with(workspace, title, {"meeting": MEETING, "delivery": DELIVERY})
+    t1, t2 = tasks["meeting"]["text"], tasks["delivery"]["text"]
+    meeting = tasks["meeting"]["task"]
+    annotate_in_label_studio(
+        label_studio, meeting, a,
+        [entity(t1, "a1", "Kim Jong Un", "PER"), entity(t1, "a2", "Vladimir Putin", "PER"),
+         entity(t1, "a3", "Vostochny", "FAC"), entity(t1, "a4", "Wednesday", "DATE")],
+        [event(t1, "a5", "met", "Contact.Meet",
+               [("Participant", "a1"), ("Participant", "a2"), ("Place", "a3"), ("Time", "a4")], tense="Past")],
+    )
+    annotate_in_label_studio(
+        label_studio, meeting, b,
+        [entity(t1, "b1", "Kim Jong Un", "PER"), entity(t1, "b2", "Putin", "PER"),
+         entity(t1, "b3", "Vostochny", "GPE"), entity(t1, "b4", "Wednesday", "DATE")],
+        [event(t1, "b5", "met", "Contact.Meet", [("Participant", "b1"), ("Participant", "b2"), ("Place", "b3")],
+               tense="Present")],
+    )
+    annotate_in_label_studio(
+        label_studio, meeting, c, [entity(t1, "c1", "Vostochny", "LOC")], was_cancelled=True
+    )
+    delivery = tasks["delivery"]["task"]
+    annotate_in_label_studio(
+        label_studio, delivery, a,
+        [entity(t2, "a1", "Russia", "GPE"), entity(t2, "a2", "shells", "WEA"),
+         entity(t2, "a3", "North Korea", "GPE"), entity(t2, "a4", "Seoul", "GPE")],
+        [event(t2, "a5", "delivered", "Transaction.Transfer", [("Giver", "a1"), ("Artifact", "a2"), ("Recipient", "a3")])],
+    )
+    annotate_in_label_studio(
+        label_studio, delivery, b,
+        [entity(t2, "b1", "Russia", "GPE"), entity(t2, "b2", "shells", "WEA"),
+         entity(t2, "b3", "North Korea", "GPE"), entity(t2, "b4", "Seoul", "ORG")],
+        [event(t2, "b5", "delivered", "Movement.Transport", [("Transporter", "b1"), ("Artifact", "b2")])],
+    )
+    return tasks, [a, b, c]
+
+
+def test_agreement_equals_hand_counted_figures(workspace, label_studio, unique_title):
+    crafted_case(workspace, label_studio, unique_title)
+    pull(workspace, project=unique_title)
+
+    report = agreement(workspace, project=unique_title).as_dict()
+    overall = report["overall"]
+
+    # Entities, exact: MEETING matches Kim and Wednesday (2 of 4 + 4), DELIVERY Russia, shells and
+    # North Korea (3 of 4 + 4). Micro-averaged: 2·(2+3) / (8+8) = 10/16.
+    assert overall["entity_f1_exact"] == 0.625
+    # Partial: "Vladimir Putin" and "Putin" overlap with the same label, so MEETING has 3; Vostochny
+    # FAC/GPE and Seoul GPE/ORG differ in label. 2·(3+3) / 16 = 12/16.
+    assert overall["entity_f1_partial"] == 0.75
+    # Triggers: "met" matches; "delivered" differs in type. 2·1 / (2+2).
+    assert overall["trigger_f1"] == 0.5
+    # Arguments: A has 4+3, B 3+2. Matches: Participant→Kim, Place→Vostochny (same span, whatever its
+    # label); Participant→Putin's span differs; nothing under the unmatched trigger. 2·2 / 12.
+    assert overall["argument_f1"] == round(4 / 12, 4)
+    # Alpha over the 7 spans both marked: PER,PER | FAC,GPE | DATE,DATE | GPE,GPE | WEA,WEA |
+    # GPE,GPE | GPE,ORG. n = 14; value counts PER 2, FAC 1, GPE 6, DATE 2, WEA 2, ORG 1 (Σn² = 50).
+    # Disagreeing pairs in the coincidence matrix: 2 units × 2 = 4.
+    # alpha = 1 - (n-1)·4 / (n² - Σn²) = 1 - 13·4/146 = 94/146.
+    assert overall["entity_label_alpha"] == round(94 / 146, 4)
+    # Event types over the 2 trigger spans both marked: Meet,Meet | Transfer,Transport. n = 4,
+    # Σn² = 4+1+1 = 6; alpha = 1 - 3·2 / (16-6) = 0.4.
+    assert overall["event_type_alpha"] == 0.4
+    # Tense over the one matched trigger ("met"): Past vs Present; n = 2, alpha = 1 - 1·2/(4-2) = 0.
+    # Polarity: both default (Positive) - a single value, so alpha is undefined.
+    assert overall["attribute_alpha"]["tense"] == 0.0
+    assert overall["attribute_alpha"]["polarity"] is None
+
+    # C's cancelled annotation is nowhere: one pair, two articles.
+    assert overall["pairs"] == 1 and overall["articles"] == 2 and overall["annotators"] == 2
+    assert report["excluded"]["cancelled_annotations"] == 1
+    assert len(report["pairs"]) == 1 and report["pairs"][0]["entity_f1_exact"] == 0.625
+    # Per label: PER exact 1 of 2+2 → 0.5; partial 2 of 2+2 → 1.0; Transfer/Transport triggers 0.
+    assert report["entity_labels"]["PER"]["exact"]["f1"] == 0.5
+    assert report["entity_labels"]["PER"]["partial"]["f1"] == 1.0
+    assert report["event_types"]["Contact.Meet"]["trigger"]["f1"] == 1.0
+    assert report["event_types"]["Contact.Meet"]["argument"]["f1"] == round(2 * 2 / (4 + 3), 4)
+    assert report["event_types"]["Transaction.Transfer"]["trigger"]["f1"] == 0.0
+    # Confusion: Vostochny FAC↔GPE, Seoul GPE↔ORG, each in both cells.
+    matrix = report["confusion"]["entities"]
+    cell = lambda row, col: matrix["counts"][matrix["labels"].index(row)][matrix["labels"].index(col)]  # noqa: E731
+    assert cell("FAC", "GPE") == cell("GPE", "FAC") == 1
+    assert cell("GPE", "ORG") == 1 and cell("GPE", "GPE") == 2
+    # Lowest agreement first: DELIVERY pools 3 of 4+4 entities, 0 of 1+1 triggers, 0 of 3+2 arguments.
+    assert report["articles"][0]["title"] == "delivery"
+    assert report["articles"][0]["f1"] == round(2 * 3 / (8 + 2 + 5), 4)
+
+    saved = workspace.agreement_dir()
+    assert json.loads(next(saved.glob("*.json")).read_text())["overall"] == overall
+
+
+def test_agreement_json_from_an_export_file(workspace, label_studio, unique_title):
+    tasks, _ = crafted_case(workspace, label_studio, unique_title)
+    project_id = tasks["meeting"]["project"]
+    client = label_studio.connection().client
+    export = workspace.root / "export.json"
+    export.write_bytes(b"".join(client.projects.exports.download_sync(id=project_id, export_type="JSON")))
+
+    result = run_cli("agreement", "--project", unique_title, "--from-file", str(export), "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"entity_f1_exact", "entity_f1_partial", "trigger_f1", "argument_f1"} <= set(data["overall"])
+    assert data["overall"]["entity_f1_exact"] == 0.625 and data["overall"]["trigger_f1"] == 0.5
+    assert data["pairs"] and data["entity_labels"] and data["event_types"]
+    assert all(row["url"].endswith(f"/projects/{project_id}/data?task={row['task_id']}") for row in data["articles"])
+
+
+def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, unique_title):
+    from playwright.sync_api import sync_playwright
+
+    tasks, _ = crafted_case(workspace, label_studio, unique_title)
+    pull(workspace, project=unique_title)
+
+    result = run_cli("agreement", "--project", unique_title, "--format", "html")
+
+    assert result.exit_code == 0, result.output
+    page_path = Path(result.stdout.split("wrote ", 1)[1].strip())
+    html = page_path.read_text(encoding="utf-8")
+    # Self-contained: no script, stylesheet, image or frame is loaded from anywhere.
+    assert not any(tag in html for tag in ("<script", "<link", "<img", "<iframe", " src="))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+              "--disable-sync"],
+    )
+    try:
+        page = browser.new_page()
+        page.goto(page_path.as_uri())
+        bars = page.locator("svg.bars rect.bar")
+        cells = page.locator("svg.heatmap rect.cell")
+        assert bars.count() >= 2 * 6  # exact and partial bars for the six entity labels used, and more
+        assert page.locator('rect.bar[data-label="PER"][data-series="partial"]').first.bounding_box()["width"] > 300
+        assert cells.count() >= 7 * 7
+        swapped = page.locator('rect.cell[data-row="FAC"][data-col="GPE"]')
+        assert swapped.get_attribute("data-count") == "1" and swapped.is_visible()
+        link = page.locator("table.articles a.task").first
+        assert link.inner_text() == "delivery"
+        expected = f"{label_studio.url}/projects/{tasks['delivery']['project']}/data?task={tasks['delivery']['task']}"
+        assert link.get_attribute("href") == expected
+        page.screenshot(path=str(SCREENSHOTS / "agreement-report.png"), full_page=True)
+    finally:
+        browser.close()
+        playwright.stop()
+    assert (SCREENSHOTS / "agreement-report.png").stat().st_size > 10_000
+
+
+def test_agreement_without_a_pull_says_what_to_do(workspace, unique_title):
+    result = run_cli("agreement", "--project", unique_title)
+
+    assert result.exit_code != 0
+    assert_no_traceback(result)
+    assert "annotate pull" in result.stderr and unique_title in result.stderr
