@@ -40,7 +40,7 @@ class Connection:
 
         try:
             yield
-        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise ConnectionFailed(
                 f"Label Studio at {self.url} cannot be reached while {doing} ({type(exc).__name__}). "
                 "Run `annotate server start`, or set LABEL_STUDIO_URL to a running server."
