@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
@@ -330,13 +329,39 @@ def test_an_interrupted_publish_leaves_no_version(offline_workspace: Workspace, 
     def interrupted(facts):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(annotate.card, "render_card", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        publish(offline_workspace, version="1.0.0")
+    with monkeypatch.context() as patched:
+        patched.setattr(annotate.card, "render_card", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            publish(offline_workspace, version="1.0.0")
     assert list(history.iterdir()) == []  # neither a version nor a partial folder, the stale one cleaned too
-    monkeypatch.undo()
-    os.environ["ANNOTATE_WORKSPACE"] = str(offline_workspace.root)
     assert publish(offline_workspace, version="1.0.0").written
+
+
+def test_parquet_is_written_in_batches_with_progress(offline_workspace: Workspace, monkeypatch) -> None:
+    import annotate.publish
+
+    write_gold_and_records(offline_workspace)
+    monkeypatch.setattr(annotate.publish, "BATCH_ROWS", 1)
+    seen = []
+    result = publish(offline_workspace, version="1.0.0", on_progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    train = pq.ParquetFile(result.folder / "data" / "annotations" / "train.parquet")
+    assert train.metadata.num_row_groups == train.metadata.num_rows > 1
+    assert len(load(result.folder, "annotations")["train"]) == train.metadata.num_rows
+
+
+def test_out_folder_holds_the_versions(offline_workspace: Workspace, tmp_path: Path) -> None:
+    write_gold_and_records(offline_workspace)
+    cli = run_cli("publish", "--version", "0.1.0", "--out", str(tmp_path / "scratch"))
+    assert_no_traceback(cli)
+    assert cli.exit_code == 0, cli.stderr
+    folder = tmp_path / "scratch" / "0.1.0"
+    assert f'load_dataset("{folder}", "documents")' in cli.stdout
+    assert sum(len(s) for s in load(folder, "documents").values()) == 4
+    assert publish(offline_workspace, bump="patch", out=tmp_path / "scratch").version == "0.1.1"
+    refused = run_cli("publish", "--version", "1.0.0", "--out", str(offline_workspace.exports / "raw"))
+    assert_no_traceback(refused)
+    assert refused.exit_code == 1 and "choose another --out" in refused.stderr
 
 
 def test_names_and_versions_that_would_leave_the_dataset_folder_are_refused(offline_workspace: Workspace) -> None:
@@ -435,3 +460,56 @@ def test_push_without_a_token_is_a_sentence(published, monkeypatch) -> None:
     cli = run_cli("publish", "--bump", "patch", "--push-to-hub", "acme/nk-russia-events")
     assert_no_traceback(cli)
     assert cli.exit_code == 1 and "HF_TOKEN" in cli.stderr
+
+
+# --- from a real Label Studio ----------------------------------------------------------------
+
+
+def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_studio, unique_title: str) -> None:
+    """Two annotator accounts annotate the seed articles in Label Studio; one annotation per article on
+    three of them is marked ground truth; pull brings them back; publish builds from that gold."""
+    import uuid
+
+    from annotate.client import connect
+    from annotate.pull import pull
+    from annotate.push import project_tasks, push
+    from annotate.records import record_to_results
+    from annotate.team import team_add
+
+    emails = [f"publish-{uuid.uuid4().hex[:8]}@example.org" for _ in range(2)]
+    team_add(workspace, emails)
+    client = label_studio.connection().client
+    users = {u.email: u.id for u in client.users.list()}
+    pushed = push(workspace, project=unique_title, annotators_per_task=2)
+    tasks = project_tasks(connect(workspace), pushed.project_id)
+    articles = load_corpus(workspace)
+    expected = {}
+    for n, article in enumerate(articles):
+        for k, email in enumerate(emails):
+            record = make_record(article, "unused", keep_every=k + 1)
+            truth = n < 3 and k == 0
+            client.annotations.create(
+                id=tasks[article.id].id, result=record_to_results(record), completed_by=users[email], ground_truth=truth
+            )
+            if truth:
+                expected[article.id] = record
+    pulled = pull(workspace, project=unique_title)
+    assert pulled.records_written == 10 and not pulled.quarantined
+
+    result = publish(workspace, version="1.0.0", project=unique_title)
+    rows = {row["id"]: row for split in load(result.folder, "documents").values() for row in split}
+    assert set(rows) == set(expected) and result.left_out == 2
+    for article_id, record in expected.items():
+        assert [(e["start"], e["end"]) for e in rows[article_id]["entities"]] == [
+            (e["start"], e["end"]) for e in record["entities"]
+        ]
+        assert len(rows[article_id]["events"]) == len(record["events"])
+        assert rows[article_id]["gold_from"] == "ground_truth"
+    annotations = [row for split in load(result.folder, "annotations").values() for row in split]
+    assert len(annotations) == 10 and len({row["annotator"] for row in annotations}) == 2
+    # Neither the annotators' e-mails nor their Label Studio user ids are anywhere in the folder.
+    text = _every_text(result.folder)
+    assert not EMAIL.findall(text)
+    ids = {str(users[email]) for email in emails}
+    assert not {row["annotator"] for row in annotations} & ids
+    assert not re.search(r"\bcompleted_by\b", text)
