@@ -190,8 +190,10 @@ Splits: {facts.manifest['split_rule']}{empty}
 - `events`: `id`, `type` (a `ClassLabel` of the event types), `trigger` (`start`, `end`, `text`),
   `arguments` (each a `role` `ClassLabel` and a `target`: the `id` of an entity, or of another event
   for roles that point at events), and one `ClassLabel` column per attribute with its default filled in.
-- `gold_from`: `ground_truth` when the article's gold is an annotation marked as ground truth,
-  `adjudicated` when it was merged from several annotators and a curator's decisions.
+- `gold_from`: how the article's gold was decided: `ground_truth` (an annotation marked as ground
+  truth in Label Studio), `majority` (what most of its annotators marked), `curator` (a curator
+  settled what they disagreed on), `single` (one annotator, allowed explicitly), or `adjudicated`
+  when the gold record does not say.
 
 ### `tokens`
 

@@ -202,7 +202,15 @@ def iter_gold(index: GoldIndex) -> Iterator[tuple[dict[str, Any], str]]:
     for number, record in _records(index.gold_path):
         article = str(record.get("article_id"))
         if article not in index.ground_truth and index.adjudicated.get(article) == number:
-            yield record, "ground_truth" if record.get("ground_truth") else "adjudicated"
+            yield record, _decided_how(record)
+
+
+def _decided_how(record: dict[str, Any]) -> str:
+    """How an adjudicated record was decided, as its provenance says (majority, curator, single, ...)."""
+    method = (record.get("provenance") or {}).get("method")
+    if isinstance(method, str) and method:
+        return method
+    return "ground_truth" if record.get("ground_truth") else "adjudicated"
 
 
 def _safe(path: Path, items: Iterator[tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -96,7 +96,8 @@ def write_gold_and_records(ws: Workspace) -> dict[str, dict]:
         first = make_record(article, ANNOTATORS[0], ground_truth=(n == 0), number=2 * n + 1)
         second = make_record(article, ANNOTATORS[1], keep_every=2, number=2 * n + 2)
         records += [first, second]
-        adjudicated = {**make_record(article, "adjudicated", keep_every=3 if n == 0 else 1), "provenance": {"units": {}}}
+        how = {"method": "majority" if n % 2 else "curator", "annotators": list(ANNOTATORS)}
+        adjudicated = {**make_record(article, "gold", keep_every=3 if n == 0 else 1), "provenance": how}
         gold.append(adjudicated)
         expected[article.id] = first if n == 0 else adjudicated
     write_records(ws.records_path(slug), records)
@@ -146,6 +147,8 @@ def test_counts_equal_the_gold_set_and_ground_truth_wins(published) -> None:
     assert result.events == sum(len(r["events"]) for r in expected.values())
     ground_truth = next(r for r in expected.values() if r["ground_truth"])
     assert by_id[ground_truth["article_id"]]["gold_from"] == "ground_truth"
+    others = [by_id[i]["gold_from"] for i in expected if i != ground_truth["article_id"]]
+    assert sorted(others) == ["curator", "majority", "majority"]
     assert result.left_out == 1
 
 
