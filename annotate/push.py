@@ -308,12 +308,10 @@ def _import(
         try:
             refusal = _import_batch(connection, project_id, batch, doing)
         except AnnotateError as exc:
-            interrupted = PushInterrupted(
+            raise PushInterrupted(
                 f"The push stopped after {len(result.created)} of {total} new articles: {exc} "
                 "Then run `annotate push` again: it imports only what is missing."
-            )
-            interrupted.result = result  # type: ignore[attr-defined]
-            raise interrupted from None
+            ) from None
         if refusal:
             result.failed.append(FailedBatch([a.id for a in batch], refusal))
         else:
