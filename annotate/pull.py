@@ -192,7 +192,7 @@ class _Batch:
     def add(self, task: dict[str, Any]) -> None:
         self.changed_tasks.add(task.get("id"))
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
-            annotation = record.get("annotation_id") or (problems[0].annotation if problems else None)
+            annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
             if problems:
                 self._quarantine_one(task.get("id"), annotation, record, problems)
@@ -204,7 +204,7 @@ class _Batch:
     def _quarantine_one(self, task: Any, annotation: Any, record: dict, problems: list[Problem]) -> None:
         entry = {
             "task_id": task,
-            "annotation_id": annotation,
+            "annotation_id": None if annotation is None else str(annotation),  # as records carry it
             "problems": [p.as_dict() for p in problems],
             "record": record or None,
         }
@@ -353,7 +353,13 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
     after, number = 0, 0
     while True:
         number += 1
-        params = {"project": project_id, "fields": "all", "page": 1, "page_size": PAGE_SIZE, "query": _query(after, since)}
+        params = {
+            "project": project_id,
+            "fields": "all",
+            "page": 1,
+            "page_size": PAGE_SIZE,
+            "query": _query(after, since),
+        }
         response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = _parse_page(response.content, connection.url)

@@ -147,8 +147,10 @@ class _RecordChecker:
             return  # the schema check has named the wrong type
         in_range = 0 <= start < end <= len(self.text)
         shifted = _utf16_span(self.text, start, end)
-        if shifted is not None and self.text[shifted[0] : shifted[1]] == quoted and (
-            not in_range or self.text[start:end] != quoted
+        if (
+            shifted is not None
+            and self.text[shifted[0] : shifted[1]] == quoted
+            and (not in_range or self.text[start:end] != quoted)
         ):
             self.fail(
                 "utf16-offsets",
@@ -362,7 +364,9 @@ def read_items(path: Path) -> tuple[FileKind, Iterator[dict[str, Any]]]:
         with path.open("rb") as handle:
             head = handle.read(4096)
     except FileNotFoundError:
-        raise ExportError(f"{path} does not exist. Give the path of a Label Studio JSON export or records file.") from None
+        raise ExportError(
+            f"{path} does not exist. Give the path of a Label Studio JSON export or records file."
+        ) from None
     except OSError as exc:
         raise ExportError(f"{path} cannot be read ({exc.strerror}). Check its permissions.") from None
     if not head.strip():
