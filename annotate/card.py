@@ -166,7 +166,8 @@ def _structure(facts: CardFacts) -> str:
     rows = facts.manifest["rows"]
     table = ["| configuration | train | validation | test |", "|---|---|---|---|"]
     for config, splits in rows.items():
-        table.append(f"| `{config}` | " + " | ".join(str(splits.get(s, 0)) for s in ("train", "validation", "test")) + " |")
+        counts = " | ".join(str(splits.get(s, 0)) for s in ("train", "validation", "test"))
+        table.append(f"| `{config}` | {counts} |")
     missing = sorted({"train", "validation", "test"} - {s for splits in rows.values() for s in splits})
     empty = (
         f"\nA split with no article ({', '.join(missing)}) has no file and is not declared, so it is absent "

@@ -464,10 +464,14 @@ def publish(
         None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
     ),
     push_to_hub: Optional[str] = typer.Option(
-        None, "--push-to-hub", help="ORG/NAME: upload the version to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
+        None, "--push-to-hub", help="ORG/NAME: upload to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Build and list every file and the tag; write and send nothing."),
-    project: Optional[str] = typer.Option(None, "--project", help="Label Studio project title (default from annotate.yaml)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Build and list every file and the tag; write and send nothing."
+    ),
+    project: Optional[str] = typer.Option(
+        None, "--project", help="Label Studio project title (default from annotate.yaml)."
+    ),
 ) -> None:
     """Write a versioned Hugging Face dataset from the gold set.
 

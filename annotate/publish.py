@@ -149,7 +149,8 @@ def _history_folder(workspace: Workspace, name: str, out: Path | None) -> Path:
             )
         return exports / name
     folder = Path(out).expanduser().resolve()
-    if folder == exports or (folder.is_relative_to(exports) and folder.relative_to(exports).parts[0] in RESERVED_EXPORT_NAMES):
+    inside = folder.relative_to(exports).parts if folder.is_relative_to(exports) else None
+    if inside is not None and (not inside or inside[0] in RESERVED_EXPORT_NAMES):
         raise PublishError(f"{folder} is where other stages keep their files; choose another --out folder.")
     return folder
 
@@ -734,7 +735,10 @@ def verify_version(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
     """The manifest of a published version and its files, after checking each file against its sha256."""
     manifest = _read_manifest(folder)
     if manifest is None or not isinstance(manifest.get("files"), dict):
-        raise PublishError(f"{folder} has no readable {MANIFEST}; it is not a published version. Remove it or publish another version.")
+        raise PublishError(
+            f"{folder} has no readable {MANIFEST}, so it is not a published version; "
+            "remove it or publish another version."
+        )
     files = file_entries(folder)
     found = {e.path: {"bytes": e.bytes, "sha256": e.sha256} for e in files}
     differing = sorted(set(found) ^ set(manifest["files"]) | {p for p in found if found[p] != manifest["files"].get(p)})
@@ -746,7 +750,9 @@ def verify_version(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
     return manifest, files + [_manifest_entry(folder)]
 
 
-def _result(plan: _Plan, manifest: dict[str, Any], files: list[FileEntry], *, dry_run: bool, written: bool) -> PublishResult:
+def _result(
+    plan: _Plan, manifest: dict[str, Any], files: list[FileEntry], *, dry_run: bool, written: bool
+) -> PublishResult:
     counts = manifest.get("label_counts", {})
     return PublishResult(
         name=plan.name,

@@ -14,11 +14,12 @@ from datasets import load_dataset
 
 from annotate.corpus import load_corpus
 from annotate.derive import features
+from annotate.errors import HubError
 from annotate.generated import current_scheme
-from annotate.publish import clean_partials, publish, split_of
+from annotate.publish import publish, split_of
 from annotate.records import write_records
 from annotate.settings import load_project_settings
-from annotate.tokens import Span, spans_from_tags, Token
+from annotate.tokens import Span, Token, spans_from_tags
 from annotate.workspace import Workspace
 from tests.helpers import assert_no_traceback, run_cli
 from tests.test_tokens import seed_entity_spans
@@ -304,7 +305,8 @@ def test_bump_continues_from_the_last_version_with_a_changelog(published) -> Non
     assert log["previous"] == "1.0.0" and log["changed"] == [changed["article_id"]]
     assert log["added"] == [] and log["removed"] == []
     dropped = expected[changed["article_id"]]["entities"][-1]["label"]
-    assert log["label_counts"]["entities"][dropped]["current"] == log["label_counts"]["entities"][dropped]["previous"] - 1
+    count = log["label_counts"]["entities"][dropped]
+    assert count["current"] == count["previous"] - 1
     assert publish(ws, bump="patch").version == "1.1.1"
     assert publish(ws, bump="major").version == "2.0.0"
     # An article keeps its split across versions.
@@ -375,7 +377,8 @@ def test_names_and_versions_that_would_leave_the_dataset_folder_are_refused(offl
         assert result.exit_code != 0 and "X.Y.Z" in result.stderr
     settings = (offline_workspace.root / "annotate.yaml").read_text(encoding="utf-8")
     for name in ("raw", "../elsewhere"):
-        (offline_workspace.root / "annotate.yaml").write_text(settings.replace("name: nk-russia-events", f"name: {name}"))
+        changed = settings.replace("name: nk-russia-events", f"name: {name}")
+        (offline_workspace.root / "annotate.yaml").write_text(changed, encoding="utf-8")
         result = run_cli("publish", "--version", "1.0.0")
         assert_no_traceback(result)
         assert result.exit_code != 0 and "annotate.yaml" in result.stderr
@@ -435,7 +438,8 @@ def test_dry_run_sends_nothing_and_writes_nothing(published, monkeypatch) -> Non
     cli = run_cli("publish", "--version", "1.2.0", "--push-to-hub", "acme/nk-russia-events", "--dry-run")
     assert_no_traceback(cli)
     assert cli.exit_code == 0, cli.stderr
-    assert "data/tokens/train.parquet" in cli.stdout and "v1.2.0" in cli.stdout and "acme/nk-russia-events" in cli.stdout
+    for shown in ("data/tokens/train.parquet", "manifest.json", "v1.2.0", "acme/nk-russia-events"):
+        assert shown in cli.stdout
     assert "hf_secret_token_value" not in cli.stdout + cli.stderr
 
 
@@ -450,10 +454,10 @@ def test_an_unreachable_hub_is_a_sentence_without_the_token(published, monkeypat
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(Exception) as caught:
-        publish(ws, version="1.0.0", push_to_hub="acme/nk-russia-events", hub=HfApi(endpoint=f"http://127.0.0.1:{port}"))
+    hub = HfApi(endpoint=f"http://127.0.0.1:{port}")
+    with pytest.raises(HubError) as caught:
+        publish(ws, version="1.0.0", push_to_hub="acme/nk-russia-events", hub=hub)
     message = str(caught.value)
-    assert type(caught.value).__name__ == "HubError"
     assert "--push-to-hub acme/nk-russia-events" in message and "hf_secret_token_value" not in message
 
 
@@ -516,3 +520,18 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
     ids = {str(users[email]) for email in emails}
     assert not {row["annotator"] for row in annotations} & ids
     assert not re.search(r"\bcompleted_by\b", text)
+
+
+def test_an_existing_version_is_pushed_as_it_stands_unless_it_was_altered(published, monkeypatch) -> None:
+    ws, result, _ = published
+    monkeypatch.setenv("HF_TOKEN", "hf_secret_token_value")
+    before = {p: p.read_bytes() for p in result.folder.rglob("*") if p.is_file()}
+    hub = RecordingHub()
+    again = publish(ws, version="1.0.0", push_to_hub="acme/nk-russia-events", hub=hub)
+    assert not again.written and [name for name, _ in hub.calls][-1] == "create_tag"
+    assert {p: p.read_bytes() for p in result.folder.rglob("*") if p.is_file()} == before
+    card = result.folder / "README.md"
+    card.write_text(card.read_text(encoding="utf-8") + "\nedited by hand\n", encoding="utf-8")
+    cli = run_cli("publish", "--version", "1.0.0", "--push-to-hub", "acme/nk-russia-events")
+    assert_no_traceback(cli)
+    assert cli.exit_code == 1 and "README.md" in cli.stderr and "no longer matches" in cli.stderr
