@@ -321,15 +321,22 @@ def _http(connection: Any, path: str, params: dict[str, Any], doing: str):
     return response
 
 
-def _server_time(connection: Any, project_id: int) -> str:
-    """The server's clock now, from the Date of a response that ends before the first page is asked for."""
+def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
+    """The server's clock and the project's task count, read before the first page is asked for.
+
+    The clock is the Date of this response: every change made after it has a later `updated_at`.
+    """
     response = _http(connection, f"api/projects/{project_id}/", {}, "reading the project")
     try:
         now = email.utils.parsedate_to_datetime(response.headers["date"])
     except (KeyError, TypeError, ValueError):
         # No usable Date header (an unusual proxy): take local time with a wide margin for clock skew.
         now = datetime.now(timezone.utc) - timedelta(minutes=10)
-    return now.astimezone(timezone.utc).strftime(_FILTER_TIME)
+    try:
+        count = int(response.json()["task_number"])
+    except (ValueError, KeyError, TypeError):
+        count = None
+    return now.astimezone(timezone.utc).strftime(_FILTER_TIME), count
 
 
 def _query(after_id: int, since: str | None) -> str:
@@ -382,6 +389,20 @@ def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     return page
 
 
+def _task_ids(connection: Any, project_id: int) -> set[str]:
+    """Every task id the project has now, paged without annotations: to notice deleted tasks."""
+    ids: set[str] = set()
+    after = 0
+    while True:
+        params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": _query(after, None)}
+        response = _http(connection, "api/tasks/", params, "listing the project's task ids")
+        tasks = _parse_page(response.content, connection.url)["tasks"]
+        ids.update(str(task["id"]) for task in tasks)
+        if len(tasks) < PAGE_SIZE:
+            return ids
+        after = tasks[-1]["id"]
+
+
 def _emails(connection: Any) -> dict[int, str]:
     """Server user id → e-mail, so pseudonyms follow a person across servers and exports."""
     with connection.errors("listing the users"):
@@ -409,29 +430,47 @@ def _pull_server(
     project = _find(connection, title)
     slug = slugify(title)
     previous = Checkpoint.load(workspace, slug)
-    if previous is None or previous.server != connection.url or previous.project_id != project.id:
-        full, previous = True, None
-    since = _server_time(connection, project.id)
+    if full or previous is None or previous.server != connection.url or previous.project_id != project.id:
+        full, previous = True, None  # a full pull: every task fetched, the records rebuilt from them
+    since, task_count = _project_now(connection, project.id)
     snapshot = RawSnapshot(workspace, slug)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
-    pseudonyms = Pseudonyms(workspace, emails=_emails(connection))
-    seen: dict[str, str] = {}
-    with _batch(workspace, slug, scheme, pseudonyms) as batch:
-        expected = None
-        for page in _pages(connection, project.id, None if full else previous.since, snapshot):
-            expected = expected if expected is not None else int(page.get("total") or 0)
-            for task in page["tasks"]:
-                key, updated = str(task.get("id")), str(task.get("updated_at"))
-                seen[key] = updated
-                if not full and previous.tasks.get(key) == updated:
-                    result.unchanged += 1
-                else:
-                    batch.add(task)
-            if on_progress:
-                on_progress(len(seen), max(expected, len(seen)))
+    with _batch(workspace, slug, scheme, Pseudonyms(workspace, emails=_emails(connection))) as batch:
+        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress)
         result.tasks_fetched = len(batch.changed_tasks)
+        # Deleted tasks never show as changed; fewer tasks than ever seen means some went.
+        if previous is not None and task_count is not None and task_count < len(known):
+            for gone in set(known) - _task_ids(connection, project.id):
+                batch.changed_tasks.add(int(gone))  # their records are dropped at the merge
+                del known[gone]
         _finish(result, batch, replace_all=full)
     # Only now, with the records on disk, may the next pull start from here.
-    tasks = seen if full else {**previous.tasks, **seen}
-    Checkpoint(connection.url, project.id, since, tasks).save(workspace, slug)
+    Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
     return result
+
+
+def _fetch(
+    connection: Any,
+    project_id: int,
+    previous: Checkpoint | None,
+    snapshot: RawSnapshot,
+    batch: _Batch,
+    result: PullResult,
+    on_progress: Progress | None,
+) -> dict[str, str]:
+    """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
+    known = dict(previous.tasks) if previous else {}
+    seen, expected = 0, None
+    for page in _pages(connection, project_id, previous.since if previous else None, snapshot):
+        expected = expected if expected is not None else int(page.get("total") or 0)
+        for task in page["tasks"]:
+            seen += 1
+            key, updated = str(task.get("id")), str(task.get("updated_at"))
+            if previous and known.get(key) == updated:
+                result.unchanged += 1
+            else:
+                batch.add(task)
+            known[key] = updated
+        if on_progress:
+            on_progress(seen, max(expected, seen))
+    return known

@@ -243,10 +243,24 @@ def test_an_updated_and_a_deleted_annotation_show_in_the_next_pull(workspace: Wo
     assert (again.tasks_fetched, again.total_records) == (0, 4)
 
 
-def test_full_fetches_every_task_again(workspace: Workspace, annotated: Annotated) -> None:
+def test_a_deleted_task_takes_its_records_with_it(workspace: Workspace, annotated: Annotated) -> None:
     pull(workspace, project=annotated.title)
+    annotated.client.tasks.delete(id=str(annotated.tasks[0]))
+    result = pull(workspace, project=annotated.title)
+    assert (result.tasks_fetched, result.removed, result.total_records) == (0, 2, 3)
+    assert {r["task_id"] for r in _records(workspace, annotated.title)} == set(annotated.tasks[1:])
+    again = pull(workspace, project=annotated.title)
+    assert (again.removed, again.total_records) == (0, 3)
+
+
+def test_full_fetches_every_task_again_whatever_the_checkpoint(workspace: Workspace, annotated: Annotated) -> None:
+    first = pull(workspace, project=annotated.title)
+    checkpoint = workspace.project_state(first.slug) / STATE_FILE
+    state = json.loads(checkpoint.read_text())
+    checkpoint.write_text(json.dumps({**state, "since": "2999-01-01T00:00:00.000000Z"}))
+    assert pull(workspace, project=annotated.title).tasks_fetched == 0
     result = pull(workspace, project=annotated.title, full=True)
-    assert result.full and result.tasks_fetched == 3 and result.total_records == 5
+    assert result.full and (result.tasks_fetched, result.unchanged, result.total_records) == (3, 0, 5)
 
 
 def test_the_checkpoint_does_not_move_when_a_pull_fails(workspace: Workspace, annotated: Annotated) -> None:
