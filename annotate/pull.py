@@ -226,10 +226,10 @@ class _Batch:
         return total, removed[0]
 
     def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[dict[str, Any]]:
-        if replace_all or not path.exists():
+        if not path.exists():
             return
         for record in iter_records(path):
-            if record.get("task_id") not in self.changed_tasks:
+            if not replace_all and record.get("task_id") not in self.changed_tasks:
                 yield record
             elif str(record.get("annotation_id")) not in self.annotation_ids:
                 removed[0] += 1
@@ -250,7 +250,7 @@ def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudony
     except OSError as exc:
         raise PullFailed(
             f"Could not write under {workspace.exports} ({exc.strerror or exc}: {exc.filename or ''}). "
-            "The records there were not changed and the checkpoint did not move; "
+            "The checkpoint did not move, so the next pull fetches the same tasks again; "
             "fix the folder (space, permissions) and pull again."
         ) from None
     finally:
