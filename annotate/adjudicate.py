@@ -1,0 +1,546 @@
+"""Adjudication: several annotators' records of an article become one gold record, or a curation task.
+
+For each article of the last pull (cancelled annotations left out, an annotator's latest
+annotation only), in this order:
+
+1. an annotation marked ground truth in Label Studio is gold as it stands;
+2. a curator's submission for the article (see below) is gold;
+3. with fewer than `min_annotators` annotations the article is reported, not made gold,
+   unless `allow_single`;
+4. otherwise the annotations are merged unit by unit - entity spans (start, end, label),
+   triggers (start, end, type), arguments (trigger, role, target span) and each attribute
+   of an accepted trigger (with the scheme's default where none was set). A unit is
+   accepted when more than half of the article's annotators marked it. When every unit
+   any annotator marked is accepted, the merge is gold; when some are in dispute, a
+   curation task is made and the article waits for the curator.
+
+Why a separate curation project rather than a prediction on the original task: a
+curator opening the curation project sees only articles that need a decision, each
+pre-filled (as the project's prediction, loaded into the editor) with the accepted units
+and every disputed candidate, with the list of disputes shown at the top (and kept
+in each disputed region's notes). Nothing there is mixed with the annotators' own work, the
+annotation project's overlap settings and label stream stay untouched, and whatever is
+submitted in that project is, by construction, a curator's decision: pulling it
+tells the decisions apart from annotations without any flag to forget. `adjudicate` pulls
+the curation project itself, so the decision becomes gold at the next adjudicate after
+it is submitted. A curator's decision is final for its article; later annotations of that
+article do not reopen it.
+
+Gold records are canonical records (annotator "gold") with a `provenance` object saying
+how the record was decided and, for each unit, which pseudonymous annotators marked it
+and whether the curator decided it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import derive
+from .agreement import Article, group_articles
+from .client import Connection, connect, find_project
+from .errors import ExportError, UsageError
+from .generated import current_scheme
+from .records import effective_attributes, iter_records, record_to_results, write_records
+from .scheme import Scheme
+from .settings import load_project_settings
+from .workspace import Workspace, slugify
+
+GOLD_ANNOTATOR = "gold"
+CURATION_SUFFIX = " · curation"
+CURATION_MODEL = "adjudication"
+"""The model version of the pre-filled curation predictions; the curation project shows it to curators."""
+TITLE_LIMIT = 50  # Label Studio's longest project title
+
+EntityKey = tuple[int, int, str]
+TriggerKey = tuple[int, int, str]
+TargetKey = tuple[str, int, int, str]
+ArgumentKey = tuple[TriggerKey, str, TargetKey]
+
+
+class Method(str, Enum):
+    ground_truth = "ground_truth"
+    curator = "curator"
+    majority = "majority"
+    single = "single"
+
+
+# --- votes -------------------------------------------------------------------------------
+
+
+@dataclass
+class Votes:
+    """Who marked each unit of one article, and the span texts to write the units back with."""
+
+    annotators: list[str]
+    text: str
+    entities: dict[EntityKey, list[str]] = field(default_factory=lambda: defaultdict(list))
+    triggers: dict[TriggerKey, list[str]] = field(default_factory=lambda: defaultdict(list))
+    arguments: dict[ArgumentKey, list[str]] = field(default_factory=lambda: defaultdict(list))
+    attributes: dict[tuple[TriggerKey, str], dict[str, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    texts: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def majority(self, voters: Iterable[str]) -> bool:
+        return 2 * len(set(voters)) > len(self.annotators)
+
+
+def entity_key(entity: dict[str, Any]) -> EntityKey:
+    return (entity["start"], entity["end"], entity["label"])
+
+
+def trigger_key(event: dict[str, Any]) -> TriggerKey:
+    return (event["trigger"]["start"], event["trigger"]["end"], event["type"])
+
+
+def unit_keys(record: dict[str, Any], defaults: dict[str, str]):
+    """(entities, triggers, arguments, attributes) of a record as keys; attributes with defaults filled in."""
+    targets: dict[str, TargetKey] = {e["id"]: ("entity", *entity_key(e)) for e in record.get("entities", [])}
+    targets.update({v["id"]: ("event", *trigger_key(v)) for v in record.get("events", [])})
+    entities = {entity_key(e): e for e in record.get("entities", [])}
+    triggers, arguments, attributes = {}, {}, {}
+    for event in record.get("events", []):
+        key = trigger_key(event)
+        triggers[key] = event
+        attributes[key] = effective_attributes(event, defaults)
+        for argument in event.get("arguments", []):
+            if argument.get("target") in targets:
+                arguments[(key, argument["role"], targets[argument["target"]])] = argument
+    return entities, triggers, arguments, attributes
+
+
+def collect_votes(records: dict[str, dict[str, Any]], defaults: dict[str, str]) -> Votes:
+    votes = Votes(sorted(records), next(iter(records.values()))["text"])
+    for annotator, record in sorted(records.items()):
+        entities, triggers, arguments, attributes = unit_keys(record, defaults)
+        for key, entity in entities.items():
+            votes.entities[key].append(annotator)
+            votes.texts[key[:2]] = entity["text"]
+        for key, event in triggers.items():
+            votes.triggers[key].append(annotator)
+            votes.texts[key[:2]] = event["trigger"]["text"]
+            for name, value in attributes[key].items():
+                votes.attributes[(key, name)][value].append(annotator)
+        for key in arguments:
+            votes.arguments[key].append(annotator)
+    return votes
+
+
+@dataclass
+class Decision:
+    """What the majority accepted and what is in dispute, for one article."""
+
+    entities: list[EntityKey]
+    triggers: list[TriggerKey]
+    arguments: list[ArgumentKey]
+    attributes: dict[TriggerKey, dict[str, str]]
+    disputed_entities: list[EntityKey]
+    disputed_triggers: list[TriggerKey]
+    disputed_arguments: list[ArgumentKey]
+    disputed_attributes: dict[tuple[TriggerKey, str], dict[str, list[str]]]
+
+    @property
+    def disputes(self) -> int:
+        return sum(
+            map(len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes))
+        )
+
+
+def decide(votes: Votes) -> Decision:
+    """Accept what more than half of the article's annotators marked; the rest is in dispute."""
+
+    def split(table: dict) -> tuple[list, list]:
+        keys = sorted(table)
+        return [k for k in keys if votes.majority(table[k])], [k for k in keys if not votes.majority(table[k])]
+
+    entities, disputed_entities = split(votes.entities)
+    triggers, disputed_triggers = split(votes.triggers)
+    arguments, disputed_arguments = split(votes.arguments)
+    attributes: dict[TriggerKey, dict[str, str]] = defaultdict(dict)
+    disputed_attributes = {}
+    for (trigger, name), values in sorted(votes.attributes.items()):
+        if trigger not in triggers:
+            continue  # the trigger itself is in dispute; its attributes go with it
+        winner = next((value for value, voters in values.items() if votes.majority(voters)), None)
+        if winner is None:
+            disputed_attributes[(trigger, name)] = {value: list(voters) for value, voters in values.items()}
+        else:
+            attributes[trigger][name] = winner
+    return Decision(
+        entities, triggers, arguments, dict(attributes),
+        disputed_entities, disputed_triggers, disputed_arguments, disputed_attributes,
+    )
+
+
+# --- building records --------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    record: dict[str, Any]
+    ids: dict[Any, str]
+    """Unit key → the id it got in the record."""
+
+
+def build_record(
+    base: dict[str, Any],
+    votes: Votes,
+    entities: Iterable[EntityKey],
+    triggers: Iterable[TriggerKey],
+    arguments: Iterable[ArgumentKey],
+    attributes: dict[TriggerKey, dict[str, str]],
+) -> Built:
+    """A canonical record holding exactly these units, with fresh ids (e1…, v1…)."""
+    ids: dict[Any, str] = {}
+    out_entities, out_events = [], []
+    for number, (start, end, label) in enumerate(sorted(entities), 1):
+        ids[("entity", start, end, label)] = f"e{number}"
+        out_entities.append(
+            {"id": f"e{number}", "start": start, "end": end, "text": votes.texts[(start, end)], "label": label}
+        )
+    by_trigger: dict[TriggerKey, dict[str, Any]] = {}
+    for number, key in enumerate(sorted(triggers), 1):
+        start, end, kind = key
+        ids[("event", *key)] = f"v{number}"
+        by_trigger[key] = {
+            "id": f"v{number}",
+            "type": kind,
+            "trigger": {"start": start, "end": end, "text": votes.texts[(start, end)]},
+            "arguments": [],
+            "attributes": dict(attributes.get(key, {})),
+        }
+        out_events.append(by_trigger[key])
+    for trigger, role, target in sorted(arguments):
+        if trigger in by_trigger and target in ids:
+            by_trigger[trigger]["arguments"].append({"role": role, "target": ids[target]})
+    record = {**base, "entities": out_entities, "events": out_events}
+    return Built(record, ids)
+
+
+def _base(article: Article, *, annotation_id: str, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    first = source or next(iter(article.records.values()))
+    return {
+        "article_id": article.article_id,
+        "annotation_id": annotation_id,
+        "task_id": article.task_id,
+        "annotator": GOLD_ANNOTATOR,
+        "ground_truth": bool(source and source.get("ground_truth")),
+        "cancelled": False,
+        "lead_time": source.get("lead_time") if source else None,
+        "created_at": source.get("created_at") if source else None,
+        "updated_at": source.get("updated_at") if source else None,
+        "title": first.get("title"),
+        "text": first["text"],
+    }
+
+
+def provenance(
+    record: dict[str, Any],
+    votes: Votes,
+    defaults: dict[str, str],
+    *,
+    method: Method,
+    decided_by: str | None = None,
+    curation_task: Any = None,
+) -> dict[str, Any]:
+    """For each unit of a gold record: who marked it, and whether the curator (not a majority) decided it."""
+    accepted = decide(votes)
+    majority = set(accepted.entities) | set(accepted.triggers) | set(accepted.arguments)
+    curated = method is Method.curator
+
+    def unit(key: Any, voters: list[str]) -> dict[str, Any]:
+        return {"agreed": sorted(voters), "curator_decided": curated and key not in majority}
+
+    entities, triggers, arguments, attributes = unit_keys(record, defaults)
+    events: dict[str, Any] = {}
+    for key, event in triggers.items():
+        names = attributes[key]
+        events[event["id"]] = {
+            **unit(key, votes.triggers.get(key, [])),
+            "attributes": {
+                name: {
+                    "agreed": sorted(votes.attributes.get((key, name), {}).get(value, [])),
+                    "curator_decided": curated and accepted.attributes.get(key, {}).get(name) != value,
+                }
+                for name, value in names.items()
+            },
+            "arguments": [],
+        }
+    for key, argument in arguments.items():
+        row = {"role": argument["role"], "target": argument["target"], **unit(key, votes.arguments.get(key, []))}
+        events[triggers[key[0]]["id"]]["arguments"].append(row)
+    return {
+        "method": method.value,
+        "annotators": votes.annotators,
+        "decided_by": decided_by,
+        "curation_task": curation_task,
+        "entities": {e["id"]: unit(key, votes.entities.get(key, [])) for key, e in entities.items()},
+        "events": events,
+    }
+
+
+def gold_as_is(article: Article, source: dict[str, Any], votes: Votes, defaults: dict[str, str], **how) -> dict:
+    """A ground-truth annotation or a curator's submission, unchanged but for annotator and provenance."""
+    record = {**_base(article, annotation_id=str(source["annotation_id"]), source=source)}
+    record["entities"], record["events"] = source.get("entities", []), source.get("events", [])
+    record["provenance"] = provenance(record, votes, defaults, **how)
+    return record
+
+
+def gold_from_majority(article: Article, votes: Votes, decision: Decision, defaults: dict[str, str]) -> dict:
+    method = Method.single if len(votes.annotators) == 1 else Method.majority
+    built = build_record(
+        _base(article, annotation_id=f"{method.value}:{article.article_id}"),
+        votes, decision.entities, decision.triggers, decision.arguments, decision.attributes,
+    )
+    built.record["provenance"] = provenance(built.record, votes, defaults, method=method)
+    return built.record
+
+
+# --- curation ----------------------------------------------------------------------------
+
+CURATION_HELP = (
+    "<h2>Curation</h2><p>Each task here is an article whose annotators disagreed. It opens pre-filled with "
+    "what most annotators agreed on and every candidate in dispute; the line at the top lists the disputes. "
+    "Delete the candidates that are wrong, add what is missing, set the attributes, and submit: your "
+    "submission becomes the gold record of the article at the next <code>annotate adjudicate</code>.</p>"
+)
+
+
+def curation_title(title: str) -> str:
+    """The curation project's title: the project's, shortened to fit Label Studio's limit, plus a suffix."""
+    return title[: TITLE_LIMIT - len(CURATION_SUFFIX)].rstrip() + CURATION_SUFFIX
+
+
+def _who(voters: Iterable[str], votes: Votes) -> str:
+    return f"{len(set(voters))} of {len(votes.annotators)} annotators"
+
+
+def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[str, Any]:
+    """The task a curator gets: accepted units and every disputed candidate, the disputed ones annotated."""
+    attributes = {key: dict(values) for key, values in decision.attributes.items()}
+    for key in decision.disputed_triggers:
+        # A disputed trigger comes with the attribute values its markers agree on.
+        agreed = {name: next(iter(values)) for (k, name), values in votes.attributes.items() if k == key and len(values) == 1}
+        attributes[key] = agreed
+    built = build_record(
+        _base(article, annotation_id="curation"),
+        votes,
+        decision.entities + decision.disputed_entities,
+        decision.triggers + decision.disputed_triggers,
+        decision.arguments + decision.disputed_arguments,
+        attributes,
+    )
+    notes: dict[str, list[str]] = defaultdict(list)
+    for key in decision.disputed_entities:
+        notes[built.ids[("entity", *key)]].append(f"{key[2]}, marked by {_who(votes.entities[key], votes)}")
+    for key in decision.disputed_triggers:
+        notes[built.ids[("event", *key)]].append(f"{key[2]}, marked by {_who(votes.triggers[key], votes)}")
+    for (trigger, role, target), voters in ((k, votes.arguments[k]) for k in decision.disputed_arguments):
+        span = votes.texts[(target[1], target[2])]
+        notes[built.ids[("event", *trigger)]].append(f"argument {role} → {span!r}, marked by {_who(voters, votes)}")
+    for (trigger, name), values in decision.disputed_attributes.items():
+        choices = ", ".join(f"{value} ({len(voters)})" for value, voters in sorted(values.items()))
+        notes[built.ids[("event", *trigger)]].append(f"{name}: {choices} - choose one")
+    results = record_to_results(built.record)
+    for item in results:
+        if item.get("type") == "labels" and item.get("id") in notes:
+            item["meta"] = {"text": [f"disputed: {note}" for note in notes[item["id"]]]}
+    spans = {unit["id"]: unit["text"] for unit in built.record["entities"]}
+    spans.update({event["id"]: event["trigger"]["text"] for event in built.record["events"]})
+    summary = [f"{spans[region]!r} {note}" for region, lines in notes.items() for note in lines]
+    data = {
+        "text": built.record["text"],
+        "title": built.record.get("title") or article.article_id,
+        "article_id": article.article_id,
+        "source_task_id": article.task_id,
+        "disputes": "In dispute: " + "; ".join(summary),
+    }
+    return {"data": data, "predictions": [{"model_version": CURATION_MODEL, "result": results}]}
+
+
+def curation_config(scheme: Scheme) -> str:
+    """The scheme's label config with the task's list of disputes shown above the article."""
+    return derive.label_config(scheme).replace("<View>", '<View>\n  <Header value="$disputes" size="6" />', 1)
+
+
+def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
+    from .instructions import instructions
+    from .push import ensure_project
+
+    project, _ = ensure_project(
+        connection,
+        title,
+        label_config=curation_config(scheme),
+        instructions_html=CURATION_HELP + instructions(workspace, scheme),
+        annotators_per_task=1,
+    )
+    return project
+
+
+def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
+    """Import the curation tasks and make the project load their pre-filled prediction into the editor."""
+    client = connection.client
+    with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
+        answer = client.projects.import_tasks(id=project.id, request=tasks, return_task_ids=True)
+        # Label Studio only accepts a model version that some prediction already carries.
+        client.projects.update(id=project.id, model_version=CURATION_MODEL, show_collab_predictions=True)
+    return list(answer.task_ids or [])
+
+
+def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
+    """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
+    from .pull import pull
+    from .push import project_tasks
+
+    project = find_project(connection, title)
+    if project is None:
+        return {}, {}, None
+    pulled = pull(workspace, project=title)
+    latest: dict[str, dict[str, Any]] = {}
+    for record in iter_records(pulled.records_path):
+        current = latest.get(record["article_id"])
+        if not record.get("cancelled") and (current is None or _when(record) >= _when(current)):
+            latest[record["article_id"]] = record
+    return latest, project_tasks(connection, project.id), project
+
+
+def _when(record: dict[str, Any]) -> tuple[str, str]:
+    return (str(record.get("updated_at") or record.get("created_at") or ""), str(record.get("annotation_id")))
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one article."""
+
+    article_id: str
+    title: str | None
+    annotators: int
+    method: Method | None = None
+    disputes: int = 0
+    curation_task: int | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass
+class AdjudicationResult:
+    project: str
+    gold_path: Path
+    curation_project: str
+    curation_url: str | None = None
+    gold: list[Outcome] = field(default_factory=list)
+    sent_to_curation: list[Outcome] = field(default_factory=list)
+    """Articles in dispute for which this run made a curation task."""
+    awaiting_curation: list[Outcome] = field(default_factory=list)
+    """Articles in dispute whose curation task (made earlier) has no submission yet."""
+    too_few: list[Outcome] = field(default_factory=list)
+    invalid: list[Outcome] = field(default_factory=list)
+    """Articles whose gold record failed validation (kept out of the gold file)."""
+    cancelled: int = 0
+
+
+def _last_pull(workspace: Workspace, title: str) -> list[dict[str, Any]]:
+    path = workspace.records_path(slugify(title))
+    if not path.exists():
+        raise ExportError(f"No pulled records for the project {title!r} ({path} is missing). Run `annotate pull` first.")
+    return list(iter_records(path))
+
+
+@dataclass
+class _Run:
+    """The state of one adjudication while articles are decided."""
+
+    scheme: Scheme
+    result: AdjudicationResult
+    curated: dict[str, dict[str, Any]]
+    curation_tasks: dict[str, Any]
+    allow_single: bool
+    min_annotators: int
+    gold: list[dict[str, Any]] = field(default_factory=list)
+    to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
+
+    def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
+        from .validate import validate_record
+
+        problems = tuple(str(p) for p in validate_record(record, self.scheme))
+        if problems:
+            self.result.invalid.append(replace(outcome, problems=problems))
+        else:
+            self.gold.append(record)
+            self.result.gold.append(outcome)
+
+    def article(self, article: Article) -> None:
+        defaults = self.scheme.defaults()
+        votes = collect_votes(article.records, defaults)
+        outcome = Outcome(article.article_id, article.title, len(votes.annotators))
+        decided = self._decided(article, votes, defaults)
+        if decided is not None:
+            self.keep(replace(outcome, method=Method(decided["provenance"]["method"])), decided)
+        elif len(votes.annotators) < self.min_annotators and not self.allow_single:
+            self.result.too_few.append(outcome)
+        else:
+            self._merge(article, votes, outcome, defaults)
+
+    def _decided(self, article: Article, votes: Votes, defaults: dict[str, str]) -> dict[str, Any] | None:
+        """The gold record when someone has decided already: a ground-truth annotation, else a curator."""
+        truths = sorted((r for r in article.records.values() if r.get("ground_truth")), key=_when)
+        if truths:
+            how = {"method": Method.ground_truth, "decided_by": truths[-1]["annotator"]}
+            return gold_as_is(article, truths[-1], votes, defaults, **how)
+        curated = self.curated.get(article.article_id)
+        # A decision made on another version of the text would put its spans in the wrong places.
+        if curated is not None and curated.get("text") == votes.text:
+            how = {"method": Method.curator, "decided_by": curated["annotator"], "curation_task": curated.get("task_id")}
+            return gold_as_is(article, curated, votes, defaults, **how)
+        return None
+
+    def _merge(self, article: Article, votes: Votes, outcome: Outcome, defaults: dict[str, str]) -> None:
+        decision = decide(votes)
+        if not decision.disputes:
+            record = gold_from_majority(article, votes, decision, defaults)
+            self.keep(replace(outcome, method=Method(record["provenance"]["method"])), record)
+            return
+        outcome = replace(outcome, disputes=decision.disputes)
+        existing = self.curation_tasks.get(article.article_id)
+        if existing is not None:
+            self.result.awaiting_curation.append(replace(outcome, curation_task=existing.id))
+        else:
+            self.to_curate.append((outcome, curation_task(article, votes, decision)))
+
+
+def adjudicate(
+    workspace: Workspace,
+    *,
+    project: str | None = None,
+    allow_single: bool = False,
+    min_annotators: int = 2,
+) -> AdjudicationResult:
+    """Build the gold set of the last pull; send articles in dispute to the curation project (see module doc)."""
+    if min_annotators < 1:
+        raise UsageError(f"--min-annotators must be 1 or more, not {min_annotators}.")
+    title = project or load_project_settings(workspace).project
+    scheme = current_scheme(workspace)
+    articles, cancelled = group_articles(_last_pull(workspace, title))
+    connection = connect(workspace)
+    curation = curation_title(title)
+    curated, tasks, remote = _curator_decisions(workspace, connection, curation)
+    result = AdjudicationResult(title, workspace.gold_path(slugify(title)), curation, cancelled=cancelled)
+    run = _Run(scheme, result, curated, tasks, allow_single, min_annotators)
+    for article in articles:
+        run.article(article)
+    if run.to_curate:
+        remote = remote or _curation_project(connection, workspace, scheme, curation)
+        ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
+        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
+            result.sent_to_curation.append(replace(outcome, curation_task=task_id))
+    if remote is not None:
+        result.curation_url = f"{connection.url}/projects/{remote.id}"
+    write_records(result.gold_path, sorted(run.gold, key=lambda r: r["article_id"]))
+    return result
