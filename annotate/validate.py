@@ -371,6 +371,8 @@ def read_items(path: Path) -> tuple[FileKind, Iterator[dict[str, Any]]]:
         raise ExportError(f"{path} cannot be read ({exc.strerror}). Check its permissions.") from None
     if not head.strip():
         raise ExportError(f"{path} is empty. Export the project again from Label Studio (JSON format).")
+    if path.suffix == ".jsonl":
+        return FileKind.records, _json_lines(path)  # read line by line, however long the file
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -413,27 +415,26 @@ def _looks_like_record(item: dict[str, Any]) -> bool:
 
 def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a JSON Lines file, checked before the first is given out so a non-JSON file fails early."""
-    with path.open(encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    try:
-        first_item = json.loads(first)
-    except json.JSONDecodeError as exc:
+    first = next(_iter_lines(path), None)
+    if isinstance(first, Problem):
         raise ExportError(
-            f"{path} is not JSON (line 1, column {exc.colno}: {exc.msg}). "
+            f"{path} cannot be read as JSON or JSON Lines: {first.message}. "
             "Give a Label Studio JSON export or a records .jsonl file."
-        ) from None
-    if not isinstance(first_item, dict):
-        raise ExportError(f"{path} holds {_show(first_item)} on its first line, not a record object.")
+        )
+    if not isinstance(first, dict):
+        raise ExportError(f"{path} holds {_show(first)} on its first line, not a record object.")
     return _iter_lines(path)
 
 
-def _iter_lines(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+def _iter_lines(path: Path) -> Iterator[dict[str, Any] | Problem]:
+    """Each line's JSON value; a line that is not UTF-8 JSON becomes a Problem and the lines after it are still read."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                yield Problem("not-json", f"line {number} of the records file is not UTF-8 text")
             except json.JSONDecodeError as exc:
-                # reported where it stands; the lines after it are still checked
-                yield Problem("not-json", f"line {number} of the records file is not JSON ({exc.msg})")
+                yield Problem("not-json", f"line {number} is not JSON ({exc.msg} at column {exc.colno})")

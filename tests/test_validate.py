@@ -214,3 +214,16 @@ def test_a_utf16_shift_is_named_only_when_it_explains_the_mismatch(scheme) -> No
     moscow["end"] += 3
     problems = validate_record(record, scheme)
     assert [p.code for p in problems] == ["span-text"]
+
+
+def test_bytes_that_are_not_text_are_named_not_a_traceback(scheme, tmp_path: Path) -> None:
+    binary = tmp_path / "records.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage\n")
+    with pytest.raises(ExportError, match="not UTF-8"):
+        validate(binary, scheme)
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(json.dumps(_valid_record(scheme)).encode() + b"\n\xff\xfe\n")
+    report = validate(mixed, scheme)
+    assert [(p.code, p.message) for p in report.problems] == [
+        ("not-json", "line 2 of the records file is not UTF-8 text")
+    ]
