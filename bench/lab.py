@@ -1,0 +1,264 @@
+"""The benchmark's surroundings: a throwaway workspace, its own Label Studio, and the bare operations.
+
+The "bare" operations are what the toolkit wraps, called the shortest way the SDK
+allows: a batched `import_tasks`, Label Studio's own JSON export, and
+`Dataset.from_list(...).to_parquet(...)`. They are the denominators of the ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from annotate import derive, server
+from annotate.client import Connection, connect
+from annotate.corpus import Article, write_article
+from annotate.generated import current_scheme
+from annotate.instructions import instructions
+from annotate.push import ensure_project, task_data
+from annotate.records import record_to_results
+from annotate.workspace import Workspace, slugify
+
+from . import synthetic
+
+REPO = Path(__file__).resolve().parent.parent
+# A migrated, empty Label Studio database kept between benchmark runs on one machine,
+# so only the first run pays for the migrations (about a minute).
+TEMPLATE = REPO / ".annotate" / "bench-template"
+IMPORT_BATCH = 100
+GOLD_METHOD = "majority"
+
+
+def label_studio_version() -> str:
+    return version("label-studio")
+
+
+# --- workspace ----------------------------------------------------------------------------------
+
+
+def make_workspace(root: Path, articles: Iterable[Article]) -> Workspace:
+    """A project folder with the repository's scheme, guidelines and settings, and these articles."""
+    root.mkdir(parents=True)
+    for name in ("labels", "guidelines"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy2(REPO / "annotate.yaml", root / "annotate.yaml")
+    (root / "exports").mkdir()
+    workspace = Workspace(root)
+    for article in articles:
+        write_article(workspace.corpus, article)
+    return workspace
+
+
+def share_server(source: Workspace, target: Workspace) -> None:
+    """Let `target`'s commands talk to the server that `source` started."""
+    shutil.copy2(server.settings_path(source), target.private_dir() / "server.json")
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((server.LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def _restore_template(workspace: Workspace, port: int) -> bool:
+    template = TEMPLATE / label_studio_version()
+    if not (template / "label_studio.sqlite3").is_file():
+        return False
+    for name in ("label_studio.sqlite3", ".env"):
+        if (template / name).exists():
+            shutil.copy2(template / name, server.data_dir(workspace) / name)
+    settings = json.loads((template / "server.json").read_text(encoding="utf-8"))
+    settings.update(url=f"http://{server.LOOPBACK}:{port}", port=port, host=server.LOOPBACK)
+    server.write_private(server.settings_path(workspace), json.dumps(settings))
+    return True
+
+
+def _save_template(workspace: Workspace) -> None:
+    template = TEMPLATE / label_studio_version()
+    template.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = server.data_dir(workspace)
+    with sqlite3.connect(folder / "label_studio.sqlite3") as live, sqlite3.connect(
+        template / "label_studio.sqlite3"
+    ) as copy:
+        live.backup(copy)
+    if (folder / ".env").exists():
+        shutil.copy2(folder / ".env", template / ".env")
+    shutil.copy2(server.settings_path(workspace), template / "server.json")
+
+
+def start_server(workspace: Workspace) -> Connection:
+    """A real Label Studio (SQLite) on a free loopback port, with its data inside the workspace."""
+    for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
+        os.environ.pop(name, None)  # every call must reach this server, not one named outside
+    port = _free_port()
+    restored = _restore_template(workspace, port)
+    server.start(workspace, port=port, database="sqlite")
+    if not restored:
+        _save_template(workspace)
+    return connect(workspace)
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+
+def new_project(connection: Connection, workspace: Workspace, title: str) -> int:
+    """A project made as push makes it (same label config and instructions), holding no task."""
+    scheme = current_scheme(workspace)
+    project, _ = ensure_project(
+        connection,
+        title,
+        label_config=derive.label_config(scheme),
+        instructions_html=instructions(workspace, scheme),
+    )
+    return project.id
+
+
+def delete_project(connection: Connection, title: str) -> None:
+    from annotate.client import find_project
+
+    found = find_project(connection, title)
+    if found is not None:
+        connection.client.projects.delete(id=found.id)
+
+
+def create_annotators(connection: Connection) -> list[int]:
+    """The two annotators' user ids, created on first use."""
+    known = {user.email: user.id for user in connection.client.users.list()}
+    ids = []
+    for email in synthetic.ANNOTATORS:
+        if email not in known:
+            made = connection.client.users.create(username=email.split("@")[0], email=email)
+            known[email] = made.id
+        ids.append(known[email])
+    return ids
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def bare_import(connection: Connection, project_id: int, payload: list[dict], batch_size: int) -> None:
+    """The denominator of push: the same tasks, in the same batches, with nothing around them."""
+    for batch in batches(payload, batch_size):
+        connection.client.projects.import_tasks(id=project_id, request=batch, return_task_ids=True)
+
+
+# --- the annotated project ----------------------------------------------------------------------
+
+
+def _annotated_task(article: Article, contents: list[dict], users: list[int]) -> dict[str, Any]:
+    annotations = [
+        {"result": record_to_results(content), "completed_by": user, "lead_time": 60.0 + 30 * n}
+        for n, (content, user) in enumerate(zip(contents, users))
+    ]
+    return {"data": task_data(article), "annotations": annotations}
+
+
+def _gold(article: Article, content: dict[str, Any]) -> dict[str, Any]:
+    made = synthetic.record(article, content, annotator="adjudicated", annotation_id=f"gold-{article.id}")
+    return {**made, "provenance": {"method": GOLD_METHOD}}
+
+
+def load_annotated(connection: Connection, workspace: Workspace, title: str, articles: list[Article]) -> int:
+    """A project whose tasks carry two annotators' annotations, and the gold file of its slug.
+
+    The annotations are imported with their tasks (one batched request per 100 tasks):
+    adding 2N annotations to tasks that push made would take 2N single requests, which at
+    N = 10,000 costs more than the whole benchmark. So pull, validate and publish read a
+    project of their own, with the same task data push sends, and push is measured on
+    fresh projects, as a first push of a corpus happens.
+    """
+    scheme = current_scheme(workspace)
+    users = create_annotators(connection)
+    project_id = new_project(connection, workspace, title)
+    rng = random.Random(synthetic.SEED + 1)
+    gold_path = workspace.gold_path(slugify(title))
+    gold_path.parent.mkdir(parents=True, exist_ok=True)
+    with gold_path.open("w", encoding="utf-8") as gold:
+        for batch in batches(articles, IMPORT_BATCH):
+            tasks = []
+            for article in batch:
+                first = synthetic.annotation(article, scheme, rng)
+                second = synthetic.second_opinion(first, scheme, rng)
+                tasks.append(_annotated_task(article, [first, second], users))
+                gold.write(json.dumps(_gold(article, first), ensure_ascii=False) + "\n")
+            connection.client.projects.import_tasks(id=project_id, request=tasks, return_task_ids=True)
+    return project_id
+
+
+def change_annotations(connection: Connection, records_path: Path, share: float, seed: int) -> int:
+    """Update `share` of the pulled annotations through the API (a polarity flipped); return how many."""
+    rng = random.Random(seed)
+    records = [json.loads(line) for line in records_path.open(encoding="utf-8") if line.strip()]
+    chosen = rng.sample(records, max(1, round(share * len(records))))
+    for record in chosen:
+        event = record["events"][0]
+        flipped = "Negative" if event["attributes"].get("polarity") != "Negative" else "Positive"
+        event["attributes"]["polarity"] = flipped
+        connection.client.annotations.update(id=int(record["annotation_id"]), result=record_to_results(record))
+    return len(chosen)
+
+
+# --- Label Studio's own export ------------------------------------------------------------------
+
+
+def label_studio_export(connection: Connection, project_id: int, destination: Path) -> int:
+    """Create an export, wait for it, download it as JSON to a file; return its size in bytes."""
+    exports = connection.client.projects.exports
+    made = exports.create(id=project_id, title="benchmark")
+    while (status := exports.get(id=project_id, export_pk=made.id).status) not in ("completed", "failed"):
+        time.sleep(0.05)
+    if status == "failed":
+        raise RuntimeError(f"Label Studio could not export project {project_id}; see its log.")
+    size = 0
+    with destination.open("wb") as handle:
+        for chunk in exports.download(id=project_id, export_pk=made.id, export_type="JSON"):
+            handle.write(chunk)
+            size += len(chunk)
+    return size
+
+
+# --- the bare publish ---------------------------------------------------------------------------
+
+
+def dataset_rows(workspace: Workspace, slug: str, articles: list[Article]) -> dict[str, list[dict[str, Any]]]:
+    """The rows publish writes for each config, made with publish's own row functions."""
+    from annotate.publish import annotation_row, document_row, token_row
+    from annotate.records import iter_records
+
+    scheme = current_scheme(workspace)
+    kept = ("date", "source", "url")
+    meta = {a.id: {"title": a.title, **{k: str(a.metadata[k]) for k in kept if k in a.metadata}} for a in articles}
+    documents = [
+        document_row(gold, meta.get(gold["article_id"], {}), scheme, gold["provenance"]["method"])
+        for gold in iter_records(workspace.gold_path(slug))
+    ]
+    return {
+        "documents": documents,
+        "tokens": [token_row(document)[0] for document in documents],
+        "annotations": [annotation_row(r, scheme) for r in iter_records(workspace.records_path(slug))],
+    }
+
+
+def bare_parquet(workspace: Workspace, rows: dict[str, list[dict[str, Any]]], folder: Path) -> None:
+    """The denominator of publish: each config's rows to one parquet file, with the same features."""
+    from datasets import Dataset, disable_progress_bars
+
+    disable_progress_bars()  # publish draws no bar either
+    scheme = current_scheme(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    for config, config_rows in rows.items():
+        dataset = Dataset.from_list(config_rows, features=derive.features(scheme, config))
+        dataset.to_parquet(str(folder / f"{config}.parquet"))

@@ -1,0 +1,105 @@
+"""Where the time of a missed target goes: each such operation once more under cProfile.
+
+Profiled runs are not timed runs (the profiler slows pure-Python code more than waiting
+on the server), so they only explain the ratios, they never enter them. cProfile's
+clock is wall time, so time spent waiting for Label Studio shows as the socket reads.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import shutil
+from typing import Any, Callable
+
+from annotate.publish import publish
+from annotate.pull import pull
+from annotate.push import push
+from annotate.validate import validate
+
+from . import lab
+
+SHOWN = 8
+PROFILE_TITLE = "bench profile push"
+
+WHY = {
+    "push_ratio": "",
+    "repush_ratio": "",
+    "pull_ratio": "",
+    "incremental_pull_ratio": "",
+    "validate_ratio": "",
+    "publish_ratio": "",
+    "rss_growth": "",
+}
+"""Why each target can be missed and what would close it, from the profiles of the runs so far."""
+
+
+def _where(key: tuple[str, int, str]) -> str:
+    path, line, name = key
+    if path == "~":
+        return name  # a built-in function
+    short = path.split("site-packages/", 1)[-1].replace(f"{lab.REPO}/", "")
+    return f"{short}:{line}({name})"
+
+
+def profile(action: Callable[[], Any]) -> dict[str, Any]:
+    """Seconds in all, the functions with the most own time, and the toolkit's functions by inclusive time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        action()
+    finally:
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt or 1e-9
+    rows = stats.stats  # (file, line, function) -> (calls, primitive calls, own time, inclusive time, callers)
+
+    def share(seconds: float) -> float:
+        return round(100 * seconds / total, 1)
+
+    own = sorted(rows.items(), key=lambda item: item[1][2], reverse=True)[:SHOWN]
+    ours = [item for item in rows.items() if "/annotate/" in item[0][0]]
+    inclusive = sorted(ours, key=lambda item: item[1][3], reverse=True)[1 : SHOWN + 1]  # the entry point is 100 %
+    return {
+        "seconds": round(total, 2),
+        "own_time_percent": {_where(key): share(value[2]) for key, value in own},
+        "toolkit_inclusive_percent": {_where(key): share(value[3]) for key, value in inclusive},
+    }
+
+
+def _actions(bench: Any) -> dict[str, Callable[[], Any]]:
+    workspace, project = bench.workspace, "bench annotated"
+    records = workspace.records_path(bench.slug)
+
+    def incremental() -> Any:
+        lab.change_annotations(bench.connection, records, 0.01, seed=99)
+        return profile(lambda: pull(workspace, project=project))
+
+    def published() -> Any:
+        found = profile(lambda: publish(workspace, version="0.9.0", project=project))
+        shutil.rmtree(workspace.exports / "nk-russia-events" / "0.9.0", ignore_errors=True)
+        return found
+
+    return {
+        "push_ratio": lambda: profile(lambda: push(workspace, project=PROFILE_TITLE, batch_size=bench.options.batch_size)),
+        "repush_ratio": lambda: profile(lambda: push(workspace, project=PROFILE_TITLE)),
+        "pull_ratio": lambda: profile(lambda: pull(workspace, project=project, full=True)),
+        "incremental_pull_ratio": incremental,
+        "validate_ratio": lambda: profile(lambda: validate(records, workspace)),
+        "publish_ratio": published,
+    }
+
+
+def explain_misses(bench: Any, results: dict[str, Any]) -> None:
+    """A note for every missed target: why, what would close it, and the profile of the operation."""
+    actions = _actions(bench)
+    missed = [name for name, met in results["met"].items() if not met]
+    if "repush_ratio" in missed and "push_ratio" not in missed:
+        actions["push_ratio"]()  # the project a repush can find nothing new in
+    for name in missed:
+        print(f"profiling {name}", flush=True)
+        note: dict[str, Any] = {"why": WHY.get(name) or "not yet analysed"}
+        if name in actions:
+            note["profile"] = actions[name]()
+        results["notes"][name] = note
+    lab.delete_project(bench.connection, PROFILE_TITLE)
