@@ -146,7 +146,9 @@ class Decision:
     @property
     def disputes(self) -> int:
         return sum(
-            map(len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes))
+            map(
+                len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes)
+            )
         )
 
 
@@ -171,8 +173,14 @@ def decide(votes: Votes) -> Decision:
         else:
             attributes[trigger][name] = winner
     return Decision(
-        entities, triggers, arguments, dict(attributes),
-        disputed_entities, disputed_triggers, disputed_arguments, disputed_attributes,
+        entities,
+        triggers,
+        arguments,
+        dict(attributes),
+        disputed_entities,
+        disputed_triggers,
+        disputed_arguments,
+        disputed_attributes,
     )
 
 
@@ -295,7 +303,11 @@ def gold_from_majority(article: Article, votes: Votes, decision: Decision, defau
     method = Method.single if len(votes.annotators) == 1 else Method.majority
     built = build_record(
         _base(article, annotation_id=f"{method.value}:{article.article_id}"),
-        votes, decision.entities, decision.triggers, decision.arguments, decision.attributes,
+        votes,
+        decision.entities,
+        decision.triggers,
+        decision.arguments,
+        decision.attributes,
     )
     built.record["provenance"] = provenance(built.record, votes, defaults, method=method)
     return built.record
@@ -325,7 +337,9 @@ def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[st
     attributes = {key: dict(values) for key, values in decision.attributes.items()}
     for key in decision.disputed_triggers:
         # A disputed trigger comes with the attribute values its markers agree on.
-        agreed = {name: next(iter(values)) for (k, name), values in votes.attributes.items() if k == key and len(values) == 1}
+        agreed = {
+            name: next(iter(values)) for (k, name), values in votes.attributes.items() if k == key and len(values) == 1
+        }
         attributes[key] = agreed
     built = build_record(
         _base(article, annotation_id="curation"),
@@ -449,7 +463,9 @@ class AdjudicationResult:
 def _last_pull(workspace: Workspace, title: str) -> list[dict[str, Any]]:
     path = workspace.records_path(slugify(title))
     if not path.exists():
-        raise ExportError(f"No pulled records for the project {title!r} ({path} is missing). Run `annotate pull` first.")
+        raise ExportError(
+            f"No pulled records for the project {title!r} ({path} is missing). Run `annotate pull` first."
+        )
     return list(iter_records(path))
 
 
@@ -497,7 +513,11 @@ class _Run:
         curated = self.curated.get(article.article_id)
         # A decision made on another version of the text would put its spans in the wrong places.
         if curated is not None and curated.get("text") == votes.text:
-            how = {"method": Method.curator, "decided_by": curated["annotator"], "curation_task": curated.get("task_id")}
+            how = {
+                "method": Method.curator,
+                "decided_by": curated["annotator"],
+                "curation_task": curated.get("task_id"),
+            }
             return gold_as_is(article, curated, votes, defaults, **how)
         return None
 

@@ -306,7 +306,9 @@ def per_label(counts: PairCounts, names: Iterable[str], kinds: dict[str, str]) -
     """{label: {measure: {f1, matched, units_a, units_b}}} for labels that occur."""
     table = {}
     for label in names:
-        row = {key: getattr(counts, name)[label].as_dict() for key, name in kinds.items() if label in getattr(counts, name)}
+        row = {
+            key: getattr(counts, name)[label].as_dict() for key, name in kinds.items() if label in getattr(counts, name)
+        }
         if row:
             table[label] = row
     return table
@@ -520,7 +522,10 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
 
 
 def agreement(workspace: Workspace, *, project: str | None = None, from_file: Path | None = None) -> AgreementReport:
-    """Agreement over the last pull of `project` (or an export file); saved as JSON and HTML under exports/agreement/."""
+    """Agreement over the last pull of `project` (or an export file), also saved as JSON and HTML.
+
+    The files go to exports/agreement/<project slug>.json and .html.
+    """
     from .report import render_html
 
     title = _project_title(workspace, project)

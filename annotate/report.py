@@ -30,6 +30,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .card b { display: block; font-size: 1.4rem; }
 .legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 1rem; vertical-align: middle; }
 svg text { font: 12px system-ui, sans-serif; fill: #222; }
+.maps { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; } figcaption { font-weight: 600; }
 """
 
 SERIES_COLOURS = ("#3b6fb6", "#e69f00")
@@ -61,7 +62,8 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
             value = figures.get("f1")
             y = top + offset * (BAR_HEIGHT + BAR_GAP)
             width = (value or 0) * PLOT_WIDTH
-            tip = f"{label} {caption}: F1 {fmt(value)} ({figures.get('matched', 0)} matched of {figures.get('units_a', 0)} + {figures.get('units_b', 0)})"
+            counts = f"{figures.get('matched', 0)} matched of {figures.get('units_a', 0)} + {figures.get('units_b', 0)}"
+            tip = f"{label} {caption}: F1 {fmt(value)} ({counts})"
             parts.append(
                 f'<rect class="bar" data-label="{escape(label)}" data-series="{escape(key)}" x="{LABEL_WIDTH}" y="{y}" '
                 f'width="{width:.1f}" height="{BAR_HEIGHT}" fill="{colour}"><title>{escape(tip)}</title></rect>'
@@ -69,7 +71,8 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
             parts.append(f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + BAR_HEIGHT - 3}">{fmt(value)}</text>')
     parts.append("</svg>")
     legend = "".join(
-        f'<span style="background:{colour}"></span>{escape(caption)}' for (_, caption), colour in zip(series, SERIES_COLOURS)
+        f'<span style="background:{colour}"></span>{escape(caption)}'
+        for (_, caption), colour in zip(series, SERIES_COLOURS)
     )
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
@@ -91,9 +94,7 @@ def heat_map(title: str, matrix: dict[str, Any]) -> str:
     for i, label in enumerate(labels):
         centre = i * CELL + CELL / 2
         parts.append(f'<text x="{left - 6}" y="{top + centre + 4}" text-anchor="end">{escape(label)}</text>')
-        parts.append(
-            f'<text transform="translate({left + centre + 4},{top - 6}) rotate(-60)" text-anchor="start">{escape(label)}</text>'
-        )
+        parts.append(f'<text transform="translate({left + centre + 4},{top - 6}) rotate(-60)">{escape(label)}</text>')
     for i, row_label in enumerate(labels):
         for j, col_label in enumerate(labels):
             count = counts[i][j]
@@ -101,9 +102,11 @@ def heat_map(title: str, matrix: dict[str, Any]) -> str:
             light = 97 - 55 * (count / largest) if count else 99
             x, y = left + j * CELL, top + i * CELL
             parts.append(
-                f'<rect class="cell" data-row="{escape(row_label)}" data-col="{escape(col_label)}" data-count="{count}" '
+                f'<rect class="cell" data-row="{escape(row_label)}" data-col="{escape(col_label)}" '
+                f'data-count="{count}" '
                 f'x="{x}" y="{y}" width="{CELL - 1}" height="{CELL - 1}" '
-                f'fill="hsl({hue},65%,{light:.0f}%)"><title>{escape(row_label)} / {escape(col_label)}: {count}</title></rect>'
+                f'fill="hsl({hue},65%,{light:.0f}%)">'
+                f"<title>{escape(row_label)} / {escape(col_label)}: {count}</title></rect>"
             )
             if count:
                 parts.append(f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" text-anchor="middle">{count}</text>')
@@ -126,18 +129,38 @@ def _cards(overall: dict[str, Any]) -> str:
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-def _pairs_table(pairs: list[dict[str, Any]]) -> str:
-    head = "<tr><th>Annotators</th><th class=num>Articles</th><th class=num>Entity exact</th><th class=num>Entity partial</th><th class=num>Trigger</th><th class=num>Argument</th><th class=num>α labels</th><th class=num>α types</th></tr>"
-    rows = [
-        f"<tr><td>{escape(' · '.join(p['annotators']))}</td><td class=num>{p['articles']}</td>"
-        + "".join(
-            f"<td class=num>{fmt(p.get(key))}</td>"
-            for key in ("entity_f1_exact", "entity_f1_partial", "trigger_f1", "argument_f1", "entity_label_alpha", "event_type_alpha")
-        )
+PAIR_COLUMNS = (
+    ("entity_f1_exact", "Entity exact"),
+    ("entity_f1_partial", "Entity partial"),
+    ("trigger_f1", "Trigger"),
+    ("argument_f1", "Argument"),
+    ("entity_label_alpha", "α labels"),
+    ("event_type_alpha", "α types"),
+)
+ARTICLE_COLUMNS = (
+    ("f1", "F1 pooled"),
+    ("entity_f1_exact", "Entities"),
+    ("trigger_f1", "Triggers"),
+    ("argument_f1", "Arguments"),
+)
+
+
+def _table(first: str, counted: str, columns: tuple, rows: list[tuple[str, Any, dict]], css: str = "") -> str:
+    """A table: a text column, a count column, then the figures named by `columns`."""
+    head = f"<tr><th>{escape(first)}</th><th class=num>{escape(counted)}</th>"
+    head += "".join(f"<th class=num>{escape(caption)}</th>" for _, caption in columns) + "</tr>"
+    body = [
+        f"<tr><td>{cell}</td><td class=num>{count}</td>"
+        + "".join(f"<td class=num>{fmt(figures.get(key))}</td>" for key, _ in columns)
         + "</tr>"
-        for p in pairs
+        for cell, count, figures in rows
     ]
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f'<table class="{css}">{head}{"".join(body)}</table>'
+
+
+def _pairs_table(pairs: list[dict[str, Any]]) -> str:
+    rows = [(escape(" · ".join(p["annotators"])), p["articles"], p) for p in pairs]
+    return _table("Annotators", "Articles", PAIR_COLUMNS, rows, "pairs")
 
 
 def _articles_table(articles: list[dict[str, Any]]) -> str:
@@ -147,13 +170,8 @@ def _articles_table(articles: list[dict[str, Any]]) -> str:
     for article in articles[:LOWEST_ARTICLES]:
         name = escape(article.get("title") or article["article_id"])
         link = f'<a class="task" href="{escape(article["url"])}">{name}</a>' if article.get("url") else name
-        rows.append(
-            f"<tr><td>{link}</td><td class=num>{article['annotators']}</td><td class=num>{fmt(article.get('f1'))}</td>"
-            f"<td class=num>{fmt(article.get('entity_f1_exact'))}</td><td class=num>{fmt(article.get('trigger_f1'))}</td>"
-            f"<td class=num>{fmt(article.get('argument_f1'))}</td></tr>"
-        )
-    head = "<tr><th>Article (opens the task in Label Studio)</th><th class=num>Annotators</th><th class=num>F1 pooled</th><th class=num>Entities</th><th class=num>Triggers</th><th class=num>Arguments</th></tr>"
-    return f"<table class=articles>{head}{''.join(rows)}</table>"
+        rows.append((link, article["annotators"], article))
+    return _table("Article (opens the task in Label Studio)", "Annotators", ARTICLE_COLUMNS, rows, "articles")
 
 
 def render_html(report: AgreementReport) -> str:
@@ -163,17 +181,20 @@ def render_html(report: AgreementReport) -> str:
         f"<h1>Inter-annotator agreement · {escape(report.project)}</h1>",
         f'<p class="muted">{overall.get("articles", 0)} article(s) compared by {overall.get("pairs", 0)} pair(s) of '
         f'{overall.get("annotators", 0)} annotator(s); {report.excluded.get("cancelled_annotations", 0)} cancelled '
-        f'annotation(s) left out; source: {escape(report.source)}. F1 is micro-averaged over articles.</p>',
+        f"annotation(s) left out; source: {escape(report.source)}. F1 is micro-averaged over articles.</p>",
         _cards(overall),
         "<h2>Entity labels</h2>",
         bar_chart("Entity labels", report.entity_labels, (("exact", "exact span"), ("partial", "overlapping span"))),
         "<h2>Event types</h2>",
         bar_chart("Event types", report.event_types, (("trigger", "trigger"), ("argument", "arguments"))),
         "<h2>Which labels annotators swap</h2>",
-        '<p class="muted">Spans both marked, by one annotator\'s label (row) and the other\'s (column); '
+        "<p class=\"muted\">Spans both marked, by one annotator's label (row) and the other's (column); "
         f"{escape('(none)')} is a span only one of them marked. A disagreement counts in both of its cells.</p>",
+        '<div class="maps"><figure><figcaption>Entity labels</figcaption>',
         heat_map("Entity label confusion", report.confusion.get("entities", {})),
+        "</figure><figure><figcaption>Event types</figcaption>",
         heat_map("Event type confusion", report.confusion.get("events", {})),
+        "</figure></div>",
         "<h2>Pairs of annotators</h2>",
         _pairs_table(report.pairs),
         "<h2>Articles with the lowest agreement</h2>",
@@ -196,19 +217,23 @@ def render_text(report: AgreementReport) -> str:
         f"and {report.excluded.get('invalid_annotations', 0)} invalid annotation(s) left out.",
         f"  entity F1 exact {fmt(overall.get('entity_f1_exact'))}, partial {fmt(overall.get('entity_f1_partial'))}; "
         f"trigger F1 {fmt(overall.get('trigger_f1'))}; argument F1 {fmt(overall.get('argument_f1'))}",
-        f"  alpha: entity labels {fmt(overall.get('entity_label_alpha'))}, event types {fmt(overall.get('event_type_alpha'))}, "
+        f"  alpha: entity labels {fmt(overall.get('entity_label_alpha'))}, "
+        f"event types {fmt(overall.get('event_type_alpha'))}, "
         + ", ".join(f"{name} {fmt(value)}" for name, value in (overall.get("attribute_alpha") or {}).items()),
         "Pairs:",
     ]
     for pair in report.pairs:
         lines.append(
-            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  entities {fmt(pair['entity_f1_exact'])}"
-            f"/{fmt(pair['entity_f1_partial'])}  triggers {fmt(pair['trigger_f1'])}  arguments {fmt(pair['argument_f1'])}"
+            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  "
+            f"entities {fmt(pair['entity_f1_exact'])}/{fmt(pair['entity_f1_partial'])}  "
+            f"triggers {fmt(pair['trigger_f1'])}  arguments {fmt(pair['argument_f1'])}"
         )
     lines.append("Entity labels (F1 exact / partial):")
     for label, row in report.entity_labels.items():
         lines.append(f"  {label:<12} {fmt(row.get('exact', {}).get('f1'))} / {fmt(row.get('partial', {}).get('f1'))}")
     lines.append("Event types (F1 trigger / arguments):")
     for label, row in report.event_types.items():
-        lines.append(f"  {label:<22} {fmt(row.get('trigger', {}).get('f1'))} / {fmt(row.get('argument', {}).get('f1'))}")
+        lines.append(
+            f"  {label:<22} {fmt(row.get('trigger', {}).get('f1'))} / {fmt(row.get('argument', {}).get('f1'))}"
+        )
     return "\n".join(lines)

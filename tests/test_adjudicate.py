@@ -26,7 +26,9 @@ def _units(record: dict) -> tuple:
     entities = sorted((e["start"], e["end"], e["label"]) for e in record["entities"])
     events = sorted(
         (
-            v["trigger"]["start"], v["trigger"]["end"], v["type"],
+            v["trigger"]["start"],
+            v["trigger"]["end"],
+            v["type"],
             tuple(sorted((a["role"], spans[a["target"]]) for a in v["arguments"])),
             tuple(sorted(v["attributes"].items())),
         )
@@ -67,12 +69,16 @@ def test_disagreement_goes_to_a_curator_whose_submission_is_gold_after_the_next_
     text, task = tasks["meeting"]["text"], tasks["meeting"]["task"]
     # Both mark Kim Jong Un PER and "met"; they disagree on Vostochny's label and on the tense.
     annotate_in_label_studio(
-        label_studio, task, a,
+        label_studio,
+        task,
+        a,
         [entity(text, "a1", "Kim Jong Un", "PER"), entity(text, "a2", "Vostochny", "FAC")],
         [event(text, "a3", "met", "Contact.Meet", [("Participant", "a1")], tense="Past")],
     )
     annotate_in_label_studio(
-        label_studio, task, b,
+        label_studio,
+        task,
+        b,
         [entity(text, "b1", "Kim Jong Un", "PER"), entity(text, "b2", "Vostochny", "GPE")],
         [event(text, "b3", "met", "Contact.Meet", [("Participant", "b1")], tense="Present")],
     )
@@ -107,11 +113,24 @@ def test_disagreement_goes_to_a_curator_whose_submission_is_gold_after_the_next_
 
     # The curator keeps Kim, decides Vostochny is a GPE, adds Wednesday, and sets the tense.
     annotate_in_label_studio(
-        label_studio, sent.curation_task, curator,
-        [entity(text, "c1", "Kim Jong Un", "PER"), entity(text, "c2", "Vostochny", "GPE"),
-         entity(text, "c3", "Wednesday", "DATE")],
-        [event(text, "c4", "met", "Contact.Meet", [("Participant", "c1"), ("Place", "c2"), ("Time", "c3")],
-               tense="Past")],
+        label_studio,
+        sent.curation_task,
+        curator,
+        [
+            entity(text, "c1", "Kim Jong Un", "PER"),
+            entity(text, "c2", "Vostochny", "GPE"),
+            entity(text, "c3", "Wednesday", "DATE"),
+        ],
+        [
+            event(
+                text,
+                "c4",
+                "met",
+                "Contact.Meet",
+                [("Participant", "c1"), ("Place", "c2"), ("Time", "c3")],
+                tense="Past",
+            )
+        ],
     )
     pull(workspace, project=unique_title)
     final = adjudicate(workspace, project=unique_title)
@@ -120,10 +139,18 @@ def test_disagreement_goes_to_a_curator_whose_submission_is_gold_after_the_next_
     gold = _gold(workspace, unique_title)["meeting"]
     assert _units(gold) == (
         [(*_span(text, "Kim Jong Un"), "PER"), (*_span(text, "Vostochny"), "GPE"), (*_span(text, "Wednesday"), "DATE")],
-        [(*_span(text, "met"), "Contact.Meet",
-          (("Participant", _span(text, "Kim Jong Un")), ("Place", _span(text, "Vostochny")),
-           ("Time", _span(text, "Wednesday"))),
-          (("tense", "Past"),))],
+        [
+            (
+                *_span(text, "met"),
+                "Contact.Meet",
+                (
+                    ("Participant", _span(text, "Kim Jong Un")),
+                    ("Place", _span(text, "Vostochny")),
+                    ("Time", _span(text, "Wednesday")),
+                ),
+                (("tense", "Past"),),
+            )
+        ],
     )
     provenance = gold["provenance"]
     assert provenance["method"] == "curator" and provenance["curation_task"] == sent.curation_task

@@ -106,33 +106,79 @@ def crafted_case(workspace, label_studio, title: str) -> tuple[dict, list[int]]:
     t1, t2 = tasks["meeting"]["text"], tasks["delivery"]["text"]
     meeting = tasks["meeting"]["task"]
     annotate_in_label_studio(
-        label_studio, meeting, a,
-        [entity(t1, "a1", "Kim Jong Un", "PER"), entity(t1, "a2", "Vladimir Putin", "PER"),
-         entity(t1, "a3", "Vostochny", "FAC"), entity(t1, "a4", "Wednesday", "DATE")],
-        [event(t1, "a5", "met", "Contact.Meet",
-               [("Participant", "a1"), ("Participant", "a2"), ("Place", "a3"), ("Time", "a4")], tense="Past")],
+        label_studio,
+        meeting,
+        a,
+        [
+            entity(t1, "a1", "Kim Jong Un", "PER"),
+            entity(t1, "a2", "Vladimir Putin", "PER"),
+            entity(t1, "a3", "Vostochny", "FAC"),
+            entity(t1, "a4", "Wednesday", "DATE"),
+        ],
+        [
+            event(
+                t1,
+                "a5",
+                "met",
+                "Contact.Meet",
+                [("Participant", "a1"), ("Participant", "a2"), ("Place", "a3"), ("Time", "a4")],
+                tense="Past",
+            )
+        ],
     )
     annotate_in_label_studio(
-        label_studio, meeting, b,
-        [entity(t1, "b1", "Kim Jong Un", "PER"), entity(t1, "b2", "Putin", "PER"),
-         entity(t1, "b3", "Vostochny", "GPE"), entity(t1, "b4", "Wednesday", "DATE")],
-        [event(t1, "b5", "met", "Contact.Meet", [("Participant", "b1"), ("Participant", "b2"), ("Place", "b3")],
-               tense="Present")],
+        label_studio,
+        meeting,
+        b,
+        [
+            entity(t1, "b1", "Kim Jong Un", "PER"),
+            entity(t1, "b2", "Putin", "PER"),
+            entity(t1, "b3", "Vostochny", "GPE"),
+            entity(t1, "b4", "Wednesday", "DATE"),
+        ],
+        [
+            event(
+                t1,
+                "b5",
+                "met",
+                "Contact.Meet",
+                [("Participant", "b1"), ("Participant", "b2"), ("Place", "b3")],
+                tense="Present",
+            )
+        ],
     )
-    annotate_in_label_studio(
-        label_studio, meeting, c, [entity(t1, "c1", "Vostochny", "LOC")], was_cancelled=True
-    )
+    annotate_in_label_studio(label_studio, meeting, c, [entity(t1, "c1", "Vostochny", "LOC")], was_cancelled=True)
     delivery = tasks["delivery"]["task"]
     annotate_in_label_studio(
-        label_studio, delivery, a,
-        [entity(t2, "a1", "Russia", "GPE"), entity(t2, "a2", "shells", "WEA"),
-         entity(t2, "a3", "North Korea", "GPE"), entity(t2, "a4", "Seoul", "GPE")],
-        [event(t2, "a5", "delivered", "Transaction.Transfer", [("Giver", "a1"), ("Artifact", "a2"), ("Recipient", "a3")])],
+        label_studio,
+        delivery,
+        a,
+        [
+            entity(t2, "a1", "Russia", "GPE"),
+            entity(t2, "a2", "shells", "WEA"),
+            entity(t2, "a3", "North Korea", "GPE"),
+            entity(t2, "a4", "Seoul", "GPE"),
+        ],
+        [
+            event(
+                t2,
+                "a5",
+                "delivered",
+                "Transaction.Transfer",
+                [("Giver", "a1"), ("Artifact", "a2"), ("Recipient", "a3")],
+            )
+        ],
     )
     annotate_in_label_studio(
-        label_studio, delivery, b,
-        [entity(t2, "b1", "Russia", "GPE"), entity(t2, "b2", "shells", "WEA"),
-         entity(t2, "b3", "North Korea", "GPE"), entity(t2, "b4", "Seoul", "ORG")],
+        label_studio,
+        delivery,
+        b,
+        [
+            entity(t2, "b1", "Russia", "GPE"),
+            entity(t2, "b2", "shells", "WEA"),
+            entity(t2, "b3", "North Korea", "GPE"),
+            entity(t2, "b4", "Seoul", "ORG"),
+        ],
         [event(t2, "b5", "delivered", "Movement.Transport", [("Transporter", "b1"), ("Artifact", "b2")])],
     )
     return tasks, [a, b, c]
@@ -226,8 +272,13 @@ def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, uniq
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(
         executable_path="/usr/bin/chromium",
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-              "--disable-sync"],
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
     )
     try:
         page = browser.new_page()

@@ -95,7 +95,9 @@ def test_team_list_pseudonym_is_the_one_pulled_records_carry(workspace, label_st
     team_add(workspace, [email])
     user = {u.email: u.id for u in label_studio.connection().client.users.list()}[email]
     tasks = project_with(workspace, unique_title, {"one": "Kim met Putin."})
-    annotate_in_label_studio(label_studio, tasks["one"]["task"], user, [entity(tasks["one"]["text"], "x", "Kim", "PER")])
+    annotate_in_label_studio(
+        label_studio, tasks["one"]["task"], user, [entity(tasks["one"]["text"], "x", "Kim", "PER")]
+    )
 
     pulled = pull(workspace, project=unique_title)
 
