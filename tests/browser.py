@@ -12,6 +12,7 @@ A missing Chromium fails the test with the command that installs it; it never sk
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = Path(os.environ.get("ANNOTATE_CHROMIUM", "/usr/bin/chromium"))
 # No sandbox: CI containers run as root, where Chromium's sandbox refuses to start.
@@ -98,7 +100,9 @@ def page(browser: Browser, screenshots: Path, request: pytest.FixtureRequest) ->
     finally:
         call = request.node.stash.get(_REPORTS, {}).get("call")
         name = "final.png" if call is not None and call.passed else "FAILED.png"
-        tab.screenshot(path=str(screenshots / name), full_page=True)
+        # A page that crashed cannot be photographed; that must not hide the test's own failure.
+        with contextlib.suppress(PlaywrightError):
+            tab.screenshot(path=str(screenshots / name), full_page=True)
         context.close()
 
 

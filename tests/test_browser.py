@@ -115,6 +115,11 @@ def test_a_span_trigger_role_and_modality_made_in_the_browser_come_back_from_pul
     region_span(page, "visit").click()
     choose(page, "Other")
     screenshot(page, screenshots, "labelled")
+    # The attributes belong to triggers: selecting the entity hides them.
+    region_span(page, "Kim Jong Un").click()
+    modality = page.get_by_role("radio", name=re.compile("^Other"), include_hidden=True)
+    expect(modality).to_have_count(1)
+    expect(modality).to_be_hidden()
     submit(page)
     screenshot(page, screenshots, "submitted")
 
@@ -181,3 +186,22 @@ def test_a_failed_browser_test_leaves_its_screenshot_behind(pytester, monkeypatc
         "test_passes/final.png",
     ]
     assert (shots / "test_fails" / "FAILED.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.browser
+def test_a_missing_browser_fails_the_test_instead_of_skipping_it(pytester, monkeypatch):
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("PYTHONPATH", str(repo))
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("ANNOTATE_CHROMIUM", str(pytester.path / "no-chromium-here"))
+    pytester.makepyfile(
+        test_inner="""
+        pytest_plugins = ["tests.browser"]
+
+        def test_needs_a_browser(page):
+            page.set_content("<p>unreachable</p>")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:timeout", "-rA")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Chromium is not installed at*no-chromium-here*make browser*"])
