@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -57,10 +58,49 @@ class Connection:
                     "Run `annotate server start` for the embedded server, or set LABEL_STUDIO_API_KEY "
                     "to a valid token of that server."
                 ) from None
+            if exc.status_code >= 500:
+                raise LabelStudioError(
+                    f"Label Studio at {self.url} answered {exc.status_code} (a server error) while {doing}"
+                    f"{_gist(self.redact(str(exc.body)))}. Check the server's log (`annotate server status` "
+                    "shows where), then run the command again."
+                ) from None
             body = self.redact(str(exc.body))[:500]
             raise LabelStudioError(
                 f"Label Studio at {self.url} answered {exc.status_code} while {doing}: {body}"
             ) from None
+
+
+def _gist(body: str) -> str:
+    """A short plain-text error body as ': text'; an HTML error page says nothing useful in one line."""
+    text = " ".join(body.split())
+    if not text or text.startswith("<") or text == "None":
+        return ""
+    return f": {text[:200].rstrip('.')}"
+
+
+class _RetryTimedOutReads(httpx.BaseTransport):
+    """Retry a GET that timed out, with the SDK's backoff; the SDK itself retries only 5xx and refused connections.
+
+    Only reads are retried: a POST that timed out may have been stored, and sending it again could store it twice.
+    """
+
+    def __init__(self, transport: httpx.BaseTransport, retries: int) -> None:
+        self.transport = transport
+        self.retries = retries
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                return self.transport.handle_request(request)
+            except httpx.TimeoutException:
+                if request.method not in ("GET", "HEAD") or attempt >= self.retries:
+                    raise
+                time.sleep(min(2.0**attempt, 30.0))
+                attempt += 1
+
+    def close(self) -> None:
+        self.transport.close()
 
 
 def resolve(workspace: Workspace | None) -> tuple[str, str]:
@@ -83,7 +123,12 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
     from label_studio_sdk.client import LabelStudio
 
     url, key = resolve(workspace)
-    client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES)
+    http = httpx.Client(
+        timeout=REQUEST_TIMEOUT,
+        follow_redirects=True,
+        transport=_RetryTimedOutReads(httpx.HTTPTransport(), RETRIES),
+    )
+    client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES, httpx_client=http)
     connection = Connection(url, client, key)
     if check:
         with connection.errors("checking the API key"):
