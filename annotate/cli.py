@@ -82,7 +82,9 @@ def _print_json(data: Any) -> None:
 def server_start(
     port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8080, or the last one used)."),
     database: Optional[str] = typer.Option(
-        None, help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL."
+        None,
+        help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL, or 'sqlite'. "
+        "Default: the backend of the last start (SQLite the first time).",
     ),
 ) -> None:
     """Start the embedded Label Studio and wait until it answers; harmless when it already runs."""
@@ -206,6 +208,12 @@ def push(
     model_version: Optional[str] = typer.Option(
         None, help="Model version of the predictions (default: the predictions file's name without suffix)."
     ),
+    annotations: Optional[Path] = typer.Option(
+        None, help="JSON Lines file of canonical records to import as finished annotations (a recorded pass)."
+    ),
+    annotator: Optional[str] = typer.Option(
+        None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
+    ),
     batch_size: int = typer.Option(100, help="Articles per import request."),
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
@@ -221,6 +229,8 @@ def push(
             annotators_per_task=annotators_per_task,
             predictions=predictions,
             model_version=model_version,
+            annotations=annotations,
+            annotator=annotator,
             batch_size=batch_size,
             on_progress=bar.update,
         )
@@ -237,8 +247,25 @@ def push(
     bad = bool(result.failed)
     if result.predictions:
         bad = _report_predictions(result.predictions) or bad
+    if result.annotations:
+        bad = _report_annotations(result.annotations) or bad
     if bad:
         raise typer.Exit(1)
+
+
+def _report_annotations(report: Any) -> bool:
+    """Print what happened to recorded annotations; True when some record was not imported."""
+    if report.new_account and report.new_account.password:
+        typer.echo(f"Created account {report.annotator}; first-login password (shown once): {report.new_account.password}")
+    for issue in report.refused:
+        err(f"refused  {issue}")
+    for issue in report.not_in_project:
+        err(f"not in project  {issue}")
+    typer.echo(
+        f"Annotations by {report.annotator}: {report.imported} imported, {report.skipped} skipped (already there), "
+        f"{len(report.refused)} refused, {len(report.not_in_project)} not in the project."
+    )
+    return bool(report.refused or report.not_in_project)
 
 
 def _report_predictions(report: Any) -> bool:

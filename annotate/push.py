@@ -38,6 +38,7 @@ NO_RETRY = {"max_retries": 0}  # a retried POST could store the same tasks or pr
 class Stage(str, Enum):
     tasks = "tasks"
     predictions = "predictions"
+    annotations = "annotations"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,21 @@ class PredictionsResult:
 
 
 @dataclass
+class AnnotationsResult:
+    """Recorded annotations (canonical records) imported as one account's annotations."""
+
+    file: str
+    annotator: str
+    new_account: Any = None
+    """The account created for them (with its first-login password), when it did not exist."""
+    imported: int = 0
+    skipped: int = 0
+    """Records whose task already had an annotation by this account."""
+    refused: list[PredictionIssue] = field(default_factory=list)
+    not_in_project: list[PredictionIssue] = field(default_factory=list)
+
+
+@dataclass
 class PushResult:
     project_id: int
     title: str
@@ -106,6 +122,7 @@ class PushResult:
     changed: list[ChangedArticle] = field(default_factory=list)
     failed: list[FailedBatch] = field(default_factory=list)
     predictions: PredictionsResult | None = None
+    annotations: AnnotationsResult | None = None
 
     @property
     def failed_count(self) -> int:
@@ -130,15 +147,25 @@ def push(
     annotators_per_task: int | None = None,
     predictions: Path | None = None,
     model_version: str | None = None,
+    annotations: Path | None = None,
+    annotator: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
 ) -> PushResult:
-    """Create or update the project, import the articles it lacks, then upload predictions if given."""
+    """Create or update the project, import the articles it lacks, then upload predictions if given.
+
+    `annotations` (with `annotator`, an e-mail) imports recorded canonical records as that
+    account's annotations, creating the account if needed: how a recorded annotation pass
+    is put back into a fresh Label Studio.
+    """
+    if (annotations is None) != (annotator is None):
+        raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
     scheme = current_scheme(workspace)
     articles = load_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
+    recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
     remote, created = ensure_project(
         connection,
@@ -153,6 +180,9 @@ def push(
     if lines is not None:
         result.predictions = PredictionsResult(str(predictions), model_version or Path(predictions).stem)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
+    if recorded is not None:
+        result.annotations = AnnotationsResult(str(annotations), annotator)
+        _push_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
     return result
 
 
@@ -453,3 +483,83 @@ def _upload(
             ) from None
         if on_progress:
             on_progress(Progress(Stage.predictions, done, len(ready)))
+
+
+# --- recorded annotations ------------------------------------------------------------------
+
+
+def _account_id(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
+    """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
+    from .team import team_add
+
+    def find() -> int | None:
+        with connection.errors("listing the accounts"):
+            return next((u.id for u in connection.client.users.list() if (u.email or "").lower() == email.lower()), None)
+
+    found = find()
+    if found is None:
+        result.new_account = team_add(workspace, [email])[0]
+        found = find()
+    if found is None:
+        raise AnnotateError(f"The account {email} could not be found after creating it; check `annotate team list`.")
+    return found
+
+
+def _annotated_by(connection: Connection, project_id: int, user_id: int) -> set[int]:
+    """Ids of the project's tasks that already hold an annotation by this account."""
+    done: set[int] = set()
+    with connection.errors(f"listing the annotations of project {project_id}"):
+        pages = connection.client.tasks.list(project=project_id, page_size=TASK_PAGE_SIZE, fields="all")
+        for task in pages:  # annotations come only with fields="all"
+            for annotation in getattr(task, "annotations", None) or []:
+                author = annotation.get("completed_by") if isinstance(annotation, dict) else annotation.completed_by
+                author = author.get("id") if isinstance(author, dict) else author
+                if author == user_id:
+                    done.add(task.id)
+    return done
+
+
+def _push_annotations(
+    workspace: Workspace,
+    connection: Connection,
+    project_id: int,
+    lines: list[tuple[int, dict[str, Any] | PredictionIssue]],
+    scheme: Scheme,
+    result: AnnotationsResult,
+    on_progress: ProgressCallback | None,
+) -> None:
+    user_id = _account_id(workspace, connection, result.annotator, result)
+    tasks = project_tasks(connection, project_id, with_text=True)
+    already = _annotated_by(connection, project_id, user_id)
+    ready: list[tuple[int, _Task, dict[str, Any]]] = []
+    for number, item in lines:
+        outcome = item if isinstance(item, PredictionIssue) else _prepare(number, item, tasks, scheme)
+        if isinstance(outcome, PredictionIssue):
+            bucket = result.not_in_project if outcome.reason == _NOT_IN_PROJECT else result.refused
+            bucket.append(outcome)
+        elif outcome[0].id in already:
+            result.skipped += 1
+        else:
+            ready.append((number, *outcome))
+    if on_progress:
+        on_progress(Progress(Stage.annotations, 0, len(ready)))
+    for done, (number, task, record) in enumerate(ready, 1):
+        try:
+            with connection.errors(f"importing the annotation of line {number} into task {task.id}"):
+                connection.client.annotations.create(
+                    id=task.id,
+                    result=record_to_results(record),
+                    completed_by=user_id,
+                    ground_truth=bool(record.get("ground_truth")),
+                    was_cancelled=bool(record.get("cancelled")),
+                    lead_time=record.get("lead_time"),
+                    request_options=NO_RETRY,
+                )
+        except AnnotateError as exc:
+            raise PushInterrupted(
+                f"The push stopped after {result.imported} of {len(ready)} recorded annotations: {exc} "
+                "Then run the same push again: tasks this account already annotated are skipped."
+            ) from None
+        result.imported += 1
+        if on_progress:
+            on_progress(Progress(Stage.annotations, done, len(ready)))

@@ -13,6 +13,8 @@ from annotate import derive, server
 from annotate.corpus import Article, load_corpus, write_article
 from annotate.errors import LabelConfigRefused, PushInterrupted
 from annotate.instructions import markdown_to_html
+
+from .conftest import REPO
 from annotate.push import Stage, push
 from annotate.scheme import load_scheme
 
@@ -240,3 +242,33 @@ def test_wrong_key_one_sentence_no_key(workspace, label_studio, monkeypatch):
     assert result.exit_code != 0
     assert "refused the API key" in result.stderr and key not in result.output + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, label_studio, unique_title):
+    """A recorded pass (canonical records) is imported once per task, by its own account, and pulls back unchanged."""
+    from annotate.pull import pull
+    from annotate.records import iter_records
+    from annotate.workspace import slugify
+
+    recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
+    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "5 imported" in first.stdout and "first-login password" in first.stdout
+    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    assert again.exit_code == 0 and "0 imported, 5 skipped" in again.stdout
+
+    pull(workspace, project=unique_title)
+    pulled = {r["article_id"]: r for r in iter_records(workspace.records_path(slugify(unique_title)))}
+    assert len(pulled) == 5
+    for original in iter_records(recorded):
+        back = pulled[original["article_id"]]
+        assert back["annotator"] != "pass-a" and "@" not in back["annotator"]  # a pseudonym of the account
+        key = lambda e: (e["start"], e["end"], e["label"])  # noqa: E731
+        assert sorted(map(key, back["entities"])) == sorted(map(key, original["entities"]))
+        assert {e["id"]: e for e in back["events"]} == {e["id"]: e for e in original["events"]}
+
+
+def test_annotations_without_an_annotator_are_refused(workspace):
+    result = run_cli("push", "--annotations", "some.jsonl")
+    assert result.exit_code == 2
+    assert "--annotator" in result.stderr
