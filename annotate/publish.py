@@ -672,12 +672,12 @@ def _write_version(plan: _Plan, dry_run: bool, on_progress: ProgressCallback | N
         with tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
             manifest = _build_version(Path(scratch), plan, on_progress)
             return manifest, file_entries(Path(scratch)) + [_manifest_entry(Path(scratch))]
-    plan.history.mkdir(parents=True, exist_ok=True)
-    clean_partials(plan.history)
     partial = plan.history / f"{PARTIAL}{plan.version}-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
     try:
+        plan.history.mkdir(parents=True, exist_ok=True)
+        clean_partials(plan.history)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
         manifest = _build_version(partial, plan, on_progress)
         files = file_entries(partial) + [_manifest_entry(partial)]
         if plan.target.exists():
@@ -686,6 +686,13 @@ def _write_version(plan: _Plan, dry_run: bool, on_progress: ProgressCallback | N
                 "nothing was overwritten. Publish a new version."
             )
         os.rename(partial, plan.target)
+    except OSError as exc:
+        # A full disk or a folder that cannot be written: the partial folder goes, nothing is published.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise PublishError(
+            f"Could not write version {plan.version} under {plan.history} ({reason}); nothing was published. "
+            "Free some space there (or fix the folder's permissions) and publish again."
+        ) from None
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return manifest, files
