@@ -267,3 +267,106 @@ def test_an_import_answered_500_stops_the_push_and_the_rerun_completes(
     assert sorted(rerun.created) == expected
     tasks = label_studio.connection().client.tasks.list(project=rerun.project_id, page_size=100)
     assert sorted(t.data["article_id"] for t in tasks) == expected
+
+
+# --- publish: a full disk and a signal ----------------------------------------------------------
+
+
+def _history(workspace: Workspace) -> Path:
+    return workspace.exports / load_project_settings(workspace).dataset.name
+
+
+def _bulk_gold(workspace: Workspace, count: int) -> None:
+    """`count` ground-truth records, enough that writing them takes a few seconds."""
+
+    def record(n: int) -> dict[str, Any]:
+        text = f"Kim Jong Un met delegation {n} in Pyongyang on day {n}. " * 5
+        entity = {"id": "e1", "start": 0, "end": 11, "text": "Kim Jong Un", "label": "PER"}
+        return {
+            "article_id": f"bulk-{n:05d}", "annotation_id": f"bulk-{n}", "annotator": "a3f91c0d2e7b",
+            "ground_truth": True, "cancelled": False, "text": text, "entities": [entity], "events": [],
+        }
+
+    slug = load_project_settings(workspace).project_slug
+    write_records(workspace.records_path(slug), (record(n) for n in range(count)))
+
+
+@contextlib.contextmanager
+def _small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `folder` (the tests run as root), unmounted however the block ends."""
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def test_publish_onto_a_disk_that_fills_up_leaves_nothing_and_the_next_run_completes(offline_workspace, tmp_path):
+    """Injects: a real full disk, a 60 KiB tmpfs mounted as the --out folder (a version needs about 150 KiB)."""
+    from tests.test_publish import write_gold_and_records
+
+    expected = write_gold_and_records(offline_workspace)
+    with _small_disk(tmp_path / "small", "60k") as small:
+        result = run_cli("publish", "--version", "1.0.0", "--out", str(small))
+        assert_no_traceback(result)
+        assert result.exit_code == 1
+        message = result.stderr.strip().splitlines()[-1]
+        assert "No space left on device" in message and "nothing was published" in message
+        assert list(small.iterdir()) == []  # no version and no partial folder
+
+        subprocess.run(["mount", "-o", "remount,size=4m", str(small)], check=True)
+        again = run_cli("publish", "--version", "1.0.0", "--out", str(small))
+        assert again.exit_code == 0, again.stderr
+        manifest, _ = verify_version(small / "1.0.0")
+        assert sorted(manifest["articles"]) == sorted(expected)
+        assert [p.name for p in small.iterdir()] == ["1.0.0"]
+
+
+def _publish_in_a_process(workspace: Workspace) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "annotate"), "publish", "--version", "1.0.0"]
+    env = {**os.environ, "ANNOTATE_WORKSPACE": str(workspace.root)}
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _interrupt_midway(workspace: Workspace, signum: int) -> tuple[int, str]:
+    """Start a publish, wait until its first parquet rows are on disk, send `signum`; (exit code, stderr)."""
+    history = _history(workspace)
+    process = _publish_in_a_process(workspace)
+    try:
+        started = wait_until(lambda: any(history.glob(f"{PARTIAL}*/data/documents/*.parquet")), timeout=120)
+        assert started and process.poll() is None, "the publish never got to writing rows"
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, stderr
+
+
+def test_a_publish_interrupted_by_sigint_removes_its_partial_version_and_the_next_run_completes(offline_workspace):
+    """Injects: SIGINT (Ctrl-C) to an `annotate publish` process while it writes parquet."""
+    _bulk_gold(offline_workspace, 3000)
+    code, stderr = _interrupt_midway(offline_workspace, signal.SIGINT)
+    assert code == 130 and "Interrupted" in stderr and "Traceback" not in stderr
+    assert list(_history(offline_workspace).iterdir()) == []
+
+    result = publish(offline_workspace, version="1.0.0")
+    manifest, _ = verify_version(result.folder)
+    assert len(manifest["articles"]) == 3000
+
+
+def test_a_publish_killed_by_sigterm_shows_no_version_and_the_next_run_cleans_up_and_completes(offline_workspace):
+    """Injects: SIGTERM to an `annotate publish` process while it writes parquet (it dies where it stands)."""
+    _bulk_gold(offline_workspace, 3000)
+    code, _ = _interrupt_midway(offline_workspace, signal.SIGTERM)
+    assert code == -signal.SIGTERM
+    history = _history(offline_workspace)
+    assert not (history / "1.0.0").exists()
+    assert [p.name.startswith(PARTIAL) for p in history.iterdir()] == [True]  # hidden, never loaded as a version
+
+    result = publish(offline_workspace, version="1.0.0")
+    manifest, _ = verify_version(result.folder)
+    assert len(manifest["articles"]) == 3000
+    assert [p.name for p in history.iterdir()] == ["1.0.0"]
