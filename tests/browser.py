@@ -171,8 +171,9 @@ def label_chip(page: Page, label: str) -> Locator:
     return page.locator(LABEL_CHIP).get_by_text(label, exact=True)
 
 
-# Where a piece of the article sits on screen: the rectangles of its first and last
-# characters, found through DOM ranges. Only the mouse then selects it.
+# Where a piece of the article sits on screen (scrolled into view first, as a reader
+# scrolls to it): the rectangles of its first and last characters, found through DOM
+# ranges. Only the mouse then selects it.
 _FIND_ON_SCREEN = """([selector, needle]) => {
   const walker = document.createTreeWalker(document.querySelector(selector), NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -184,6 +185,7 @@ _FIND_ON_SCREEN = """([selector, needle]) => {
       range.setEnd(node, from + 1);
       return range.getBoundingClientRect();
     };
+    node.parentElement.scrollIntoView({block: "center"});
     const first = box(at), last = box(at + needle.length - 1);
     return {x1: first.left + 1, y1: first.top + first.height / 2, x2: last.right - 1, y2: last.top + last.height / 2};
   }
@@ -192,7 +194,7 @@ _FIND_ON_SCREEN = """([selector, needle]) => {
 
 
 def drag_over(page: Page, needle: str) -> None:
-    """Select `needle` in the article with the mouse: press before its first character, release after its last."""
+    """Select the first `needle` in the article with the mouse: press before its first character, release after its last."""
     box = page.evaluate(_FIND_ON_SCREEN, [TEXT_OBJECT, needle])
     assert box is not None, f"{needle!r} is not shown in the article text"
     page.mouse.move(box["x1"], box["y1"])
