@@ -194,7 +194,7 @@ _FIND_ON_SCREEN = """([selector, needle]) => {
 
 
 def drag_over(page: Page, needle: str) -> None:
-    """Select the first `needle` in the article with the mouse: press before its first character, release after its last."""
+    """Select the first `needle` in the article with the mouse, from before its first character to after its last."""
     box = page.evaluate(_FIND_ON_SCREEN, [TEXT_OBJECT, needle])
     assert box is not None, f"{needle!r} is not shown in the article text"
     page.mouse.move(box["x1"], box["y1"])

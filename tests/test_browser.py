@@ -79,7 +79,9 @@ def _project_for_annotator(page: Page, workspace, label_studio, title: str, text
 
 
 @pytest.mark.browser
-def test_annotator_sees_guidelines_title_and_the_schemes_labels(page, screenshots, workspace, label_studio, unique_title):
+def test_annotator_sees_guidelines_title_and_the_schemes_labels(
+    page, screenshots, workspace, label_studio, unique_title
+):
     _project_for_annotator(page, workspace, label_studio, unique_title, UNICODE_ARTICLE, "Kim to visit Vladivostok")
     screenshot(page, screenshots, "project")
 
