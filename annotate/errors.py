@@ -84,3 +84,7 @@ class ProjectNotFound(AnnotateError):
 
 class PullFailed(AnnotateError):
     """A pull stopped before its records were written; the checkpoint did not move, so the next pull repeats it."""
+
+
+class LabelConfigChanged(AnnotateError):
+    """A Label Studio project's label config no longer has the scheme's labels (it was edited by hand)."""

@@ -22,7 +22,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import ExportError, LabelStudioError, ProjectNotFound, PullFailed
+from .errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from .generated import current_scheme
 from .pseudonyms import Pseudonyms
 from .records import Problem, iter_records, write_records
@@ -421,6 +421,62 @@ def _find(connection: Any, title: str) -> Any:
     return found
 
 
+# --- the project's label config -----------------------------------------------------------------
+
+
+def _vocabulary(config: str) -> dict[str, set[str]]:
+    """What a label config lets annotators make: each named tag with its values, and the relation roles.
+
+    Headers, layout, hints and colours are left out: editing them changes nothing in the annotations.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(config)
+    except ET.ParseError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for element in root.iter():
+        values = {child.get("value", "") for child in element}
+        if element.tag == "Relations":
+            found["Relations"] = values
+        elif element.get("name"):
+            found[f"{element.tag} {element.get('name')}"] = (values | {element.get("value", "")}) - {""}
+    return found
+
+
+def config_drift(config: str, expected: str) -> list[str]:
+    """How a project's label config differs from the expected one in what it lets annotators make."""
+    have, want = _vocabulary(config), _vocabulary(expected)
+    if not have:
+        return ["it is empty or not valid XML"]
+    drift = [f"{key} is missing" for key in sorted(set(want) - set(have))]
+    drift += [f"{key} was added" for key in sorted(set(have) - set(want))]
+    for key in sorted(set(have) & set(want)):
+        missing, added = sorted(want[key] - have[key]), sorted(have[key] - want[key])
+        if missing:
+            drift.append(f"{key} lacks {', '.join(missing)}")
+        if added:
+            drift.append(f"{key} has {', '.join(added)} too")
+    return drift
+
+
+def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
+    """Refuse a project whose config no longer has the scheme's labels, before anything is fetched."""
+    from . import derive
+
+    with connection.errors(f"reading the label config of {project.title!r}"):
+        config = connection.client.projects.get(id=project.id).label_config or ""
+    drift = config_drift(config, derive.label_config(scheme))
+    if drift:
+        raise LabelConfigChanged(
+            f"The label config of project {project.title!r} no longer matches labels/scheme.yaml "
+            f"(version {scheme.version}): {'; '.join(drift)}. It was probably edited by hand in Label Studio; "
+            f"run `annotate push --project {project.title!r}` to restore the scheme's config (or put the change "
+            "into labels/scheme.yaml first), then pull again."
+        )
+
+
 def _pull_server(
     workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
 ) -> PullResult:
@@ -428,6 +484,7 @@ def _pull_server(
 
     connection = connect(workspace)
     project = _find(connection, title)
+    _check_config(connection, project, scheme)
     slug = slugify(title)
     previous = Checkpoint.load(workspace, slug)
     if full or previous is None or previous.server != connection.url or previous.project_id != project.id:
