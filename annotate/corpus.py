@@ -188,7 +188,10 @@ def read_article(path: Path) -> Article:
         raise CorpusError(f"{path}: the front matter needs an id.")
     text = raw[end + 5 :]
     text = text[:-1] if text.endswith("\n") else text
-    article_id = check_article_id(str(meta.pop("id")))
+    try:
+        article_id = check_article_id(str(meta.pop("id")))
+    except CorpusError as exc:
+        raise CorpusError(f"{path}: {exc}") from None
     title = meta.pop("title", None)
     return Article(id=article_id, text=text, title=title, metadata=meta, path=path)
 
@@ -259,6 +262,8 @@ def _decode(path: Path) -> str:
     if size > MAX_ARTICLE_BYTES:
         raise ValueError(f"the file is {size:,} bytes, over the {MAX_ARTICLE_BYTES:,}-byte limit for one article")
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("the file is UTF-16, not UTF-8; convert it to UTF-8 first")
     if b"\x00" in data[:8192]:
         raise ValueError("the file is binary, not text")
     try:
