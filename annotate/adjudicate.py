@@ -458,6 +458,8 @@ class AdjudicationResult:
     invalid: list[Outcome] = field(default_factory=list)
     """Articles whose gold record failed validation (kept out of the gold file)."""
     cancelled: int = 0
+    decisions: Any = None
+    """What happened to a file of recorded curator decisions (`push.AnnotationsResult`), when one was given."""
 
 
 def _last_pull(workspace: Workspace, title: str) -> list[dict[str, Any]]:
@@ -541,14 +543,62 @@ def adjudicate(
     project: str | None = None,
     allow_single: bool = False,
     min_annotators: int = 2,
+    decisions: Path | None = None,
+    curator: str | None = None,
 ) -> AdjudicationResult:
-    """Build the gold set of the last pull; send articles in dispute to the curation project (see module doc)."""
+    """Build the gold set of the last pull; send articles in dispute to the curation project (see module doc).
+
+    `decisions` (with `curator`, an e-mail) is a file of a curator's recorded decisions, canonical
+    records of whole articles: they are submitted to the curation tasks of their articles as that
+    account's work, exactly as if the curator had submitted them in the browser, and become gold.
+    """
     if min_annotators < 1:
         raise UsageError(f"--min-annotators must be 1 or more, not {min_annotators}.")
+    if (decisions is None) != (curator is None):
+        raise UsageError("--decisions and --curator go together: the file, and the e-mail of the curator's account.")
     title = project or load_project_settings(workspace).project
     scheme = current_scheme(workspace)
-    articles, cancelled = group_articles(_last_pull(workspace, title))
     connection = connect(workspace)
+    result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+    if decisions is not None:
+        recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
+        if recorded.imported:
+            result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+        result.decisions = recorded
+    return result
+
+
+def _submit_decisions(
+    workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
+) -> Any:
+    from .push import AnnotationsResult, import_annotations, read_prediction_lines
+
+    lines = read_prediction_lines(Path(path))
+    remote = find_project(connection, curation)
+    recorded = AnnotationsResult(str(path), curator)
+    if remote is None:  # nothing in dispute, so no curation project: every decision is for an article not there
+        recorded.not_in_project = [_no_curation(number, item) for number, item in lines]
+        return recorded
+    import_annotations(workspace, connection, remote.id, lines, scheme, recorded)
+    return recorded
+
+
+def _no_curation(number: int, item: Any) -> Any:
+    from .push import PredictionIssue
+
+    article = item.get("article_id") if isinstance(item, dict) else None
+    return PredictionIssue(number, article, "no curation task: the article is not in dispute")
+
+
+def _adjudicate_once(
+    workspace: Workspace,
+    connection: Connection,
+    scheme: Scheme,
+    title: str,
+    allow_single: bool,
+    min_annotators: int,
+) -> AdjudicationResult:
+    articles, cancelled = group_articles(_last_pull(workspace, title))
     curation = curation_title(title)
     curated, tasks, remote = _curator_decisions(workspace, connection, curation)
     result = AdjudicationResult(title, workspace.gold_path(slugify(title)), curation, cancelled=cancelled)

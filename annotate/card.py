@@ -236,7 +236,10 @@ def _creation(facts: CardFacts) -> str:
     m = facts.manifest
     sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
     gold = ", ".join(f"{count} {how.replace('_', ' ')}" for how, count in sorted(m["gold_from"].items()))
-    guidelines = (m.get("guidelines_sha256") or "")[:12] or "not recorded"
+    digest = (m.get("guidelines_sha256") or "")[:12]
+    version = m.get("guidelines_version")
+    guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
+    note = f"\n\n{facts.settings.annotation_note.strip()}" if facts.settings.annotation_note else ""
     return f"""
 ## Dataset creation
 
@@ -255,10 +258,10 @@ The `source` and `url` columns name where each article came from.
 
 ### Annotation process
 
-Annotators labelled the articles in Label Studio following the project's guidelines (guidelines
-sha256 `{guidelines}…`) and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonymous
+Annotators labelled the articles in Label Studio following the project's guidelines ({guidelines})
+and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonymous
 annotator(s) contributed. Gold in this version: {gold}. {len(m['left_out'])} corpus article(s) had neither a
-ground-truth annotation nor an adjudicated record and are left out.
+ground-truth annotation nor an adjudicated record and are left out.{note}
 
 Inter-annotator agreement (from `annotate agreement`):
 

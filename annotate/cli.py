@@ -449,6 +449,12 @@ def adjudicate(
         False, "--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."
     ),
     min_annotators: int = typer.Option(2, "--min-annotators", help="Annotations an article needs before it is merged."),
+    decisions: Optional[Path] = typer.Option(
+        None, help="JSON Lines file of a curator's recorded decisions (whole-article records) to submit to curation."
+    ),
+    curator: Optional[str] = typer.Option(
+        None, help="E-mail of the curator's account for --decisions; created (password printed once) if missing."
+    ),
 ) -> None:
     """Merge several annotators' work into gold; send disagreements to a curator.
 
@@ -459,8 +465,15 @@ def adjudicate(
     from . import adjudicate as adjudicate_lib
 
     result = adjudicate_lib.adjudicate(
-        _workspace(), project=project, allow_single=allow_single, min_annotators=min_annotators
+        _workspace(),
+        project=project,
+        allow_single=allow_single,
+        min_annotators=min_annotators,
+        decisions=decisions,
+        curator=curator,
     )
+    if result.decisions is not None:
+        _report_annotations(result.decisions)
     for item in result.gold:
         typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:

@@ -527,6 +527,18 @@ def _guidelines_sha256(workspace: Workspace) -> str | None:
     return digest.hexdigest()
 
 
+_GUIDELINES_VERSION = re.compile(r"Guidelines version\s+([0-9][0-9A-Za-z.\-]*)", re.I)
+
+
+def _guidelines_version(workspace: Workspace) -> str | None:
+    """The version the guidelines state of themselves ("Guidelines version 1.1"), if they do."""
+    for page in sorted(workspace.guidelines.glob("*.md")):
+        found = _GUIDELINES_VERSION.search(page.read_text(encoding="utf-8"))
+        if found:
+            return found.group(1).rstrip(".")
+    return None
+
+
 def _agreement(workspace: Workspace, slug: str) -> dict[str, Any] | None:
     """The `overall` figures of the agreement report `annotate agreement` saved, if there is one."""
     path = workspace.agreement_dir() / f"{slug}.json"
@@ -587,6 +599,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "version": plan.version,
         "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "scheme": {"name": plan.scheme.name, "version": plan.scheme.version},
+        "guidelines_version": _guidelines_version(plan.workspace),
         "guidelines_sha256": _guidelines_sha256(plan.workspace),
         "source_commit": commit,
         "source_has_uncommitted_changes": dirty,

@@ -182,7 +182,7 @@ def push(
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
     if recorded is not None:
         result.annotations = AnnotationsResult(str(annotations), annotator)
-        _push_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
+        import_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
     return result
 
 
@@ -519,15 +519,16 @@ def _annotated_by(connection: Connection, project_id: int, user_id: int) -> set[
     return done
 
 
-def _push_annotations(
+def import_annotations(
     workspace: Workspace,
     connection: Connection,
     project_id: int,
     lines: list[tuple[int, dict[str, Any] | PredictionIssue]],
     scheme: Scheme,
     result: AnnotationsResult,
-    on_progress: ProgressCallback | None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
+    """Import recorded canonical records as `result.annotator`'s annotations on the project's tasks of their articles."""
     user_id = _account_id(workspace, connection, result.annotator, result)
     tasks = project_tasks(connection, project_id, with_text=True)
     already = _annotated_by(connection, project_id, user_id)

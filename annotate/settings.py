@@ -19,6 +19,8 @@ class DatasetSettings:
     license: str = "cc-by-4.0"
     language: tuple[str, ...] = ("en",)
     hub_repo: str | None = None
+    annotation_note: str | None = None
+    """How this dataset's annotations were really made, in the maintainer's words, for the card."""
 
 
 @dataclass(frozen=True)

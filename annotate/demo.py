@@ -1,0 +1,103 @@
+"""The whole flow on the seed corpus, for `make demo`: run as `python -m annotate.demo`.
+
+Embedded Label Studio → push the corpus → restore the two recorded annotation passes
+and the curator's decisions as their accounts' work → pull → validate → agreement →
+adjudicate → publish to a scratch folder. It ends with a login for trying the
+annotator's view and the one line that loads the dataset it built. Running it again
+is harmless: every step skips what is already done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from . import server
+from .adjudicate import adjudicate
+from .agreement import agreement
+from .errors import AnnotateError
+from .publish import publish
+from .pull import pull
+from .push import push
+from .settings import load_project_settings
+from .team import team_add
+from .validate import validate
+from .workspace import Workspace, find_workspace, slugify
+
+PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
+CURATOR = "curator@seed.annotate.local"
+TRY_ACCOUNT = "try-annotator@annotate.local"
+SCRATCH_VERSION = "1.0.0"
+
+
+def step(message: str) -> None:
+    print(f"\n==> {message}", flush=True)
+
+
+def _try_login(workspace: Workspace) -> tuple[str, str | None]:
+    """A local account for trying the annotator's view; its password kept owner-only so a rerun can show it."""
+    path = workspace.state / "demo-login.json"
+    if path.exists():
+        return TRY_ACCOUNT, json.loads(path.read_text())["password"]
+    account = team_add(workspace, [TRY_ACCOUNT])[0]
+    if account.password:
+        server.write_private(path, json.dumps({"email": TRY_ACCOUNT, "password": account.password}))
+    return TRY_ACCOUNT, account.password
+
+
+def run(workspace: Workspace) -> None:
+    recorded = workspace.corpus / "annotations"
+    step("Starting the embedded Label Studio (the first start sets up its database: about a minute)")
+    state = server.start(workspace)
+    print(f"Label Studio at {state.url}")
+
+    step("Pushing the corpus, two annotators per article")
+    result = push(workspace, annotators_per_task=2)
+    print(f"{result.url}: {len(result.created)} tasks created, {len(result.skipped)} already there")
+    for name, email in PASSES.items():
+        done = push(workspace, annotations=recorded / f"{name}.jsonl", annotator=email).annotations
+        print(f"{name} as {email}: {done.imported} annotations imported, {done.skipped} already there")
+
+    step("Pulling the finished annotations and validating them")
+    pulled = pull(workspace)
+    print(f"{pulled.total_records} records in {pulled.records_path}")
+    report = validate(pulled.records_path, workspace)
+    print(f"valid: {report.valid} ({len(report.problems)} problem(s))")
+
+    step("Agreement between the two passes")
+    overall = agreement(workspace).as_dict()["overall"]
+    for key in ("entity_f1_exact", "entity_f1_partial", "trigger_f1", "argument_f1"):
+        print(f"  {key:18} {overall[key]}")
+
+    step("Adjudicating: agreed units become gold, the curator's recorded decisions settle the disputes")
+    decided = adjudicate(workspace, decisions=recorded / "curation.jsonl", curator=CURATOR)
+    print(f"{len(decided.gold)} gold articles, {len(decided.awaiting_curation)} awaiting curation: {decided.gold_path}")
+
+    step("Publishing the gold set to a scratch folder")
+    out = workspace.exports / "scratch" / load_project_settings(workspace).dataset.name
+    shutil.rmtree(out / SCRATCH_VERSION, ignore_errors=True)
+    published = publish(workspace, version=SCRATCH_VERSION, out=out)
+    folder = published.folder.relative_to(workspace.root)
+
+    email, password = _try_login(workspace)
+    step("Done")
+    print(f"Label Studio:  {state.url}  (project: {result.url})")
+    print(f"Try the annotator's view: log in as {email} with password {password or '(printed on the first run)'}")
+    print("Load the dataset just built with one line:")
+    print(f'  python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
+    print(f"Stop Label Studio with: .venv/bin/annotate server stop  (gold records: {slugify(result.title)})")
+
+
+def main() -> int:
+    try:
+        run(find_workspace())
+    except AnnotateError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
