@@ -25,7 +25,11 @@ def _status_kb(field: str) -> int:
 
 def main(argv: list[str]) -> None:
     operation, root, project = argv[:3]
-    import datasets  # noqa: F401 - imported before the baseline is read
+    # Everything the operations import, imported before the baseline is read: the SDK
+    # alone is about 100 MB of models, the same at any N.
+    import datasets  # noqa: F401
+    import jsonschema  # noqa: F401
+    import label_studio_sdk.client  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     from annotate.publish import publish
     from annotate.pull import pull
