@@ -19,8 +19,8 @@ env: $(STAMP)
 # Debian's Chromium for the browser tests (no browser can be downloaded by Playwright here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-color-emoji; fi; }
 
 demo: $(STAMP)
 	$(BIN)/python -m annotate.demo

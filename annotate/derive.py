@@ -24,7 +24,10 @@ def label_config(scheme: Scheme) -> str:
     ET.SubElement(view, "Header", value="$title")
     _labels(view, ENTITY, scheme.entities, "Entities")
     _labels(view, TRIGGER, scheme.events, "Event triggers")
-    ET.SubElement(view, "Text", name=TEXT, value="$text")
+    # The article scrolls in its own box so that the attribute choices below it stay in view
+    # when a trigger is selected in a long article.
+    box = ET.SubElement(view, "View", style="max-height: 55vh; overflow-y: auto")
+    ET.SubElement(box, "Text", name=TEXT, value="$text")
     relations = ET.SubElement(view, "Relations")
     for role in scheme.role_names:
         ET.SubElement(relations, "Relation", value=role)
