@@ -575,7 +575,7 @@ def _submit_decisions(
 
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
-    recorded = AnnotationsResult(str(path), curator)
+    recorded = AnnotationsResult(file=str(path), annotator=curator)
     if remote is None:  # nothing in dispute, so no curation project: every decision is for an article not there
         recorded.not_in_project = [_no_curation(number, item) for number, item in lines]
         return recorded

@@ -257,25 +257,21 @@ def _report_annotations(report: Any) -> bool:
     """Print what happened to recorded annotations; True when some record was not imported."""
     if report.new_account and report.new_account.password:
         typer.echo(f"Created account {report.annotator}; first-login password (shown once): {report.new_account.password}")
-    for issue in report.refused:
-        err(f"refused  {issue}")
-    for issue in report.not_in_project:
-        err(f"not in project  {issue}")
-    typer.echo(
-        f"Annotations by {report.annotator}: {report.imported} imported, {report.skipped} skipped (already there), "
-        f"{len(report.refused)} refused, {len(report.not_in_project)} not in the project."
-    )
-    return bool(report.refused or report.not_in_project)
+    return _report_upload(report, f"Annotations by {report.annotator}", f"{report.imported} imported")
 
 
 def _report_predictions(report: Any) -> bool:
     """Print what happened to the predictions; True when some record was not uploaded."""
+    return _report_upload(report, f"Predictions ({report.model_version})", f"{report.uploaded} uploaded")
+
+
+def _report_upload(report: Any, heading: str, done: str) -> bool:
     for issue in report.refused:
         err(f"refused  {issue}")
     for issue in report.not_in_project:
         err(f"not in project  {issue}")
     typer.echo(
-        f"Predictions ({report.model_version}): {report.uploaded} uploaded, {report.skipped} skipped (already there), "
+        f"{heading}: {done}, {report.skipped} skipped (already there), "
         f"{len(report.refused)} refused, {len(report.not_in_project)} not in the project."
     )
     return bool(report.refused or report.not_in_project)

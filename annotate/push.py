@@ -85,30 +85,31 @@ class PredictionIssue:
         return f"line {self.line}{article}: {self.reason}"
 
 
-@dataclass
-class PredictionsResult:
+@dataclass(kw_only=True)
+class RecordsUpload:
+    """What happened to a file of canonical records sent to the project's tasks."""
+
     file: str
-    model_version: str
-    uploaded: int = 0
     skipped: int = 0
-    """Records whose task already had a prediction of this model version."""
+    """Records whose task already had them (same model version, or an annotation by the same account)."""
     refused: list[PredictionIssue] = field(default_factory=list)
     not_in_project: list[PredictionIssue] = field(default_factory=list)
 
 
-@dataclass
-class AnnotationsResult:
+@dataclass(kw_only=True)
+class PredictionsResult(RecordsUpload):
+    model_version: str
+    uploaded: int = 0
+
+
+@dataclass(kw_only=True)
+class AnnotationsResult(RecordsUpload):
     """Recorded annotations (canonical records) imported as one account's annotations."""
 
-    file: str
     annotator: str
     new_account: Any = None
     """The account created for them (with its first-login password), when it did not exist."""
     imported: int = 0
-    skipped: int = 0
-    """Records whose task already had an annotation by this account."""
-    refused: list[PredictionIssue] = field(default_factory=list)
-    not_in_project: list[PredictionIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -178,10 +179,10 @@ def push(
     new = _sort_articles(articles, project_tasks(connection, remote.id), result)
     _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
     if lines is not None:
-        result.predictions = PredictionsResult(str(predictions), model_version or Path(predictions).stem)
+        result.predictions = PredictionsResult(file=str(predictions), model_version=model_version or Path(predictions).stem)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
     if recorded is not None:
-        result.annotations = AnnotationsResult(str(annotations), annotator)
+        result.annotations = AnnotationsResult(file=str(annotations), annotator=annotator)
         import_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
     return result
 
@@ -405,17 +406,29 @@ def _push_predictions(
     on_progress: ProgressCallback | None,
 ) -> None:
     tasks = project_tasks(connection, project_id, with_text=True)
+    ready = _sort_records(lines, tasks, scheme, result, lambda task: result.model_version in task.model_versions)
+    _upload(connection, ready, on_progress, result)
+
+
+def _sort_records(
+    lines: list[tuple[int, dict[str, Any] | PredictionIssue]],
+    tasks: dict[str, _Task],
+    scheme: Scheme,
+    result: RecordsUpload,
+    already_there: Callable[[_Task], bool],
+) -> list[tuple[int, _Task, dict[str, Any]]]:
+    """The records to send with their tasks; the others counted in `result` as refused, not in project or skipped."""
     ready: list[tuple[int, _Task, dict[str, Any]]] = []
     for number, item in lines:
         outcome = item if isinstance(item, PredictionIssue) else _prepare(number, item, tasks, scheme)
         if isinstance(outcome, PredictionIssue):
             bucket = result.not_in_project if outcome.reason == _NOT_IN_PROJECT else result.refused
             bucket.append(outcome)
-        elif result.model_version in outcome[0].model_versions:
+        elif already_there(outcome[0]):
             result.skipped += 1
         else:
             ready.append((number, *outcome))
-    _upload(connection, ready, on_progress, result)
+    return ready
 
 
 _NOT_IN_PROJECT = "no task of the project carries this article id; push the article first"
@@ -532,16 +545,7 @@ def import_annotations(
     user_id = _account_id(workspace, connection, result.annotator, result)
     tasks = project_tasks(connection, project_id, with_text=True)
     already = _annotated_by(connection, project_id, user_id)
-    ready: list[tuple[int, _Task, dict[str, Any]]] = []
-    for number, item in lines:
-        outcome = item if isinstance(item, PredictionIssue) else _prepare(number, item, tasks, scheme)
-        if isinstance(outcome, PredictionIssue):
-            bucket = result.not_in_project if outcome.reason == _NOT_IN_PROJECT else result.refused
-            bucket.append(outcome)
-        elif outcome[0].id in already:
-            result.skipped += 1
-        else:
-            ready.append((number, *outcome))
+    ready = _sort_records(lines, tasks, scheme, result, lambda task: task.id in already)
     if on_progress:
         on_progress(Progress(Stage.annotations, 0, len(ready)))
     for done, (number, task, record) in enumerate(ready, 1):
