@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import WorkspaceError
 
-RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement", "scratch"})
+RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement"})
 
 WORKSPACE_ENV = "ANNOTATE_WORKSPACE"
 
@@ -73,7 +73,9 @@ class Workspace:
         """A folder under the private state that only its owner can read."""
         path = self.state.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.state, 0o700)
+        # mkdir gives the missing parents the default mode, not `mode`: tighten every level.
+        for depth in range(len(parts) + 1):
+            os.chmod(self.state.joinpath(*parts[:depth]), 0o700)
         return path
 
 
