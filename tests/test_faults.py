@@ -12,7 +12,6 @@ requests. Elsewhere:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import pytest
 from annotate import client as client_lib
 from annotate import derive, server
 from annotate.corpus import load_corpus
-from annotate.errors import AnnotateError, ConnectionFailed, LabelStudioError, PushInterrupted
+from annotate.errors import AnnotateError, ConnectionFailed, PushInterrupted
 from annotate.generated import current_scheme
 from annotate.publish import PARTIAL, publish, verify_version
 from annotate.pull import STATE_FILE, pull
