@@ -29,6 +29,12 @@ _METRICS = {
     "annotators": "Annotators compared",
 }
 _EXAMPLE_CHARS = 300
+_GOLD_FROM = {
+    "curator": "decided by a curator",
+    "majority": "merged from what most annotators agreed on",
+    "ground_truth": "taken from a ground-truth annotation",
+    "single": "from a single annotator",
+}
 
 
 @dataclass
@@ -73,7 +79,7 @@ def header(facts: CardFacts) -> dict[str, Any]:
         "license": facts.settings.license,
         "language": list(facts.settings.language),
         "multilinguality": "monolingual" if len(facts.settings.language) == 1 else "multilingual",
-        "annotations_creators": ["expert-generated"],
+        "annotations_creators": list(facts.settings.annotations_creators),
         "language_creators": ["found"],
         "source_datasets": ["original"],
         "task_categories": ["token-classification"],
@@ -235,7 +241,7 @@ def _example(document: dict[str, Any] | None) -> str:
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
     sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
-    gold = ", ".join(f"{count} {how.replace('_', ' ')}" for how, count in sorted(m["gold_from"].items()))
+    gold = ", ".join(f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items()))
     digest = (m.get("guidelines_sha256") or "")[:12]
     version = m.get("guidelines_version")
     guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")

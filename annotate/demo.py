@@ -24,7 +24,7 @@ from .push import push
 from .settings import load_project_settings
 from .team import team_add
 from .validate import validate
-from .workspace import Workspace, find_workspace, slugify
+from .workspace import Workspace, find_workspace
 
 PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
 CURATOR = "curator@seed.annotate.local"
@@ -86,8 +86,8 @@ def run(workspace: Workspace) -> None:
     print(f"Label Studio:  {state.url}  (project: {result.url})")
     print(f"Try the annotator's view: log in as {email} with password {password or '(printed on the first run)'}")
     print("Load the dataset just built with one line:")
-    print(f'  python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
-    print(f"Stop Label Studio with: .venv/bin/annotate server stop  (gold records: {slugify(result.title)})")
+    print(f'  .venv/bin/python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
+    print(f"Gold records: {decided.gold_path.relative_to(workspace.root)}. Stop Label Studio: .venv/bin/annotate server stop")
 
 
 def main() -> int:

@@ -19,6 +19,8 @@ class DatasetSettings:
     license: str = "cc-by-4.0"
     language: tuple[str, ...] = ("en",)
     hub_repo: str | None = None
+    annotations_creators: tuple[str, ...] = ("expert-generated",)
+    """The card's `annotations_creators` (Hugging Face terms: expert-generated, crowdsourced, machine-generated…)."""
     annotation_note: str | None = None
     """How this dataset's annotations were really made, in the maintainer's words, for the card."""
 
@@ -51,6 +53,10 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
     if unknown:
         raise WorkspaceError(f"{path}: unknown dataset setting(s) {sorted(unknown)}.")
     dataset = DatasetSettings(
-        **{**raw_dataset, "language": tuple(raw_dataset.get("language") or ("en",))}
+        **{
+            **raw_dataset,
+            "language": tuple(raw_dataset.get("language") or ("en",)),
+            "annotations_creators": tuple(raw_dataset.get("annotations_creators") or ("expert-generated",)),
+        }
     )
     return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)

@@ -1,0 +1,91 @@
+"""The seed corpus's gold set: rebuilt from the recorded annotations, it gives the published 1.0.0 again."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+
+from annotate.adjudicate import adjudicate
+from annotate.agreement import agreement
+from annotate.publish import publish
+from annotate.pull import pull
+from annotate.push import push
+from annotate.records import iter_records
+from annotate.settings import load_project_settings
+from annotate.validate import validate
+from annotate.workspace import Workspace
+
+from .conftest import REPO
+
+RECORDED = REPO / "corpus" / "annotations"
+PUBLISHED = REPO / "exports" / load_project_settings(Workspace(REPO)).dataset.name / "1.0.0"
+CONFIGS = ("documents", "tokens", "annotations")
+
+
+def _rows(folder, config: str) -> list[dict]:
+    loaded = datasets.load_dataset(str(folder), config)
+    return sorted(
+        (dict(row, split=split) for split, part in loaded.items() for row in part),
+        key=lambda r: (r.get("id") or r.get("article_id"), r.get("annotation_id") or ""),
+    )
+
+
+def _same_up_to_pseudonyms(rebuilt: list[dict], published: list[dict]) -> None:
+    """Pseudonyms are keyed hashes with a key local to each workspace: equal up to a one-to-one renaming."""
+    assert len(rebuilt) == len(published)
+    renaming: dict[str, str] = {}
+    for ours, theirs in zip(rebuilt, published):
+        assert renaming.setdefault(ours["annotator"], theirs["annotator"]) == theirs["annotator"]
+        strip = lambda row: {k: v for k, v in row.items() if k not in ("annotator", "annotation_id", "lead_time")}  # noqa: E731
+        assert strip(ours) == strip(theirs)
+    assert len(set(renaming.values())) == len(renaming)
+
+
+def test_recorded_passes_and_curation_rebuild_the_published_version(workspace, label_studio, unique_title, tmp_path):
+    push(workspace, project=unique_title, annotators_per_task=2)
+    for name in ("pass-a", "pass-b"):
+        done = push(workspace, project=unique_title, annotations=RECORDED / f"{name}.jsonl", annotator=f"{name}@seed.example")
+        assert done.annotations.imported == 5 and not done.annotations.refused
+    pulled = pull(workspace, project=unique_title)
+    assert pulled.total_records == 10 and not pulled.quarantined
+    assert validate(pulled.records_path, workspace).valid
+
+    report = agreement(workspace, project=unique_title).as_dict()
+    assert report["overall"]["annotators"] == 2 and report["overall"]["articles"] == 5
+
+    decided = adjudicate(
+        workspace, project=unique_title, decisions=RECORDED / "curation.jsonl", curator="curator@seed.example"
+    )
+    assert len(decided.gold) == 5 and not decided.awaiting_curation and not decided.invalid
+    gold = list(iter_records(decided.gold_path))
+    assert all(r["provenance"]["method"] in ("majority", "curator") for r in gold)
+
+    rebuilt = publish(workspace, version="1.0.0", out=tmp_path / "out", project=unique_title)
+    for config in ("documents", "tokens"):
+        assert _rows(rebuilt.folder, config) == _rows(PUBLISHED, config), config
+    _same_up_to_pseudonyms(_rows(rebuilt.folder, "annotations"), _rows(PUBLISHED, "annotations"))
+
+    ours = json.loads((rebuilt.folder / "manifest.json").read_text())
+    theirs = json.loads((PUBLISHED / "manifest.json").read_text())
+    data_files = lambda m: {p: f["sha256"] for p, f in m["files"].items() if p.startswith("data/") and "annotations" not in p}  # noqa: E731
+    assert data_files(ours) == data_files(theirs)
+
+
+def test_published_seed_dataset_loads_in_one_line_with_its_agreement_in_the_card():
+    documents = datasets.load_dataset(str(PUBLISHED), "documents")
+    assert sum(len(part) for part in documents.values()) == 5
+    card = (PUBLISHED / "README.md").read_text(encoding="utf-8")
+    overall = json.loads(next((REPO / "exports" / "agreement").glob("*.json")).read_text())["overall"]
+    assert f"| Entity span F1, exact (same start, end and label) | {overall['entity_f1_exact']:.3f} |" in card
+    assert f"| Event argument F1 (same role, trigger and argument) | {overall['argument_f1']:.3f} |" in card
+    assert "Annotators compared | 2 |" in card
+
+
+def test_gold_of_the_seed_validates_without_problems():
+    gold = PUBLISHED.parent.parent / "gold"
+    files = sorted(gold.glob("*.jsonl"))
+    assert files, "the seed gold set is committed under exports/gold/"
+    for path in files:
+        report = validate(path, Workspace(REPO))
+        assert report.valid, [str(p) for p in report.problems[:5]]
