@@ -369,3 +369,98 @@ def test_a_publish_killed_by_sigterm_shows_no_version_and_the_next_run_cleans_up
     manifest, _ = verify_version(result.folder)
     assert len(manifest["articles"]) == 3000
     assert [p.name for p in history.iterdir()] == ["1.0.0"]
+
+
+# --- adjudication -----------------------------------------------------------------------------------
+
+
+def _disputed_project(workspace: Workspace, label_studio, title: str, articles: int = 6) -> None:
+    """Two annotators on each article: they agree on the even ones and label Kim Jong Un differently on the odd."""
+    client = label_studio.connection().client
+    project = client.projects.create(title=title, label_config=derive.label_config(current_scheme(workspace)))
+    tag = title.split()[-1]
+    users = [
+        client.users.create(username=f"adj{n}-{tag}", email=f"adj{n}.{tag}@example.org", password=f"P-{tag}-{n}x!").id
+        for n in (1, 2)
+    ]
+    tasks = []
+    for n in range(articles):
+        text = _text(n)
+        other = _result(text)
+        if n % 2:
+            other[0]["value"]["labels"] = ["ORG"]
+        # Imported annotations count as ground truth unless told otherwise, and ground truth is never disputed.
+        annotations = [
+            {"result": _result(text), "completed_by": users[0], "ground_truth": False},
+            {"result": other, "completed_by": users[1], "ground_truth": False},
+        ]
+        tasks.append({"data": {"text": text, "article_id": f"adj-{n:03d}", "title": f"Adj {n}"}, "annotations": annotations})
+    client.projects.import_tasks(id=project.id, request=tasks)
+
+
+def _curation_tasks(label_studio, title: str) -> list[str]:
+    from annotate.adjudicate import curation_title
+    from annotate.client import find_project
+
+    connection = label_studio.connection()
+    project = find_project(connection, curation_title(title))
+    if project is None:
+        return []
+    return sorted(t.data["article_id"] for t in connection.client.tasks.list(project=project.id, page_size=100))
+
+
+def test_an_adjudication_with_the_server_stopped_midway_writes_no_gold_and_the_rerun_sends_each_dispute_once(
+    workspace, label_studio, unique_title
+):
+    """Injects: the session's Label Studio stopped just as adjudicate sends the disputed articles to curation."""
+    from annotate.adjudicate import adjudicate
+
+    _disputed_project(workspace, label_studio, unique_title)
+    pull(workspace, project=unique_title)
+    gold = workspace.gold_path(slugify(unique_title))
+
+    def stop_the_server_on_the_curation_import(seen):
+        if seen.method == "POST" and seen.path.endswith("/import"):
+            server.stop(label_studio.workspace)
+        return "pass"
+
+    proxy = FaultProxy(label_studio.url, stop_the_server_on_the_curation_import)
+    try:
+        with proxy, _through(proxy, label_studio), pytest.raises(AnnotateError) as stopped:
+            adjudicate(workspace, project=unique_title)
+    finally:
+        server.start(label_studio.workspace)
+    _assert_sentence(str(stopped.value), label_studio)
+    assert "cannot be reached" in str(stopped.value)
+    assert not gold.exists() and _curation_tasks(label_studio, unique_title) == []
+
+    first_run = adjudicate(workspace, project=unique_title)
+    disputed = ["adj-001", "adj-003", "adj-005"]
+    assert sorted(o.article_id for o in first_run.sent_to_curation) == disputed
+    assert sorted(r["article_id"] for r in iter_records(gold)) == ["adj-000", "adj-002", "adj-004"]
+    again = adjudicate(workspace, project=unique_title)
+    assert again.sent_to_curation == [] and sorted(o.article_id for o in again.awaiting_curation) == disputed
+    assert _curation_tasks(label_studio, unique_title) == disputed
+
+
+def test_a_curation_import_whose_answer_is_lost_makes_no_duplicate_curation_task(
+    workspace, label_studio, unique_title
+):
+    """Injects: the curation import reaches the server and is stored, then the connection drops."""
+    from annotate.adjudicate import adjudicate
+
+    _disputed_project(workspace, label_studio, unique_title)
+    pull(workspace, project=unique_title)
+
+    def rule(seen):
+        return DROP_AFTER if seen.method == "POST" and seen.path.endswith("/import") and seen.number == 1 else "pass"
+
+    proxy = FaultProxy(label_studio.url, rule)
+    with proxy, _through(proxy, label_studio):
+        try:
+            adjudicate(workspace, project=unique_title)
+        except AnnotateError as exc:
+            _assert_sentence(str(exc), label_studio)
+    rerun = adjudicate(workspace, project=unique_title)
+    assert rerun.sent_to_curation == []
+    assert _curation_tasks(label_studio, unique_title) == ["adj-001", "adj-003", "adj-005"]
