@@ -394,7 +394,8 @@ def _disputed_project(workspace: Workspace, label_studio, title: str, articles: 
             {"result": _result(text), "completed_by": users[0], "ground_truth": False},
             {"result": other, "completed_by": users[1], "ground_truth": False},
         ]
-        tasks.append({"data": {"text": text, "article_id": f"adj-{n:03d}", "title": f"Adj {n}"}, "annotations": annotations})
+        data = {"text": text, "article_id": f"adj-{n:03d}", "title": f"Adj {n}"}
+        tasks.append({"data": data, "annotations": annotations})
     client.projects.import_tasks(id=project.id, request=tasks)
 
 
