@@ -158,7 +158,12 @@ def status(workspace: Workspace) -> ServerStatus:
 
 
 def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "DJANGO_"))}
+    # Label Studio has no use for the Hugging Face token: keep it out of the server's process.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LABEL_STUDIO_", "DJANGO_")) and k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+    }
     env.update(
         LABEL_STUDIO_BASE_DATA_DIR=str(folder),
         LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK="true",
