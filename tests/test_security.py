@@ -304,3 +304,12 @@ def test_a_definition_with_markup_is_escaped_in_the_config_and_the_instructions(
     assert "<img" not in html and "&lt;img" in html and "&lt;/Label&gt;" in html
     committed = (workspace.labels / "label_config.xml").read_text(encoding="utf-8")
     assert "<img" not in committed and "&lt;img" in committed
+
+
+def test_the_embedded_server_is_not_given_the_hf_token(label_studio, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", HF_TOKEN)
+    settings = server.load_settings(label_studio.workspace)
+    env = server._server_env(settings, server.data_dir(label_studio.workspace))
+    assert HF_TOKEN not in env.values()
+    assert env["LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"] == "true" and env["LABEL_STUDIO_USER_TOKEN"]
