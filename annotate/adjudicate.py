@@ -397,13 +397,25 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
 
 
 def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
-    """Import the curation tasks and make the project load their pre-filled prediction into the editor."""
-    client = connection.client
+    """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
+    from .push import NO_RETRY
+
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
-        answer = client.projects.import_tasks(id=project.id, request=tasks, return_task_ids=True)
-        # Label Studio only accepts a model version that some prediction already carries.
-        client.projects.update(id=project.id, model_version=CURATION_MODEL, show_collab_predictions=True)
+        answer = connection.client.projects.import_tasks(
+            id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
+        )
     return list(answer.task_ids or [])
+
+
+def _show_prefilled(connection: Connection, project: Any) -> None:
+    """Make the curation project load the pre-filled prediction into the editor.
+
+    Done on every run that has curation tasks, so a run interrupted between the import and
+    this update is mended by the next one. Label Studio only accepts a model version that
+    some prediction already carries, hence after the import.
+    """
+    with connection.errors(f"setting up the curation project {project.title!r}"):
+        connection.client.projects.update(id=project.id, model_version=CURATION_MODEL, show_collab_predictions=True)
 
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
@@ -611,6 +623,8 @@ def _adjudicate_once(
         for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
             result.sent_to_curation.append(replace(outcome, curation_task=task_id))
     if remote is not None:
+        if run.to_curate or tasks:
+            _show_prefilled(connection, remote)
         result.curation_url = f"{connection.url}/projects/{remote.id}"
     write_records(result.gold_path, sorted(run.gold, key=lambda r: r["article_id"]))
     return result
