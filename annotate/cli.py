@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -60,7 +61,7 @@ def _run(command: Callable[..., Any]) -> Callable[..., Any]:
             err(f"Error: {exc}")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err("Interrupted. Nothing half-done was kept; run the command again to finish.")
+            err("Interrupted. What was finished is kept and nothing half-written is; run the command again to finish.")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -158,14 +159,24 @@ def corpus_add(
 @corpus_app.command("list")
 @_run
 def corpus_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
-    """List the corpus: id, title and length of each article."""
-    rows = corpus_lib.corpus_list(_workspace())
+    """List the corpus: id, title and length of each article. Exit 1 when a corpus file is not an article."""
+    listing = corpus_lib.corpus_list(_workspace())
     if format is Format.json:
-        _print_json(rows)
-        return
-    for row in rows:
-        typer.echo(f"{row['id']}  {row['characters']:>7,} chars  {row['title']}")
-    typer.echo(f"{len(rows)} article(s)")
+        _print_json(listing.rows)
+    else:
+        for row in listing.rows:
+            typer.echo(f"{row['id']}  {row['characters']:>7,} chars  {row['title']}")
+        typer.echo(f"{len(listing.rows)} article(s)")
+    _report_broken(listing.broken)
+
+
+def _report_broken(broken: list[Any]) -> None:
+    """Name each corpus file that is not an article; exit 1 after the good ones were handled."""
+    for item in broken:
+        err(f"not an article  {item.source}: {item.reason}")
+    if broken:
+        err(f"{len(broken)} corpus file(s) skipped; fix or remove them.")
+        raise typer.Exit(1)
 
 
 # --- scheme ------------------------------------------------------------------------------
@@ -245,6 +256,11 @@ def push(
         f"{len(result.changed)} changed, {result.failed_count} failed."
     )
     bad = bool(result.failed)
+    if result.broken:
+        for item in result.broken:
+            err(f"not an article  {item.source}: {item.reason}")
+        err(f"{len(result.broken)} corpus file(s) skipped; fix or remove them and push again.")
+        bad = True
     if result.predictions:
         bad = _report_predictions(result.predictions) or bad
     if result.annotations:
@@ -562,7 +578,13 @@ def publish(
         typer.echo(f"From the Hub: {result.load_hub}")
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    # A SIGTERM (a service manager, `kill`) takes the same clean-up path as Ctrl-C.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     app()
 
 

@@ -221,21 +221,39 @@ def write_article(folder: Path, article: Article) -> Path:
 
 
 def iter_articles(workspace: Workspace) -> Iterator[Article]:
-    """Every article of the corpus, in file-name order."""
+    """Every article of the corpus, in file-name order; a file that is no article raises."""
     for path in sorted(workspace.corpus.glob("*.txt")):
         yield read_article(path)
 
 
-def load_corpus(workspace: Workspace) -> list[Article]:
-    articles = list(iter_articles(workspace))
-    seen: dict[str, Path | None] = {}
-    for article in articles:
+def read_corpus(workspace: Workspace) -> tuple[list[Article], list[Refusal]]:
+    """The readable articles, and each corpus file that is not one (or repeats an id) with the reason.
+
+    A file damaged by hand is named, never a reason to stop working on the good ones beside it.
+    """
+    articles: list[Article] = []
+    broken: list[Refusal] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(workspace.corpus.glob("*.txt")):
+        try:
+            article = read_article(path)
+        except (CorpusError, OSError, UnicodeDecodeError) as exc:
+            broken.append(Refusal(str(path), str(exc)))
+            continue
         if article.id in seen:
-            raise CorpusError(
-                f"Two corpus files carry the article id {article.id}: {seen[article.id]} and {article.path}. "
-                "Remove one of them."
-            )
-        seen[article.id] = article.path
+            broken.append(Refusal(str(path), f"carries the article id {article.id} of {seen[article.id].name}; remove one"))
+            continue
+        seen[article.id] = path
+        articles.append(article)
+    return articles, broken
+
+
+def load_corpus(workspace: Workspace) -> list[Article]:
+    """Every article of the corpus; raises naming every broken file when any is."""
+    articles, broken = read_corpus(workspace)
+    if broken:
+        named = "; ".join(f"{item.source}: {item.reason}" for item in broken)
+        raise CorpusError(f"{len(broken)} corpus file(s) are not articles: {named}. Fix or remove them.")
     return articles
 
 
@@ -312,7 +330,7 @@ def _article_from_json(line: str) -> Article:
 def corpus_add(workspace: Workspace, paths: list[Path]) -> AddResult:
     """Add article files and folders to the corpus; report duplicates and refuse bad files by name."""
     result = AddResult()
-    existing = {a.text_sha256: a.id for a in iter_articles(workspace)}
+    existing = {a.text_sha256: a.id for a in read_corpus(workspace)[0]}
     ids = set(existing.values())
     for path in _expand(paths, result):
         try:
@@ -336,9 +354,16 @@ def corpus_add(workspace: Workspace, paths: list[Path]) -> AddResult:
     return result
 
 
-def corpus_list(workspace: Workspace) -> list[dict[str, Any]]:
-    """One summary per article: id, title, characters, date, source, file."""
-    return [
+@dataclass
+class CorpusListing:
+    rows: list[dict[str, Any]]
+    broken: list[Refusal]
+
+
+def corpus_list(workspace: Workspace) -> CorpusListing:
+    """One summary per article (id, title, characters, date, source, file), and the files that are no article."""
+    articles, broken = read_corpus(workspace)
+    rows = [
         {
             "id": a.id,
             "title": a.display_title,
@@ -347,5 +372,6 @@ def corpus_list(workspace: Workspace) -> list[dict[str, Any]]:
             "source": a.metadata.get("source"),
             "file": a.path.name if a.path else None,
         }
-        for a in load_corpus(workspace)
+        for a in articles
     ]
+    return CorpusListing(rows, broken)

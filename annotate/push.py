@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from . import derive
 from .client import Connection, connect, find_project
-from .corpus import Article, load_corpus, text_hash
+from .corpus import Article, Refusal, read_corpus, text_hash
 from .errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
 from .generated import current_scheme
 from .instructions import instructions
@@ -124,6 +124,8 @@ class PushResult:
     failed: list[FailedBatch] = field(default_factory=list)
     predictions: PredictionsResult | None = None
     annotations: AnnotationsResult | None = None
+    broken: list[Refusal] = field(default_factory=list)
+    """Corpus files that are not articles: named, skipped, the good articles pushed."""
 
     @property
     def failed_count(self) -> int:
@@ -164,7 +166,7 @@ def push(
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
     scheme = current_scheme(workspace)
-    articles = load_corpus(workspace)
+    articles, broken = read_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
@@ -175,7 +177,7 @@ def push(
         instructions_html=instructions(workspace, scheme),
         annotators_per_task=annotators_per_task,
     )
-    result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created)
+    result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     new = _sort_articles(articles, project_tasks(connection, remote.id), result)
     _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
     if lines is not None:

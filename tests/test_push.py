@@ -272,3 +272,12 @@ def test_annotations_without_an_annotator_are_refused(workspace):
     result = run_cli("push", "--annotations", "some.jsonl")
     assert result.exit_code == 2
     assert "--annotator" in result.stderr
+
+
+def test_a_damaged_corpus_file_is_named_and_the_good_articles_are_still_pushed(workspace, label_studio, unique_title):
+    (workspace.corpus / "zz-edited-by-hand.txt").write_text("---\nid: [unclosed\n---\nSome text.\n", encoding="utf-8")
+    result = run_cli("push", "--project", unique_title)
+    assert_no_traceback(result)
+    assert result.exit_code == 1
+    assert "zz-edited-by-hand.txt" in result.stderr and "not valid YAML" in result.stderr
+    assert "5 created" in result.stdout

@@ -25,9 +25,11 @@ CONFIGS = ("documents", "tokens", "annotations")
 
 def _rows(folder, config: str) -> list[dict]:
     loaded = datasets.load_dataset(str(folder), config)
+    # Within an article, pass-a is imported before pass-b in every build, so annotation ids
+    # (numbers, compared as numbers) pair the rows of the same pass.
     return sorted(
         (dict(row, split=split) for split, part in loaded.items() for row in part),
-        key=lambda r: (r.get("id") or r.get("article_id"), r.get("annotation_id") or ""),
+        key=lambda r: (r.get("id") or r.get("article_id"), int(r.get("annotation_id") or 0)),
     )
 
 
