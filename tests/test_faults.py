@@ -356,11 +356,24 @@ def test_a_publish_interrupted_by_sigint_removes_its_partial_version_and_the_nex
     assert len(manifest["articles"]) == 3000
 
 
-def test_a_publish_killed_by_sigterm_shows_no_version_and_the_next_run_cleans_up_and_completes(offline_workspace):
-    """Injects: SIGTERM to an `annotate publish` process while it writes parquet (it dies where it stands)."""
+def test_a_publish_stopped_by_sigterm_removes_its_partial_version_and_the_next_run_completes(offline_workspace):
+    """Injects: SIGTERM (a service manager, `kill`) to an `annotate publish` process while it writes parquet."""
     _bulk_gold(offline_workspace, 3000)
-    code, _ = _interrupt_midway(offline_workspace, signal.SIGTERM)
-    assert code == -signal.SIGTERM
+    code, stderr = _interrupt_midway(offline_workspace, signal.SIGTERM)
+    assert code == 130 and "Interrupted" in stderr and "Traceback" not in stderr
+    assert list(_history(offline_workspace).iterdir()) == []
+
+    result = publish(offline_workspace, version="1.0.0")
+    manifest, _ = verify_version(result.folder)
+    assert len(manifest["articles"]) == 3000
+    assert [p.name for p in _history(offline_workspace).iterdir()] == ["1.0.0"]
+
+
+def test_a_publish_killed_outright_shows_no_version_and_the_next_run_cleans_up_and_completes(offline_workspace):
+    """Injects: SIGKILL to an `annotate publish` process while it writes parquet (it dies where it stands)."""
+    _bulk_gold(offline_workspace, 3000)
+    code, _ = _interrupt_midway(offline_workspace, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     history = _history(offline_workspace)
     assert not (history / "1.0.0").exists()
     assert [p.name.startswith(PARTIAL) for p in history.iterdir()] == [True]  # hidden, never loaded as a version
