@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from pathlib import Path
 
 from . import server
 from .adjudicate import adjudicate

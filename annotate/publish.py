@@ -24,12 +24,13 @@ from typing import Any, Callable, Iterator
 from . import card as card_lib
 from .corpus import iter_articles
 from .derive import features as derive_features
-from .errors import HubError, PublishError
+from .errors import PublishError
 from .generated import current_scheme
-from .records import effective_attributes, iter_records
+from .hub import hub_token, push_folder
+from .records import iter_records
+from .rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
 from .scheme import Scheme
 from .settings import load_project_settings
-from .tokens import Span, align
 from .validate import validate_record
 from .workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
 
@@ -41,7 +42,6 @@ SPLIT_RULE = (
     "integer, modulo 100; 0-79 train, 80-89 validation, 90-99 test. The same article keeps its split "
     "in every version."
 )
-BATCH_ROWS = 256
 MANIFEST = "manifest.json"
 CARD = "README.md"
 PARTIAL = ".partial-"
@@ -255,120 +255,6 @@ class _Problems:
             )
 
 
-# --- rows --------------------------------------------------------------------------------------
-
-
-def _event_row(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
-    trigger = event.get("trigger") or {}
-    return {
-        "id": str(event["id"]),
-        "type": event["type"],
-        "trigger": {"start": trigger["start"], "end": trigger["end"], "text": trigger["text"]},
-        "arguments": [{"role": a["role"], "target": str(a["target"])} for a in event.get("arguments") or []],
-        **effective_attributes(event, defaults),
-    }
-
-
-def _entity_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"id": str(e["id"]), "start": e["start"], "end": e["end"], "text": e["text"], "label": e["label"]}
-        for e in record.get("entities") or []
-    ]
-
-
-def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, gold_from: str) -> dict[str, Any]:
-    """One row of the `documents` config: the article with its gold entities and events."""
-    defaults = scheme.defaults()
-    return {
-        "id": str(record["article_id"]),
-        "title": meta.get("title") or record.get("title"),
-        "date": meta.get("date"),
-        "source": meta.get("source"),
-        "url": meta.get("url"),
-        "text": record["text"],
-        "entities": _entity_rows(record),
-        "events": [_event_row(event, defaults) for event in record.get("events") or []],
-        "gold_from": gold_from,
-    }
-
-
-def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """One row of the `tokens` config and the number of entity spans BIO could not carry."""
-    spans = [Span(e["start"], e["end"], e["label"]) for e in document["entities"]]
-    alignment = align(document["text"], spans)
-    row = {
-        "id": document["id"],
-        "tokens": [t.text for t in alignment.tokens],
-        "token_starts": [t.start for t in alignment.tokens],
-        "token_ends": [t.end for t in alignment.tokens],
-        "ner_tags": alignment.tags,
-    }
-    return row, len(alignment.dropped)
-
-
-def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:
-    """One row of the `annotations` config: one pseudonymous annotator's record, no server ids."""
-    defaults = scheme.defaults()
-    return {
-        "article_id": str(record["article_id"]),
-        "annotation_id": str(record["annotation_id"]),
-        "annotator": str(record["annotator"]),
-        "ground_truth": bool(record.get("ground_truth")),
-        "cancelled": bool(record.get("cancelled")),
-        "lead_time": record.get("lead_time"),
-        "entities": _entity_rows(record),
-        "events": [_event_row(event, defaults) for event in record.get("events") or []],
-    }
-
-
-def _row_sha256(row: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-# --- parquet in batches ----------------------------------------------------------------------------
-
-
-class SplitWriter:
-    """The parquet files of one config, one per split, opened on their first row and written in batches."""
-
-    def __init__(self, folder: Path, config: str, features) -> None:
-        self.folder = folder / "data" / config
-        self.features = features
-        self.schema = features.arrow_schema
-        self.buffers: dict[str, list[dict[str, Any]]] = {}
-        self.writers: dict[str, Any] = {}
-        self.rows: Counter = Counter()
-        self.bytes: Counter = Counter()
-
-    def add(self, split: str, row: dict[str, Any]) -> None:
-        buffer = self.buffers.setdefault(split, [])
-        buffer.append(self.features.encode_example(row))
-        if len(buffer) >= BATCH_ROWS:
-            self._flush(split)
-
-    def _flush(self, split: str) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        buffer = self.buffers.get(split)
-        if not buffer:
-            return
-        if split not in self.writers:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.writers[split] = pq.ParquetWriter(self.folder / f"{split}.parquet", self.schema)
-        table = pa.Table.from_pylist(buffer, schema=self.schema)
-        self.writers[split].write_table(table)
-        self.rows[split] += table.num_rows
-        self.bytes[split] += table.nbytes
-        buffer.clear()
-
-    def close(self) -> None:
-        for split in list(self.buffers):
-            self._flush(split)
-        for writer in self.writers.values():
-            writer.close()
-
-
 # --- building a version --------------------------------------------------------------------------
 
 
@@ -399,7 +285,7 @@ class _Build:
         self.roles.update(a["role"] for e in document["events"] for a in e["arguments"])
         self.gold_from[document["gold_from"]] += 1
         self.sources[document["source"] or "unknown"] += 1
-        self.articles[document["id"]] = {"split": split, "sha256": _row_sha256(document)}
+        self.articles[document["id"]] = {"split": split, "sha256": row_sha256(document)}
         if self.example is None:
             self.example = document
 
@@ -655,7 +541,7 @@ def publish(
     if push_to_hub is not None and not _REPO.match(push_to_hub):
         raise PublishError(f"{push_to_hub!r} is not a Hugging Face repository id; give it as ORG/NAME.")
     if push_to_hub and not dry_run:
-        _hub_token(push_to_hub)  # before building, so a missing token costs nothing
+        hub_token(push_to_hub)  # before building, so a missing token costs nothing
     history = _history_folder(workspace, settings.dataset.name, out)
     chosen = _choose_version(history, version, bump)
     plan = _Plan(
@@ -792,53 +678,3 @@ def _result(
         load_local=card_lib.load_line(plan.local_path),
         load_hub=card_lib.load_line(plan.hub_repo, revision=plan.tag) if plan.hub_repo else None,
     )
-
-
-# --- the Hub -----------------------------------------------------------------------------------
-
-
-def push_folder(folder: Path, repo: str, tag: str, *, hub: Any = None) -> str:
-    """Upload a version folder to a Hub dataset repository and tag that commit; return its address."""
-    token = _hub_token(repo)
-    from huggingface_hub import HfApi
-
-    api = hub if hub is not None else HfApi()
-    try:
-        api.create_repo(repo, repo_type="dataset", exist_ok=True, token=token)
-        commit = api.upload_folder(
-            repo_id=repo, folder_path=str(folder), repo_type="dataset", commit_message=f"Publish {tag}", token=token
-        )
-        api.create_tag(repo, tag=tag, revision=getattr(commit, "oid", None), repo_type="dataset", token=token)
-    except _hub_failures() as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0].replace(token, "***")[:200]
-        raise HubError(
-            f"Could not push {tag} to the Hugging Face Hub repository {repo} ({reason}). "
-            f"The version stays at {folder}; push it with "
-            f"`annotate publish --version {tag[1:]} --push-to-hub {repo}` once the Hub is reachable."
-        ) from None
-    return f"https://huggingface.co/datasets/{repo}/tree/{tag}"
-
-
-def _hub_failures() -> tuple[type[BaseException], ...]:
-    """What a Hub call raises when the Hub refuses or cannot be reached, whichever HTTP client the installed
-    huggingface_hub is built on (httpx before 2.x, httpx2 after)."""
-    import importlib
-
-    from huggingface_hub.errors import HfHubHTTPError
-
-    failures: list[type[BaseException]] = [HfHubHTTPError, OSError, ValueError]
-    for client in ("httpx", "httpx2"):  # requests' errors are OSErrors already
-        try:
-            failures.append(importlib.import_module(client).HTTPError)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(failures)
-
-
-def _hub_token(repo: str) -> str:
-    token = os.environ.get("HF_TOKEN")
-    if not token:
-        raise HubError(
-            f"HF_TOKEN is not set: set it to a Hugging Face token that may write to {repo}, then run the command again."
-        )
-    return token

@@ -343,10 +343,10 @@ def test_an_interrupted_publish_leaves_no_version(offline_workspace: Workspace, 
 
 
 def test_parquet_is_written_in_batches_with_progress(offline_workspace: Workspace, monkeypatch) -> None:
-    import annotate.publish
+    import annotate.rows
 
     write_gold_and_records(offline_workspace)
-    monkeypatch.setattr(annotate.publish, "BATCH_ROWS", 1)
+    monkeypatch.setattr(annotate.rows, "BATCH_ROWS", 1)
     seen = []
     result = publish(offline_workspace, version="1.0.0", on_progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -1,0 +1,132 @@
+"""The rows of a published dataset, one function per config, and their parquet files written in batches.
+
+Row shapes follow `derive.features(scheme, config)`; no server id or e-mail ever enters a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .records import effective_attributes
+from .scheme import Scheme
+from .tokens import Span, align
+
+BATCH_ROWS = 256
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def _event_row(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
+    trigger = event.get("trigger") or {}
+    return {
+        "id": str(event["id"]),
+        "type": event["type"],
+        "trigger": {"start": trigger["start"], "end": trigger["end"], "text": trigger["text"]},
+        "arguments": [{"role": a["role"], "target": str(a["target"])} for a in event.get("arguments") or []],
+        **effective_attributes(event, defaults),
+    }
+
+
+def _entity_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"id": str(e["id"]), "start": e["start"], "end": e["end"], "text": e["text"], "label": e["label"]}
+        for e in record.get("entities") or []
+    ]
+
+
+def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, gold_from: str) -> dict[str, Any]:
+    """One row of the `documents` config: the article with its gold entities and events."""
+    defaults = scheme.defaults()
+    return {
+        "id": str(record["article_id"]),
+        "title": meta.get("title") or record.get("title"),
+        "date": meta.get("date"),
+        "source": meta.get("source"),
+        "url": meta.get("url"),
+        "text": record["text"],
+        "entities": _entity_rows(record),
+        "events": [_event_row(event, defaults) for event in record.get("events") or []],
+        "gold_from": gold_from,
+    }
+
+
+def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """One row of the `tokens` config and the number of entity spans BIO could not carry."""
+    spans = [Span(e["start"], e["end"], e["label"]) for e in document["entities"]]
+    alignment = align(document["text"], spans)
+    row = {
+        "id": document["id"],
+        "tokens": [t.text for t in alignment.tokens],
+        "token_starts": [t.start for t in alignment.tokens],
+        "token_ends": [t.end for t in alignment.tokens],
+        "ner_tags": alignment.tags,
+    }
+    return row, len(alignment.dropped)
+
+
+def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:
+    """One row of the `annotations` config: one pseudonymous annotator's record, no server ids."""
+    defaults = scheme.defaults()
+    return {
+        "article_id": str(record["article_id"]),
+        "annotation_id": str(record["annotation_id"]),
+        "annotator": str(record["annotator"]),
+        "ground_truth": bool(record.get("ground_truth")),
+        "cancelled": bool(record.get("cancelled")),
+        "lead_time": record.get("lead_time"),
+        "entities": _entity_rows(record),
+        "events": [_event_row(event, defaults) for event in record.get("events") or []],
+    }
+
+
+def row_sha256(row: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+# --- parquet in batches ----------------------------------------------------------------------------
+
+
+class SplitWriter:
+    """The parquet files of one config, one per split, opened on their first row and written in batches."""
+
+    def __init__(self, folder: Path, config: str, features) -> None:
+        self.folder = folder / "data" / config
+        self.features = features
+        self.schema = features.arrow_schema
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.writers: dict[str, Any] = {}
+        self.rows: Counter = Counter()
+        self.bytes: Counter = Counter()
+
+    def add(self, split: str, row: dict[str, Any]) -> None:
+        buffer = self.buffers.setdefault(split, [])
+        buffer.append(self.features.encode_example(row))
+        if len(buffer) >= BATCH_ROWS:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = self.buffers.get(split)
+        if not buffer:
+            return
+        if split not in self.writers:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.writers[split] = pq.ParquetWriter(self.folder / f"{split}.parquet", self.schema)
+        table = pa.Table.from_pylist(buffer, schema=self.schema)
+        self.writers[split].write_table(table)
+        self.rows[split] += table.num_rows
+        self.bytes[split] += table.nbytes
+        buffer.clear()
+
+    def close(self) -> None:
+        for split in list(self.buffers):
+            self._flush(split)
+        for writer in self.writers.values():
+            writer.close()
