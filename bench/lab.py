@@ -235,7 +235,7 @@ def label_studio_export(connection: Connection, project_id: int, destination: Pa
 
 def dataset_rows(workspace: Workspace, slug: str, articles: list[Article]) -> dict[str, list[dict[str, Any]]]:
     """The rows publish writes for each config, made with publish's own row functions."""
-    from annotate.publish import annotation_row, document_row, token_row
+    from annotate.rows import annotation_row, document_row, token_row
     from annotate.records import iter_records
 
     scheme = current_scheme(workspace)
