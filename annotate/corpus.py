@@ -21,6 +21,8 @@ from .errors import CorpusError
 from .workspace import Workspace
 
 MAX_ARTICLE_BYTES = 5_000_000
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when installed: a tenth of the time for ten thousand front matters."""
 SUFFIXES = (".txt", ".md", ".jsonl")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -181,7 +183,7 @@ def read_article(path: Path) -> Article:
     if end < 0:
         raise CorpusError(f"{path}: the front matter is not closed by a '---' line.")
     try:
-        meta = yaml.safe_load(raw[4:end]) or {}
+        meta = yaml.load(raw[4:end], Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise CorpusError(f"{path}: the front matter is not valid YAML ({exc}).") from None
     if not isinstance(meta, dict) or not meta.get("id"):

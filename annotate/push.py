@@ -1,11 +1,14 @@
 """Push: the corpus into a Label Studio project, with the scheme's labels and the guidelines.
 
-Tasks are matched to articles by `data.article_id`, and the project's tasks are listed
-from the server at the start of every run: a rerun imports only what is missing, and a
-batch the server stored while the client saw an error is found there, not imported
-twice. For the same reason no import request is ever retried within a run. An article
-whose text changed after it was pushed is named, never re-imported beside the
-annotations of its old text.
+Tasks are matched to articles by `data.article_id`. The project's tasks are listed from
+the server at the start of a run, unless the map of articles to tasks that the last
+complete push saved (in the project's private state) still fits: the server's task count
+and highest task id are what that push left. A rerun imports only what is missing. An
+interrupted push forgets the map, so a batch the server stored while the client saw an
+error is found on the server, not imported twice; for the same reason no import request
+is ever retried within a run. An article whose text changed after it was pushed is named,
+never re-imported beside the annotations of its old text. (A task's text edited inside
+Label Studio changes neither count nor id: it is noticed once the map is rebuilt.)
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from .generated import current_scheme
 from .instructions import instructions
 from .records import Problem, record_to_results
 from .scheme import Scheme
+from .server import write_private
 from .settings import load_project_settings
 from .validate import validate_record
-from .workspace import Workspace
+from .workspace import Workspace, slugify
 
 DEFAULT_BATCH_SIZE = 100
 TASK_PAGE_SIZE = 100
@@ -126,6 +130,8 @@ class PushResult:
     annotations: AnnotationsResult | None = None
     broken: list[Refusal] = field(default_factory=list)
     """Corpus files that are not articles: named, skipped, the good articles pushed."""
+    task_ids: dict[str, int] = field(default_factory=dict)
+    """The task id of each article this push imported."""
 
     @property
     def failed_count(self) -> int:
@@ -178,8 +184,16 @@ def push(
         annotators_per_task=annotators_per_task,
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
-    new = _sort_articles(articles, project_tasks(connection, remote.id), result)
-    _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
+    cache = workspace.project_state(slugify(title)) / TASK_CACHE
+    tasks = _known_tasks(connection, remote.id, cache)
+    new = _sort_articles(articles, tasks, result)
+    try:
+        _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
+    except BaseException:
+        # A batch may have been stored with its answer lost: the next push must ask the server.
+        cache.unlink(missing_ok=True)
+        raise
+    _remember_tasks(connection, remote.id, cache, tasks, new, result)
     if lines is not None:
         result.predictions = PredictionsResult(file=str(predictions), model_version=model_version or Path(predictions).stem)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
@@ -296,6 +310,53 @@ def project_tasks(connection: Connection, project_id: int, *, with_text: bool = 
     return found
 
 
+TASK_CACHE = "push-tasks.json"
+"""Per project, the article → task map a push left, with the fingerprint of the tasks it is valid for."""
+
+
+def _fingerprint(connection: Connection, project_id: int) -> list[int]:
+    """(number of tasks, highest task id): changes when any task is added or deleted, by anyone."""
+    query = json.dumps({"ordering": ["-tasks:id"]})
+    with connection.errors(f"reading the task count of project {project_id}"):
+        count = connection.client.projects.get(id=project_id).task_number or 0
+        last = next(iter(connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)), None)
+    return [count, last.id if last else 0]
+
+
+def _known_tasks(connection: Connection, project_id: int, cache: Path) -> dict[str, _Task]:
+    """The project's tasks by article id: from the last push's map while no task was added or deleted since,
+    else listed from the server (every page, with its text)."""
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved.get("project_id") == project_id and saved.get("fingerprint") == _fingerprint(connection, project_id):
+            return {a: _Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return project_tasks(connection, project_id)
+
+
+def _remember_tasks(
+    connection: Connection,
+    project_id: int,
+    cache: Path,
+    known: dict[str, _Task],
+    new: list[Article],
+    result: PushResult,
+) -> None:
+    """Save the article → task map for the next push; forget it when this push did not see every task arrive."""
+    complete = len(result.task_ids) == len(result.created) and not result.failed
+    try:
+        if not complete:
+            cache.unlink(missing_ok=True)
+            return
+        tasks = {a: [t.id, t.text_sha256] for a, t in known.items()}
+        tasks.update({a.id: [result.task_ids[a.id], a.text_sha256] for a in new if a.id in result.task_ids})
+        saved = {"project_id": project_id, "fingerprint": _fingerprint(connection, project_id), "tasks": tasks}
+        write_private(cache, json.dumps(saved))
+    except AnnotateError:
+        cache.unlink(missing_ok=True)  # the server went away: the next push lists the tasks
+
+
 def _sort_articles(articles: list[Article], tasks: dict[str, _Task], result: PushResult) -> list[Article]:
     """Articles without a task, to import; the others go to `skipped` or, if their text changed, `changed`."""
     new = []
@@ -339,7 +400,7 @@ def _import(
         batch = articles[start : start + batch_size]
         doing = f"importing articles {start + 1}-{start + len(batch)} of {total}"
         try:
-            refusal = _import_batch(connection, project_id, batch, doing)
+            refusal, task_ids = _import_batch(connection, project_id, batch, doing)
         except AnnotateError as exc:
             raise PushInterrupted(
                 f"The push stopped after {len(result.created)} of {total} new articles: {exc} "
@@ -349,17 +410,20 @@ def _import(
             result.failed.append(FailedBatch([a.id for a in batch], refusal))
         else:
             result.created.extend(a.id for a in batch)
+            result.task_ids.update(zip((a.id for a in batch), task_ids))
         if on_progress:
             on_progress(Progress(Stage.tasks, start + len(batch), total))
 
 
-def _import_batch(connection: Connection, project_id: int, batch: list[Article], doing: str) -> str | None:
-    """Import one batch; Label Studio's reason when it refuses the batch as such, else None."""
+def _import_batch(
+    connection: Connection, project_id: int, batch: list[Article], doing: str
+) -> tuple[str | None, list[int]]:
+    """Import one batch: (Label Studio's reason when it refuses the batch as such, else None; the new task ids)."""
     from label_studio_sdk.core.api_error import ApiError
 
     with connection.errors(doing):
         try:
-            connection.client.projects.import_tasks(
+            answer = connection.client.projects.import_tasks(
                 id=project_id,
                 request=[{"data": task_data(article)} for article in batch],
                 return_task_ids=True,
@@ -368,8 +432,8 @@ def _import_batch(connection: Connection, project_id: int, batch: list[Article],
         except ApiError as exc:
             if exc.status_code in (401, 403) or not 400 <= exc.status_code < 500:
                 raise  # not this batch's fault: stop, the next run lists what arrived
-            return connection.redact(" ".join(_strings(exc.body)))[:300]
-    return None
+            return connection.redact(" ".join(_strings(exc.body)))[:300], []
+    return None, list(getattr(answer, "task_ids", None) or [])
 
 
 # --- predictions ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ region, so a maintainer can find the span in Label Studio.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -47,21 +48,37 @@ def _show(value: Any) -> str:
 
 # --- one record -------------------------------------------------------------------------------
 
-_validators: dict[int, tuple[Scheme, Any]] = {}
+_validators: dict[int, tuple[Scheme, Any, Any]] = {}
 
 
-def schema_validator(scheme: Scheme):
-    """The compiled Draft 2020-12 validator of the scheme's record schema, built once per scheme."""
+def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
+    """(reference, fast) validators of the scheme's record schema, built once per scheme.
+
+    The reference is `jsonschema` (Draft 2020-12), whose messages users read. The fast one
+    (`jsonschema-rs`, same schema) only says yes or no: a record it passes skips the reference,
+    which is most of the cost of validating a large, mostly valid pull. None when not installed.
+    """
     cached = _validators.get(id(scheme))
     if cached is not None and cached[0] is scheme:
-        return cached[1]
+        return cached[1], cached[2]
     from jsonschema import Draft202012Validator
 
     schema = derive.record_schema(scheme)
     Draft202012Validator.check_schema(schema)
-    validator = Draft202012Validator(schema)
-    _validators[id(scheme)] = (scheme, validator)
-    return validator
+    reference = Draft202012Validator(schema)
+    try:
+        import jsonschema_rs
+
+        fast = jsonschema_rs.Draft202012Validator(schema)
+    except ImportError:
+        fast = None
+    _validators[id(scheme)] = (scheme, reference, fast)
+    return reference, fast
+
+
+def schema_validator(scheme: Scheme):
+    """The reference (`jsonschema`) validator of the scheme's record schema."""
+    return schema_validators(scheme)[0]
 
 
 def validate_record(record: dict[str, Any], scheme: Scheme) -> list[Problem]:
@@ -105,7 +122,10 @@ class _RecordChecker:
         self.problems.append(Problem(code, message, self.task, self.annotation, region))
 
     def check_schema(self) -> None:
-        for error in schema_validator(self.scheme).iter_errors(self.record):
+        reference, fast = schema_validators(self.scheme)
+        if fast is not None and fast.is_valid(self.record):
+            return
+        for error in reference.iter_errors(self.record):
             path = list(error.absolute_path)
             if _explained(path, error.validator):
                 continue
@@ -146,7 +166,9 @@ class _RecordChecker:
         if not (_is_int(start) and _is_int(end) and isinstance(quoted, str)):
             return  # the schema check has named the wrong type
         in_range = 0 <= start < end <= len(self.text)
-        shifted = _utf16_span(self.text, start, end)
+        # Only a span that does not match needs explaining; most match, so don't scan the text for them.
+        matches = in_range and self.text[start:end] == quoted
+        shifted = None if matches else _utf16_span(self.text, start, end)
         if (
             shifted is not None
             and self.text[shifted[0] : shifted[1]] == quoted
@@ -256,9 +278,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+"""A character outside the Basic Multilingual Plane: two UTF-16 code units, one code point."""
+
+
 def _utf16_span(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Code-point offsets of a span given in UTF-16 code units, when the text makes them differ."""
-    if start < 0 or end <= start or text.isascii() or all(ord(c) <= 0xFFFF for c in text):
+    if start < 0 or end <= start or not _ASTRAL.search(text):
         return None
     positions: dict[int, int] = {}
     units = 0

@@ -281,3 +281,16 @@ def test_a_damaged_corpus_file_is_named_and_the_good_articles_are_still_pushed(w
     assert result.exit_code == 1
     assert "zz-edited-by-hand.txt" in result.stderr and "not valid YAML" in result.stderr
     assert "5 created" in result.stdout
+
+
+def test_a_task_deleted_in_label_studio_is_pushed_again_despite_the_saved_task_map(workspace, label_studio, unique_title):
+    """The map a push saves is trusted only while nobody added or deleted tasks since."""
+    first = push(workspace, project=unique_title)
+    assert len(first.created) == 5 and len(first.task_ids) == 5
+    same = push(workspace, project=unique_title)
+    assert same.created == [] and len(same.skipped) == 5  # from the saved map
+    gone = sorted(first.task_ids)[0]
+    label_studio.connection().client.tasks.delete(id=first.task_ids[gone])
+    again = push(workspace, project=unique_title)
+    assert again.created == [gone] and len(again.skipped) == 4
+    assert len(_tasks(label_studio, first.project_id)) == 5

@@ -13,6 +13,8 @@ from annotate.generated import current_scheme
 from annotate.records import record_from_annotation
 from annotate.validate import validate, validate_record
 from annotate.workspace import Workspace
+from annotate.scheme import load_scheme
+from tests.conftest import REPO
 from tests.helpers import assert_no_traceback, run_cli
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -227,3 +229,25 @@ def test_bytes_that_are_not_text_are_named_not_a_traceback(scheme, tmp_path: Pat
     assert [(p.code, p.message) for p in report.problems] == [
         ("not-json", "line 2 of the records file is not UTF-8 text")
     ]
+
+
+def test_the_fast_schema_check_agrees_with_jsonschema_on_every_catalogue_and_seed_record():
+    """The fast validator only decides whether jsonschema runs: it must never pass what jsonschema refuses."""
+    from annotate.records import iter_records
+    from annotate.validate import read_items, schema_validators, task_records
+
+    scheme = load_scheme(REPO / "labels" / "scheme.yaml")
+    reference, fast = schema_validators(scheme)
+    assert fast is not None, "jsonschema-rs is a dependency: pip install -e '.[test]'"
+    records = [r for p in sorted((REPO / "corpus" / "annotations").glob("*.jsonl")) for r in iter_records(p)]
+    for path in sorted(EXPORTS.glob("*.json")):
+        if path.name in {name for name, _ in UNREADABLE}:
+            continue
+        _, items = read_items(path)
+        for task in items:
+            records += [record for record, _ in task_records(task, scheme, annotator=lambda a: "p1")]
+    mangled = [dict(r, annotator="someone@example.org") for r in records[:3]] + [{**records[0], "entities": [{}]}]
+    checked = records + mangled
+    assert len(checked) > 20
+    for record in checked:
+        assert fast.is_valid(record) == (not list(reference.iter_errors(record))), record.get("annotation_id")
