@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import socket
-import sqlite3
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -71,41 +70,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _restore_template(workspace: Workspace, port: int) -> bool:
-    template = TEMPLATE / label_studio_version()
-    if not (template / "label_studio.sqlite3").is_file():
-        return False
-    for name in ("label_studio.sqlite3", ".env"):
-        if (template / name).exists():
-            shutil.copy2(template / name, server.data_dir(workspace) / name)
-    settings = json.loads((template / "server.json").read_text(encoding="utf-8"))
-    settings.update(url=f"http://{server.LOOPBACK}:{port}", port=port, host=server.LOOPBACK)
-    server.write_private(server.settings_path(workspace), json.dumps(settings))
-    return True
-
-
-def _save_template(workspace: Workspace) -> None:
-    template = TEMPLATE / label_studio_version()
-    template.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = server.data_dir(workspace)
-    with sqlite3.connect(folder / "label_studio.sqlite3") as live, sqlite3.connect(
-        template / "label_studio.sqlite3"
-    ) as copy:
-        live.backup(copy)
-    if (folder / ".env").exists():
-        shutil.copy2(folder / ".env", template / ".env")
-    shutil.copy2(server.settings_path(workspace), template / "server.json")
-
-
 def start_server(workspace: Workspace) -> Connection:
     """A real Label Studio (SQLite) on a free loopback port, with its data inside the workspace."""
     for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
         os.environ.pop(name, None)  # every call must reach this server, not one named outside
     port = _free_port()
-    restored = _restore_template(workspace, port)
+    template = TEMPLATE / label_studio_version()
+    restored = server.restore_template(workspace, template, port)
     server.start(workspace, port=port, database="sqlite")
     if not restored:
-        _save_template(workspace)
+        server.save_template(workspace, template)
     return connect(workspace)
 
 

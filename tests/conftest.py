@@ -9,11 +9,9 @@ Nothing here skips: a missing Label Studio is a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,43 +57,17 @@ def _label_studio_version() -> str:
     return version("label-studio")
 
 
-def _restore_template(workspace: Workspace, port: int) -> bool:
-    template = TEMPLATE / _label_studio_version()
-    if not (template / "label_studio.sqlite3").exists():
-        return False
-    folder = server.data_dir(workspace)
-    for item in ("label_studio.sqlite3", ".env"):
-        if (template / item).exists():
-            shutil.copy2(template / item, folder / item)
-    settings = json.loads((template / "server.json").read_text())
-    settings.update(url=f"http://127.0.0.1:{port}", port=port)
-    server.write_private(server.settings_path(workspace), json.dumps(settings))
-    return True
-
-
-def _save_template(workspace: Workspace) -> None:
-    template = TEMPLATE / _label_studio_version()
-    template.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder = server.data_dir(workspace)
-    with sqlite3.connect(folder / "label_studio.sqlite3") as source, sqlite3.connect(
-        template / "label_studio.sqlite3"
-    ) as target:
-        source.backup(target)
-    if (folder / ".env").exists():
-        shutil.copy2(folder / ".env", template / ".env")
-    shutil.copy2(server.settings_path(workspace), template / "server.json")
-
-
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> LabelStudioServer:
     """A real Label Studio on loopback for the whole test session."""
     workspace = copy_project_files(tmp_path_factory.mktemp("ls-workspace"))
     port = _free_port()
     database = os.environ.get("ANNOTATE_TEST_DATABASE")  # PostgreSQL, set by tests/with-postgres.sh
-    restored = not database and _restore_template(workspace, port)
+    template = TEMPLATE / _label_studio_version()
+    restored = not database and server.restore_template(workspace, template, port)
     state = server.start(workspace, port=port, database=database)
     if not database and not restored:
-        _save_template(workspace)
+        server.save_template(workspace, template)
     settings = server.load_settings(workspace)
     assert settings is not None and state.running
     yield LabelStudioServer(settings.url, settings.api_key, workspace)
