@@ -6,13 +6,14 @@ turned into one sentence and an exit code in `_run`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
@@ -69,6 +70,17 @@ def _run(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _workspace() -> Workspace:
     return find_workspace()
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, gone when done; yields the callback the library reports to."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        bar = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(bar, completed=done, total=total)
 
 
 def _print_json(data: Any) -> None:
@@ -332,18 +344,9 @@ def pull(
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
     from . import pull as pull_lib
-    from rich.console import Console
-    from rich.progress import Progress
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("Pulling tasks", total=None)
-        result = pull_lib.pull(
-            _workspace(),
-            project=project,
-            full=full,
-            from_file=from_file,
-            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
-        )
+    with _progress("Pulling tasks") as update:
+        result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
     for item in result.quarantined:
         for problem in item.problems:
             err(f"quarantined  {problem}")
@@ -530,15 +533,11 @@ def publish(
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    from rich.console import Console
-    from rich.progress import Progress
-
     from . import publish as publish_lib
 
     if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
         raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task("Writing articles", total=None)
+    with _progress("Writing articles") as update:
         result = publish_lib.publish(
             _workspace(),
             version=version,
@@ -547,7 +546,7 @@ def publish(
             push_to_hub=push_to_hub,
             dry_run=dry_run,
             project=project,
-            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+            on_progress=update,
         )
     rows = result.rows.get("documents", {})
     splits = ", ".join(f"{name} {count}" for name, count in rows.items())
