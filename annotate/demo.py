@@ -1,10 +1,11 @@
 """The whole flow on the seed corpus, for `make demo`: run as `python -m annotate.demo`.
 
-Embedded Label Studio → push the corpus → restore the two recorded annotation passes
-and the curator's decisions as their accounts' work → pull → validate → agreement →
-adjudicate → publish to a scratch folder. It ends with a login for trying the
-annotator's view and the one line that loads the dataset it built. Running it again
-is harmless: every step skips what is already done.
+It works in a scratch copy of the project (exports/scratch/workspace/, git-ignored) with
+its own embedded Label Studio, so it never rewrites the committed records: start the
+server → push the corpus → restore the two recorded annotation passes and the curator's
+decisions as their accounts' work → pull → validate → agreement → adjudicate → publish.
+It ends with a login for trying the annotator's view and the one line that loads the
+dataset it built. Running it again is harmless: every step skips what is already done.
 """
 
 from __future__ import annotations
@@ -46,7 +47,19 @@ def _try_login(workspace: Workspace) -> tuple[str, str | None]:
     return TRY_ACCOUNT, account.password
 
 
-def run(workspace: Workspace) -> None:
+def scratch_copy(project: Workspace) -> Workspace:
+    """The demo's own workspace under exports/scratch/ (git-ignored): the project's scheme, guidelines,
+    corpus and settings, refreshed on every run, so the demo never rewrites the committed records."""
+    root = project.exports / "scratch" / "workspace"
+    for name in ("labels", "guidelines", "corpus"):
+        shutil.rmtree(root / name, ignore_errors=True)
+        shutil.copytree(project.root / name, root / name)
+    shutil.copy2(project.root / "annotate.yaml", root / "annotate.yaml")
+    return Workspace(root)
+
+
+def run(project: Workspace) -> None:
+    workspace = scratch_copy(project)
     recorded = workspace.corpus / "annotations"
     step("Starting the embedded Label Studio (the first start sets up its database: about a minute)")
     state = server.start(workspace)
@@ -75,10 +88,9 @@ def run(workspace: Workspace) -> None:
     print(f"{len(decided.gold)} gold articles, {len(decided.awaiting_curation)} awaiting curation: {decided.gold_path}")
 
     step("Publishing the gold set to a scratch folder")
-    out = workspace.exports / "scratch" / load_project_settings(workspace).dataset.name
-    shutil.rmtree(out / SCRATCH_VERSION, ignore_errors=True)
-    published = publish(workspace, version=SCRATCH_VERSION, out=out)
-    folder = published.folder.relative_to(workspace.root)
+    shutil.rmtree(workspace.exports / load_project_settings(workspace).dataset.name, ignore_errors=True)
+    published = publish(workspace, version=SCRATCH_VERSION)
+    folder = published.folder.relative_to(project.root)
 
     email, password = _try_login(workspace)
     step("Done")
@@ -86,7 +98,8 @@ def run(workspace: Workspace) -> None:
     print(f"Try the annotator's view: log in as {email} with password {password or '(printed on the first run)'}")
     print("Load the dataset just built with one line:")
     print(f'  .venv/bin/python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
-    print(f"Gold records: {decided.gold_path.relative_to(workspace.root)}. Stop Label Studio: .venv/bin/annotate server stop")
+    print(f"The demo's workspace: {workspace.root.relative_to(project.root)} (gold, records, agreement report).")
+    print(f"Stop Label Studio: ANNOTATE_WORKSPACE={workspace.root.relative_to(project.root)} .venv/bin/annotate server stop")
 
 
 def main() -> int:
