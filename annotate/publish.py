@@ -388,8 +388,12 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
 
 
-def _source_commit(root: Path) -> tuple[str | None, bool | None]:
-    """The git commit the workspace is at and whether its tracked files differ from it; None outside git."""
+def _source_commit(root: Path, output: Path) -> tuple[str | None, bool | None]:
+    """The git commit the workspace is at and whether its tracked files differ from it; None outside git.
+
+    The version folder being written (`output`) is this publish's own output, not its source:
+    rebuilding a committed version must not count its own files as uncommitted changes.
+    """
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
@@ -400,7 +404,10 @@ def _source_commit(root: Path) -> tuple[str | None, bool | None]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return None, None
-    return commit, bool(git("status", "--porcelain", "--untracked-files=no"))
+    exclude = []
+    if output.resolve().is_relative_to(root.resolve()):
+        exclude = ["--", ".", f":(exclude){output.resolve().relative_to(root.resolve()).as_posix()}"]
+    return commit, bool(git("status", "--porcelain", "--untracked-files=no", *exclude))
 
 
 def _guidelines_sha256(workspace: Workspace) -> str | None:
@@ -479,7 +486,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
     versions = [v for v in published_versions(plan.history) if _semver(v) < _semver(plan.version)]
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
     settings = load_project_settings(plan.workspace).dataset
-    commit, dirty = _source_commit(plan.workspace.root)
+    commit, dirty = _source_commit(plan.workspace.root, plan.target)
     manifest = {
         "name": plan.name,
         "version": plan.version,
