@@ -39,7 +39,7 @@ test-postgres: $(STAMP)
 # The benchmark of the README: N = 10,000 articles, medians of 3 runs, against a real Label
 # Studio it starts itself; writes bench/results.json and prints the table.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --n 10000 --runs 3
+	$(BIN)/python -m bench.run --n 10000 --runs 3 --memory-n 2500
 
 clean:
 	rm -rf $(VENV) .annotate test-output

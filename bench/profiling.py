@@ -22,47 +22,18 @@ from . import lab
 SHOWN = 8
 PROFILE_TITLE = "bench profile push"
 
-_VALIDATE = (
-    "annotate/validate.py validate_record: (1) _check_span calls _utf16_span for every span, and _utf16_span "
-    "scans the whole text (all(ord(c) <= 0xFFFF for c in text)) each time, since the texts are not ASCII (curly "
-    "quotes): O(spans x text), about 60 % of validate; (2) jsonschema's Draft202012Validator.iter_errors on every "
-    "record, about 30 %. Fix (1): decide once per record whether the text has a character outside the BMP (a "
-    "compiled regex [\\U00010000-\\U0010FFFF], C speed) and call _utf16_span only then. Fix (2): test validity "
-    "first with a compiled validator (jsonschema-rs Draft202012Validator.is_valid measured 0.1-0.25x the time of "
-    "json.loads per record; fastjsonschema 2-3x) and run jsonschema's iter_errors only on a record that fails, so "
-    "every problem is still listed with the same message. Measured on 500 synthetic records: validate 128x "
-    "json.loads as is, 57x with fix (1), about 1.8x predicted with both (meaning checks 0.65x after fix (1))."
-)
 WHY = {
-    "push_ratio": (
-        "Beyond the same batched import_tasks, push parses every corpus file first (corpus.read_article -> "
-        "yaml.safe_load, the pure-Python parser: 0.55 ms an article, 5.5 s at 10,000) and makes the project with "
-        "its instructions (ensure_project, current_scheme, instructions: about a second, whatever N). Closes with "
-        "yaml.load(front, Loader=yaml.CSafeLoader) in read_article (libyaml is installed here: 0.10 ms an article)."
+    'push_ratio': (
+        "82% of push is the same batched import_tasks as the bare operation (waiting on Label Studio). The extra ~2.9 s at 10,000 articles is reading the corpus (corpus.read_corpus: 13% of push; YAML front matter and file reads for 10,000 files), plus one project lookup and update. What would close it: keep each article's parse in the private state keyed by file size and modification time, so an unchanged file is not parsed again."
     ),
-    "repush_ratio": (
-        "A push with nothing new does the two parts of a full push that grow with N: it parses the whole corpus "
-        "(as for push_ratio) and lists every task of the project with its data, text included (push.project_tasks, "
-        "page_size 100, include=id,data: the corpus downloaded back). What would close it: keep, after each push, "
-        "what the project holds (article id -> task id and text sha256) in the project's private state like pull's "
-        "checkpoint, and list the tasks only when the server's task count or highest task id (one projects.get) "
-        "differs from it, which still finds a batch that landed while the client saw an error; and reuse each "
-        "article's parse while its file's size and mtime are unchanged."
+    'repush_ratio': (
+        "Since the push keeps its article -> task map (fingerprinted by the server's task count and highest task id), a push with nothing new no longer lists the tasks: it fell from 0.97 to 0.205. What remains: parsing the corpus again (corpus.read_corpus, 51% of the 3.4 s) and fixed round trips (project lookup, config check and update, fingerprint: ~1 s). What would close it: the parse cache of push_ratio, and skipping the project update when config and instructions are unchanged; together about 0.05."
     ),
-    "pull_ratio": "Validating each converted record dominates pull. " + _VALIDATE,
-    "incremental_pull_ratio": (
-        "An incremental pull fetches only the changed tasks but rewrites the whole records file (merge_into reads "
-        "and writes every record); the fixed part is the project lookup, the user list and the checkpoint."
+    'pull_ratio': (
+        "74% of a full pull is waiting for Label Studio to serve 100 pages of 100 tasks with their annotations (pull._pages via the data manager API); conversion and validation are 13%. Label Studio serialises the same tasks faster in one export than through the paged task API. What would close it: take full pulls from an export snapshot (projects.exports.create, poll, download: asynchronous, so it does not time out like the one-shot export) streamed to disk and converted in batches, and keep paging for incremental pulls, which meet their target (0.049)."
     ),
-    "validate_ratio": _VALIDATE,
-    "publish_ratio": (
-        "publish validates every gold record and every annotator's record again (publish._Problems.check -> "
-        "validate_record, about 90 % of publish), so the validate fixes close most of it. " + _VALIDATE
-    ),
-    "rss_growth": (
-        "publish keeps one buffer of up to BATCH_ROWS (256) rows per split and config (9 buffers); while N is "
-        "small they are not full, so memory still grows from N to 4N until N is well above 256 x 10 articles. "
-        "Measure with --memory-n 2500 or more to see the bound."
+    'publish_ratio': (
+        "publish writes three configs (documents, tokens, annotations) from streamed records and validates every record again; the bare operation writes rows already built. Profile: datasets' per-example encoding (Features.encode_example, str2int for every ClassLabel: ~30%), tokenising and aligning the tokens config (tokens.align: 16%), re-validating gold and annotator records (15%). What would close it: build the Arrow columns directly with label -> id maps computed once from the scheme instead of encode_example per row, and skip re-validating records whose file checksum pull already validated."
     ),
 }
 """Why each target can be missed and what would close it, from the profiles of the runs so far."""
