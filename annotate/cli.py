@@ -17,12 +17,12 @@ from typing import Any, Callable, Iterator, List, Optional
 
 import typer
 
-from . import client as client_lib
-from . import corpus as corpus_lib
-from . import generated
-from . import server as server_lib
-from .errors import AnnotateError, NotBuilt
-from .workspace import Workspace, find_workspace
+from annotate.labelstudio import client as client_lib
+from annotate.core import corpus as corpus_lib
+from annotate.core import generated
+from annotate.labelstudio import server as server_lib
+from annotate.core.errors import AnnotateError, NotBuilt
+from annotate.core.workspace import Workspace, find_workspace
 
 app = typer.Typer(
     help=(
@@ -243,7 +243,7 @@ def push(
 
     A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
     """
-    from . import push as push_lib
+    from annotate.labelstudio import push as push_lib
 
     with _PushBar() as bar:
         result = push_lib.push(
@@ -343,7 +343,7 @@ def pull(
     After the first pull only tasks changed since the last one are fetched. The raw pages are kept
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
-    from . import pull as pull_lib
+    from annotate.labelstudio import pull as pull_lib
 
     with _progress("Pulling tasks") as update:
         result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
@@ -371,7 +371,7 @@ def validate(
 
     Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
     """
-    from . import validate as validate_lib
+    from annotate.core import validate as validate_lib
 
     report = validate_lib.validate(path, _workspace())
     if format is Format.json:
@@ -393,7 +393,7 @@ def validate(
 @_run
 def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
-    from . import team as team_lib
+    from annotate.labelstudio import team as team_lib
 
     accounts = team_lib.team_add(_workspace(), emails)
     for account in accounts:
@@ -411,7 +411,7 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     """List the accounts with how many annotations each has done and the pseudonym their work carries."""
     from dataclasses import asdict
 
-    from . import team as team_lib
+    from annotate.labelstudio import team as team_lib
 
     members = team_lib.team_list(_workspace())
     if format is Format.json:
@@ -443,8 +443,8 @@ def agreement(
     entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
     and the HTML report are also saved under exports/agreement/.
     """
-    from . import agreement as agreement_lib
-    from .report import render_text
+    from annotate.quality import agreement as agreement_lib
+    from annotate.quality.report import render_text
 
     report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
     if format is ReportFormat.json:
@@ -477,7 +477,7 @@ def adjudicate(
     accepted, and articles with units in dispute go to the curation project in Label Studio. A curator's
     submission becomes gold the next time this runs. Writes exports/gold/<project>.jsonl.
     """
-    from . import adjudicate as adjudicate_lib
+    from annotate.quality import adjudicate as adjudicate_lib
 
     result = adjudicate_lib.adjudicate(
         _workspace(),
@@ -533,7 +533,7 @@ def publish(
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    from . import publish as publish_lib
+    from annotate.dataset import publish as publish_lib
 
     if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
         raise typer.BadParameter("use major, minor or patch", param_hint="--bump")

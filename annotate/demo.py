@@ -14,17 +14,17 @@ import json
 import shutil
 import sys
 
-from . import server
-from .adjudicate import adjudicate
-from .agreement import agreement
-from .errors import AnnotateError
-from .publish import publish
-from .pull import pull
-from .push import push
-from .settings import load_project_settings
-from .team import team_add
-from .validate import validate
-from .workspace import Workspace, find_workspace
+from annotate.labelstudio import server
+from annotate.quality.adjudicate import adjudicate
+from annotate.quality.agreement import agreement
+from annotate.core.errors import AnnotateError
+from annotate.dataset.publish import publish
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import push
+from annotate.core.settings import load_project_settings
+from annotate.labelstudio.team import team_add
+from annotate.core.validate import validate
+from annotate.core.workspace import Workspace, find_workspace
 
 PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
 CURATOR = "curator@seed.annotate.local"

@@ -17,14 +17,16 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from annotate import derive, server
-from annotate.client import Connection, connect
-from annotate.corpus import Article, write_article
-from annotate.generated import current_scheme
-from annotate.instructions import instructions
-from annotate.push import ensure_project, task_data
-from annotate.records import record_to_results
-from annotate.workspace import Workspace, slugify
+from annotate.core import derive
+
+from annotate.labelstudio import server
+from annotate.labelstudio.client import Connection, connect
+from annotate.core.corpus import Article, write_article
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.push import ensure_project, task_data
+from annotate.core.records import record_to_results
+from annotate.core.workspace import Workspace, slugify
 
 from . import synthetic
 
@@ -99,7 +101,7 @@ def new_project(connection: Connection, workspace: Workspace, title: str) -> int
 
 
 def delete_project(connection: Connection, title: str) -> None:
-    from annotate.client import find_project
+    from annotate.labelstudio.client import find_project
 
     found = find_project(connection, title)
     if found is not None:
@@ -209,8 +211,8 @@ def label_studio_export(connection: Connection, project_id: int, destination: Pa
 
 def dataset_rows(workspace: Workspace, slug: str, articles: list[Article]) -> dict[str, list[dict[str, Any]]]:
     """The rows publish writes for each config, made with publish's own row functions."""
-    from annotate.rows import annotation_row, document_row, token_row
-    from annotate.records import iter_records
+    from annotate.dataset.rows import annotation_row, document_row, token_row
+    from annotate.core.records import iter_records
 
     scheme = current_scheme(workspace)
     kept = ("date", "source", "url")

@@ -31,9 +31,9 @@ def main(argv: list[str]) -> None:
     import jsonschema  # noqa: F401
     import label_studio_sdk.client  # noqa: F401
     import pyarrow.parquet  # noqa: F401
-    from annotate.publish import publish
-    from annotate.pull import pull
-    from annotate.workspace import Workspace
+    from annotate.dataset.publish import publish
+    from annotate.labelstudio.pull import pull
+    from annotate.core.workspace import Workspace
 
     workspace = Workspace(Path(root))
     base = _status_kb("VmRSS")

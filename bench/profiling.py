@@ -12,10 +12,10 @@ import pstats
 import shutil
 from typing import Any, Callable
 
-from annotate.publish import publish
-from annotate.pull import pull
-from annotate.push import push
-from annotate.validate import validate
+from annotate.dataset.publish import publish
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import push
+from annotate.core.validate import validate
 
 from . import lab
 

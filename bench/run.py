@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from annotate import server
-from annotate.push import DEFAULT_BATCH_SIZE, push, task_data
-from annotate.pull import pull
-from annotate.validate import validate
-from annotate.workspace import Workspace, slugify
+from annotate.labelstudio import server
+from annotate.labelstudio.push import DEFAULT_BATCH_SIZE, push, task_data
+from annotate.labelstudio.pull import pull
+from annotate.core.validate import validate
+from annotate.core.workspace import Workspace, slugify
 
 from . import lab, profiling, report, synthetic
 
@@ -167,7 +167,7 @@ def run_validate(bench: Bench) -> None:
 
 
 def run_publish(bench: Bench, run: int, rows: dict[str, list]) -> None:
-    from annotate.publish import publish
+    from annotate.dataset.publish import publish
 
     out = bench.root / "bare-parquet"
     bench.time("bare_parquet", lambda: lab.bare_parquet(bench.workspace, rows, out))

@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from annotate.corpus import Article, iter_articles
-from annotate.scheme import EVENT_TARGET, EventType, Scheme
-from annotate.workspace import Workspace
+from annotate.core.corpus import Article, iter_articles
+from annotate.core.scheme import EVENT_TARGET, EventType, Scheme
+from annotate.core.workspace import Workspace
 
 SEED = 20240614
 ARTICLE_CHARS = 3000

@@ -1,6 +1,6 @@
 """Shared fixtures: a real Label Studio server for the whole session, and throwaway workspaces.
 
-The server is started with the project's own `annotate.server.start`, on a free loopback
+The server is started with the project's own `annotate.labelstudio.server.start`, on a free loopback
 port, with its SQLite data in a temporary folder. Its first start runs Label Studio's
 migrations (about a minute); a migrated copy of the empty database is kept under
 .annotate/test-template/ so that later sessions on the same machine start in seconds.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from annotate import server
-from annotate.client import Connection, connect
-from annotate.workspace import Workspace
+from annotate.labelstudio import server
+from annotate.labelstudio.client import Connection, connect
+from annotate.core.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / ".annotate" / "test-template"

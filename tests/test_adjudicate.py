@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from annotate.adjudicate import CURATION_MODEL, adjudicate, curation_title
-from annotate.generated import current_scheme
-from annotate.pull import pull
-from annotate.records import iter_records
-from annotate.validate import validate_record
+from annotate.quality.adjudicate import CURATION_MODEL, adjudicate, curation_title
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.pull import pull
+from annotate.core.records import iter_records
+from annotate.core.validate import validate_record
 
 from .helpers import assert_no_traceback, run_cli
 from .test_agreement import annotate_in_label_studio, entity, event, new_annotators, project_with
@@ -15,7 +15,7 @@ MEETING = "Kim Jong Un met Vladimir Putin in Vostochny on Wednesday."
 
 
 def _gold(workspace, title: str) -> dict[str, dict]:
-    from annotate.workspace import slugify
+    from annotate.core.workspace import slugify
 
     return {r["title"]: r for r in iter_records(workspace.gold_path(slugify(title)))}
 

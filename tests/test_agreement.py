@@ -12,13 +12,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from annotate.agreement import agreement
-from annotate.client import connect
-from annotate.corpus import article_from_text, write_article
-from annotate.pull import pull
-from annotate.push import project_tasks, push
-from annotate.records import record_to_results
-from annotate.team import team_add
+from annotate.quality.agreement import agreement
+from annotate.labelstudio.client import connect
+from annotate.core.corpus import article_from_text, write_article
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import project_tasks, push
+from annotate.core.records import record_to_results
+from annotate.labelstudio.team import team_add
 
 from .conftest import REPO
 from .helpers import assert_no_traceback, run_cli

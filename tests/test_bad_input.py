@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from annotate import derive
-from annotate.corpus import MAX_ARTICLE_BYTES, load_corpus
-from annotate.generated import current_scheme
-from annotate.records import iter_records
-from annotate.workspace import Workspace, slugify
+from annotate.core import derive
+from annotate.core.corpus import MAX_ARTICLE_BYTES, load_corpus
+from annotate.core.scheme import current_scheme
+from annotate.core.records import iter_records
+from annotate.core.workspace import Workspace, slugify
 from tests.helpers import assert_no_traceback, run_cli
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -229,7 +229,7 @@ def test_broken_tasks_in_an_export_are_quarantined_by_task_and_the_good_one_is_k
 
 def test_a_records_file_with_a_broken_line_names_it_and_checks_the_lines_after_it(offline_workspace, tmp_path):
     """Feeds: canonical records in JSON Lines with a half-written third line between good records."""
-    from annotate.records import record_from_annotation
+    from annotate.core.records import record_from_annotation
 
     task = _valid_task()
     record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56")

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotate.corpus import Article, article_id_for, write_article
-from annotate.pull import pull
-from annotate.push import push
-from annotate.records import iter_records
-from annotate.scheme import load_scheme
-from annotate.team import team_add
+from annotate.core.corpus import Article, article_id_for, write_article
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import push
+from annotate.core.records import iter_records
+from annotate.core.scheme import load_scheme
+from annotate.labelstudio.team import team_add
 
 # The helpers' own asserts (a span not found, a refused submission) should explain themselves too.
 pytest.register_assert_rewrite("tests.browser")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import unicodedata
 
-from annotate.corpus import article_from_text, load_corpus, read_article
+from annotate.core.corpus import article_from_text, load_corpus, read_article
 
 from .conftest import REPO
 from .helpers import assert_no_traceback, run_cli
@@ -34,7 +34,7 @@ def test_seed_articles_are_normalised_and_free_of_site_furniture():
 
 
 def load_corpus_from_repo():
-    from annotate.workspace import Workspace
+    from annotate.core.workspace import Workspace
 
     return load_corpus(Workspace(REPO))
 

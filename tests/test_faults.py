@@ -21,17 +21,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from annotate import client as client_lib
-from annotate import derive, server
-from annotate.corpus import load_corpus
-from annotate.errors import AnnotateError, ConnectionFailed, PushInterrupted
-from annotate.generated import current_scheme
-from annotate.publish import PARTIAL, publish, verify_version
-from annotate.pull import STATE_FILE, pull
-from annotate.push import push
-from annotate.records import iter_records, write_records
-from annotate.settings import load_project_settings
-from annotate.workspace import Workspace, slugify
+from annotate.labelstudio import client as client_lib
+from annotate.core import derive
+from annotate.labelstudio import server
+from annotate.core.corpus import load_corpus
+from annotate.core.errors import AnnotateError, ConnectionFailed, PushInterrupted
+from annotate.core.scheme import current_scheme
+from annotate.dataset.publish import PARTIAL, publish, verify_version
+from annotate.labelstudio.pull import STATE_FILE, pull
+from annotate.labelstudio.push import push
+from annotate.core.records import iter_records, write_records
+from annotate.core.settings import load_project_settings
+from annotate.core.workspace import Workspace, slugify
 from tests.faults import DROP, DROP_AFTER, HOLD, FaultProxy, always, first, nth, wait_until
 from tests.helpers import assert_no_traceback, run_cli
 
@@ -413,8 +414,8 @@ def _disputed_project(workspace: Workspace, label_studio, title: str, articles: 
 
 
 def _curation_tasks(label_studio, title: str) -> list[str]:
-    from annotate.adjudicate import curation_title
-    from annotate.client import find_project
+    from annotate.quality.adjudicate import curation_title
+    from annotate.labelstudio.client import find_project
 
     connection = label_studio.connection()
     project = find_project(connection, curation_title(title))
@@ -427,7 +428,7 @@ def test_an_adjudication_with_the_server_stopped_midway_writes_no_gold_and_the_r
     workspace, label_studio, unique_title
 ):
     """Injects: the session's Label Studio stopped just as adjudicate sends the disputed articles to curation."""
-    from annotate.adjudicate import adjudicate
+    from annotate.quality.adjudicate import adjudicate
 
     _disputed_project(workspace, label_studio, unique_title)
     pull(workspace, project=unique_title)
@@ -461,7 +462,7 @@ def test_a_curation_import_whose_answer_is_lost_makes_no_duplicate_curation_task
     workspace, label_studio, unique_title
 ):
     """Injects: the curation import reaches the server and is stored, then the connection drops."""
-    from annotate.adjudicate import adjudicate
+    from annotate.quality.adjudicate import adjudicate
 
     _disputed_project(workspace, label_studio, unique_title)
     pull(workspace, project=unique_title)

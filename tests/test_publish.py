@@ -12,15 +12,15 @@ import pytest
 import yaml
 from datasets import load_dataset
 
-from annotate.corpus import load_corpus
-from annotate.derive import features
-from annotate.errors import HubError
-from annotate.generated import current_scheme
-from annotate.publish import publish, split_of
-from annotate.records import write_records
-from annotate.settings import load_project_settings
-from annotate.tokens import Span, Token, spans_from_tags
-from annotate.workspace import Workspace
+from annotate.core.corpus import load_corpus
+from annotate.core.derive import features
+from annotate.core.errors import HubError
+from annotate.core.scheme import current_scheme
+from annotate.dataset.publish import publish, split_of
+from annotate.core.records import write_records
+from annotate.core.settings import load_project_settings
+from annotate.dataset.tokens import Span, Token, spans_from_tags
+from annotate.core.workspace import Workspace
 from tests.helpers import assert_no_traceback, run_cli
 from tests.test_tokens import seed_entity_spans
 
@@ -329,13 +329,13 @@ def test_an_interrupted_publish_leaves_no_version(offline_workspace: Workspace, 
     history.mkdir(parents=True)
     stale = history / ".partial-1.0.0-999999999"
     (stale / "data").mkdir(parents=True)
-    import annotate.card
+    import annotate.dataset.card
 
     def interrupted(facts):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patched:
-        patched.setattr(annotate.card, "render_card", interrupted)
+        patched.setattr(annotate.dataset.card, "render_card", interrupted)
         with pytest.raises(KeyboardInterrupt):
             publish(offline_workspace, version="1.0.0")
     assert list(history.iterdir()) == []  # neither a version nor a partial folder, the stale one cleaned too
@@ -343,10 +343,10 @@ def test_an_interrupted_publish_leaves_no_version(offline_workspace: Workspace, 
 
 
 def test_parquet_is_written_in_batches_with_progress(offline_workspace: Workspace, monkeypatch) -> None:
-    import annotate.rows
+    import annotate.dataset.rows
 
     write_gold_and_records(offline_workspace)
-    monkeypatch.setattr(annotate.rows, "BATCH_ROWS", 1)
+    monkeypatch.setattr(annotate.dataset.rows, "BATCH_ROWS", 1)
     seen = []
     result = publish(offline_workspace, version="1.0.0", on_progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
@@ -477,11 +477,11 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
     three of them is marked ground truth; pull brings them back; publish builds from that gold."""
     import uuid
 
-    from annotate.client import connect
-    from annotate.pull import pull
-    from annotate.push import project_tasks, push
-    from annotate.records import record_to_results
-    from annotate.team import team_add
+    from annotate.labelstudio.client import connect
+    from annotate.labelstudio.pull import pull
+    from annotate.labelstudio.push import project_tasks, push
+    from annotate.core.records import record_to_results
+    from annotate.labelstudio.team import team_add
 
     emails = [f"publish-{uuid.uuid4().hex[:8]}@example.org" for _ in range(2)]
     team_add(workspace, emails)

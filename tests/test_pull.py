@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from annotate import derive
-from annotate.errors import ExportError, PullFailed
-from annotate.generated import current_scheme
-from annotate.pseudonyms import MAPPING_FILE, load_key, pseudonym
-from annotate.pull import STATE_FILE, pull
-from annotate.records import iter_records
-from annotate.validate import validate
-from annotate.workspace import Workspace
+from annotate.core import derive
+from annotate.core.errors import ExportError, PullFailed
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.pseudonyms import MAPPING_FILE, load_key, pseudonym
+from annotate.labelstudio.pull import STATE_FILE, pull
+from annotate.core.records import iter_records
+from annotate.core.validate import validate
+from annotate.core.workspace import Workspace
 from tests.helpers import assert_no_traceback, run_cli
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -142,7 +142,7 @@ def annotated(workspace: Workspace, label_studio, unique_title: str) -> Annotate
 
 
 def _records(workspace: Workspace, title: str) -> list[dict]:
-    from annotate.workspace import slugify
+    from annotate.core.workspace import slugify
 
     return list(iter_records(workspace.records_path(slugify(title))))
 

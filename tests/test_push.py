@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from annotate import derive, server
-from annotate.corpus import Article, load_corpus, write_article
-from annotate.errors import LabelConfigRefused, PushInterrupted
-from annotate.instructions import markdown_to_html
+from annotate.core import derive
+
+from annotate.labelstudio import server
+from annotate.core.corpus import Article, load_corpus, write_article
+from annotate.core.errors import LabelConfigRefused, PushInterrupted
+from annotate.labelstudio.instructions import markdown_to_html
 
 from .conftest import REPO
-from annotate.push import Stage, push
-from annotate.scheme import load_scheme
+from annotate.labelstudio.push import Stage, push
+from annotate.core.scheme import load_scheme
 
 from .helpers import assert_no_traceback, run_cli
 
@@ -246,9 +248,9 @@ def test_wrong_key_one_sentence_no_key(workspace, label_studio, monkeypatch):
 
 def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, label_studio, unique_title):
     """A recorded pass (canonical records) is imported once per task, by its own account, and pulls back unchanged."""
-    from annotate.pull import pull
-    from annotate.records import iter_records
-    from annotate.workspace import slugify
+    from annotate.labelstudio.pull import pull
+    from annotate.core.records import iter_records
+    from annotate.core.workspace import slugify
 
     recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
     first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotate.records import record_to_results, results_to_record
-from annotate.scheme import EVENT_TARGET, load_scheme
-from annotate.validate import validate_record
+from annotate.core.records import record_to_results, results_to_record
+from annotate.core.scheme import EVENT_TARGET, load_scheme
+from annotate.core.validate import validate_record
 
 SCHEME = load_scheme(Path(__file__).resolve().parent.parent / "labels" / "scheme.yaml")
 ATTRIBUTES = SCHEME.attribute_names

@@ -8,9 +8,9 @@ import re
 import jsonschema
 import pytest
 
-from annotate import derive
-from annotate.errors import SchemeError
-from annotate.scheme import load_scheme, parse_scheme
+from annotate.core import derive
+from annotate.core.errors import SchemeError
+from annotate.core.scheme import load_scheme, parse_scheme
 
 from .conftest import REPO
 from .helpers import assert_no_traceback, run_cli

@@ -27,14 +27,14 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from annotate import client as client_lib
-from annotate import server
-from annotate.generated import current_scheme
-from annotate.instructions import instructions
-from annotate.push import push
-from annotate.records import iter_records
-from annotate.settings import load_project_settings
-from annotate.workspace import Workspace, slugify
+from annotate.labelstudio import client as client_lib
+from annotate.labelstudio import server
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.push import push
+from annotate.core.records import iter_records
+from annotate.core.settings import load_project_settings
+from annotate.core.workspace import Workspace, slugify
 from tests.faults import FaultProxy, always
 from tests.helpers import assert_no_traceback, run_cli
 

@@ -6,15 +6,15 @@ import json
 
 import datasets
 
-from annotate.adjudicate import adjudicate
-from annotate.agreement import agreement
-from annotate.publish import publish
-from annotate.pull import pull
-from annotate.push import push
-from annotate.records import iter_records
-from annotate.settings import load_project_settings
-from annotate.validate import validate
-from annotate.workspace import Workspace
+from annotate.quality.adjudicate import adjudicate
+from annotate.quality.agreement import agreement
+from annotate.dataset.publish import publish
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import push
+from annotate.core.records import iter_records
+from annotate.core.settings import load_project_settings
+from annotate.core.validate import validate
+from annotate.core.workspace import Workspace
 
 from .conftest import REPO
 

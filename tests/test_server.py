@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotate import server
-from annotate.client import connect
-from annotate.errors import AuthenticationFailed, ConnectionFailed
+from annotate.labelstudio import server
+from annotate.labelstudio.client import connect
+from annotate.core.errors import AuthenticationFailed, ConnectionFailed
 
 from .helpers import assert_no_traceback, run_cli
 

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from annotate.team import team_add, team_list
+from annotate.labelstudio.team import team_add, team_list
 
 from .helpers import assert_no_traceback, run_cli
 from .test_agreement import annotate_in_label_studio, entity, project_with
@@ -88,8 +88,8 @@ def test_team_list_counts_each_accounts_annotations(workspace, label_studio, uni
 
 
 def test_team_list_pseudonym_is_the_one_pulled_records_carry(workspace, label_studio, unique_title):
-    from annotate.pull import pull
-    from annotate.records import iter_records
+    from annotate.labelstudio.pull import pull
+    from annotate.core.records import iter_records
 
     email = _email()
     team_add(workspace, [email])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotate.corpus import load_corpus
-from annotate.tokens import Span, align, spans_from_tags, tokenise
-from annotate.workspace import Workspace
+from annotate.core.corpus import load_corpus
+from annotate.dataset.tokens import Span, align, spans_from_tags, tokenise
+from annotate.core.workspace import Workspace
 from tests.conftest import REPO
 
 

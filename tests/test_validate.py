@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from annotate.errors import ExportError
-from annotate.generated import current_scheme
-from annotate.records import record_from_annotation
-from annotate.validate import validate, validate_record
-from annotate.workspace import Workspace
-from annotate.scheme import load_scheme
+from annotate.core.errors import ExportError
+from annotate.core.scheme import current_scheme
+from annotate.core.records import record_from_annotation
+from annotate.core.validate import validate, validate_record
+from annotate.core.workspace import Workspace
+from annotate.core.scheme import load_scheme
 from tests.conftest import REPO
 from tests.helpers import assert_no_traceback, run_cli
 
@@ -233,8 +233,8 @@ def test_bytes_that_are_not_text_are_named_not_a_traceback(scheme, tmp_path: Pat
 
 def test_the_fast_schema_check_agrees_with_jsonschema_on_every_catalogue_and_seed_record():
     """The fast validator only decides whether jsonschema runs: it must never pass what jsonschema refuses."""
-    from annotate.records import iter_records
-    from annotate.validate import read_items, schema_validators, task_records
+    from annotate.core.records import iter_records
+    from annotate.core.validate import read_items, schema_validators, task_records
 
     scheme = load_scheme(REPO / "labels" / "scheme.yaml")
     reference, fast = schema_validators(scheme)

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ServerError
-from .workspace import Workspace
+from annotate.core.errors import ServerError
+from annotate.core.workspace import Workspace, write_private
 
 DEFAULT_PORT = 8080
 LOOPBACK = "127.0.0.1"
@@ -72,16 +72,6 @@ def load_settings(workspace: Workspace) -> ServerSettings | None:
     except (ValueError, TypeError) as exc:
         raise ServerError(f"{path} is damaged ({exc}). Delete it and run `annotate server start` again.") from None
 
-
-def write_private(path: Path, content: str) -> None:
-    """Write a file that only its owner can read, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
 
 
 def _new_settings(host: str, port: int, database: str | None) -> ServerSettings:

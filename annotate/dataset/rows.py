@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .records import effective_attributes
-from .scheme import Scheme
-from .tokens import Span, align
+from annotate.core.records import effective_attributes
+from annotate.core.scheme import Scheme
+from annotate.dataset.tokens import Span, align
 
 BATCH_ROWS = 256
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from . import derive
-from .scheme import Scheme
-from .settings import DatasetSettings
+from annotate.core import derive
+from annotate.core.scheme import Scheme
+from annotate.core.settings import DatasetSettings
 
 _METRICS = {
     "entity_f1_exact": "Entity span F1, exact (same start, end and label)",

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import HubError
+from annotate.core.errors import HubError
 
 
 def push_folder(folder: Path, repo: str, tag: str, *, hub: Any = None) -> str:

@@ -21,18 +21,18 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import card as card_lib
-from .corpus import iter_articles
-from .derive import features as derive_features
-from .errors import PublishError
-from .generated import current_scheme
-from .hub import hub_token, push_folder
-from .records import iter_records
-from .rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
-from .scheme import Scheme
-from .settings import load_project_settings
-from .validate import validate_record
-from .workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
+from annotate.dataset import card as card_lib
+from annotate.core.corpus import iter_articles
+from annotate.core.derive import features as derive_features
+from annotate.core.errors import PublishError
+from annotate.core.scheme import current_scheme
+from annotate.dataset.hub import hub_token, push_folder
+from annotate.core.records import iter_records
+from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
+from annotate.core.scheme import Scheme
+from annotate.core.settings import load_project_settings
+from annotate.core.validate import validate_record
+from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
 
 CONFIGS = ("documents", "tokens", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))

@@ -19,9 +19,9 @@ from typing import Iterable
 
 import httpx
 
-from .client import Connection, connect
-from .errors import LabelStudioError, UsageError
-from .workspace import Workspace
+from annotate.labelstudio.client import Connection, connect
+from annotate.core.errors import LabelStudioError, UsageError
+from annotate.core.workspace import Workspace
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SIGNUP_PATH = "/user/signup/"
@@ -109,7 +109,7 @@ def team_add(workspace: Workspace, emails: Iterable[str]) -> list[NewAccount]:
 
 def team_list(workspace: Workspace) -> list[TeamMember]:
     """Every account of the organisation with how many annotations it has done and its pseudonym, by e-mail."""
-    from .pseudonyms import identity, load_key, pseudonym
+    from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
 
     key = load_key(workspace)
     connection = connect(workspace)

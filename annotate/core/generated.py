@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import derive
-from .errors import GeneratedFilesStale, WorkspaceError
-from .scheme import Scheme, load_scheme
-from .workspace import Workspace
+from annotate.core import derive
+from annotate.core.errors import GeneratedFilesStale, WorkspaceError
+from annotate.core.scheme import Scheme, load_scheme
+from annotate.core.workspace import Workspace
 
 _BLOCK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.S)
 
@@ -65,9 +65,3 @@ def scheme(workspace: Workspace, *, check: bool = False) -> SchemeResult:
         )
     return result
 
-
-def current_scheme(workspace: Workspace) -> Scheme:
-    """The workspace's scheme, checked."""
-    if not workspace.scheme_path.exists():
-        raise WorkspaceError(f"{workspace.scheme_path} is missing.")
-    return load_scheme(workspace.scheme_path)

@@ -20,18 +20,18 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
-from . import derive
-from .client import Connection, connect, find_project
-from .corpus import Article, Refusal, read_corpus, text_hash
-from .errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
-from .generated import current_scheme
-from .instructions import instructions
-from .records import Problem, record_to_results
-from .scheme import Scheme
-from .server import write_private
-from .settings import load_project_settings
-from .validate import validate_record
-from .workspace import Workspace, slugify
+from annotate.core import derive
+from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
+from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.instructions import instructions
+from annotate.core.records import Problem, record_to_results
+from annotate.core.scheme import Scheme
+from annotate.core.workspace import write_private
+from annotate.core.settings import load_project_settings
+from annotate.core.validate import validate_record
+from annotate.core.workspace import Workspace, slugify
 
 DEFAULT_BATCH_SIZE = 100
 TASK_PAGE_SIZE = 100
@@ -569,7 +569,7 @@ def _upload(
 
 def _account_id(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
     """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
-    from .team import team_add
+    from annotate.labelstudio.team import team_add
 
     def find() -> int | None:
         with connection.errors("listing the accounts"):

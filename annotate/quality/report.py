@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .agreement import AgreementReport
+from annotate.quality.agreement import AgreementReport
 
 BAR_HEIGHT = 14
 BAR_GAP = 4

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 
 import yaml
 
-from .errors import CorpusError
-from .workspace import Workspace
+from annotate.core.errors import CorpusError
+from annotate.core.workspace import Workspace
 
 MAX_ARTICLE_BYTES = 5_000_000
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

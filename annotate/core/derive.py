@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from .scheme import EVENT_TARGET, Scheme
+from annotate.core.scheme import EVENT_TARGET, Scheme
 
 # Names in the Label Studio config that exports are read by: an interchange contract.
 TEXT = "text"

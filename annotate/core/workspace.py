@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkspaceError
+from annotate.core.errors import WorkspaceError
 
 RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement"})
 
@@ -108,3 +108,12 @@ def slugify(title: str) -> str:
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:64].strip("-")
     return slug or "project"
 
+def write_private(path: Path, content: str) -> None:
+    """Write a file that only its owner can read, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)

@@ -39,15 +39,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import derive
-from .agreement import Article, group_articles
-from .client import Connection, connect, find_project
-from .errors import ExportError, UsageError
-from .generated import current_scheme
-from .records import effective_attributes, iter_records, record_to_results, write_records
-from .scheme import Scheme
-from .settings import load_project_settings
-from .workspace import Workspace, slugify
+from annotate.core import derive
+from annotate.quality.agreement import Article, group_articles
+from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.core.errors import ExportError, UsageError
+from annotate.core.scheme import current_scheme
+from annotate.core.records import effective_attributes, iter_records, record_to_results, write_records
+from annotate.core.scheme import Scheme
+from annotate.core.settings import load_project_settings
+from annotate.core.workspace import Workspace, slugify
 
 GOLD_ANNOTATOR = "gold"
 CURATION_SUFFIX = " · curation"
@@ -383,8 +383,8 @@ def curation_config(scheme: Scheme) -> str:
 
 
 def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
-    from .instructions import instructions
-    from .push import ensure_project
+    from annotate.labelstudio.instructions import instructions
+    from annotate.labelstudio.push import ensure_project
 
     project, _ = ensure_project(
         connection,
@@ -398,7 +398,7 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
 
 def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
-    from .push import NO_RETRY
+    from annotate.labelstudio.push import NO_RETRY
 
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
@@ -420,8 +420,8 @@ def _show_prefilled(connection: Connection, project: Any) -> None:
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
     """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
-    from .pull import pull
-    from .push import project_tasks
+    from annotate.labelstudio.pull import pull
+    from annotate.labelstudio.push import project_tasks
 
     project = find_project(connection, title)
     if project is None:
@@ -497,7 +497,7 @@ class _Run:
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
     def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
-        from .validate import validate_record
+        from annotate.core.validate import validate_record
 
         problems = tuple(str(p) for p in validate_record(record, self.scheme))
         if problems:
@@ -583,7 +583,7 @@ def adjudicate(
 def _submit_decisions(
     workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
 ) -> Any:
-    from .push import AnnotationsResult, import_annotations, read_prediction_lines
+    from annotate.labelstudio.push import AnnotationsResult, import_annotations, read_prediction_lines
 
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
@@ -596,7 +596,7 @@ def _submit_decisions(
 
 
 def _no_curation(number: int, item: Any) -> Any:
-    from .push import PredictionIssue
+    from annotate.labelstudio.push import PredictionIssue
 
     article = item.get("article_id") if isinstance(item, dict) else None
     return PredictionIssue(number, article, "no curation task: the article is not in dispute")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .derive import ENTITY, TEXT, TRIGGER
+from annotate.core.derive import ENTITY, TEXT, TRIGGER
 
 
 @dataclass(frozen=True)

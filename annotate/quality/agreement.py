@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import AnnotateError, ExportError
-from .generated import current_scheme
-from .records import effective_attributes, iter_records
-from .settings import load_project_settings
-from .workspace import Workspace, slugify
+from annotate.core.errors import AnnotateError, ExportError
+from annotate.core.scheme import current_scheme
+from annotate.core.records import effective_attributes, iter_records
+from annotate.core.settings import load_project_settings
+from annotate.core.workspace import Workspace, slugify
 
 NONE = "(none)"
 """The confusion row/column of a span one annotator marked and the other did not."""
@@ -474,8 +474,8 @@ def records_from_file(path: Path, workspace: Workspace) -> tuple[list[dict], int
     A Label Studio export is converted and checked the way pull does it, but nothing is
     written: agreement on a file must not replace the last pull's records.
     """
-    from .pseudonyms import Pseudonyms
-    from .validate import FileKind, read_items, task_records, validate_record
+    from annotate.labelstudio.pseudonyms import Pseudonyms
+    from annotate.core.validate import FileKind, read_items, task_records, validate_record
 
     scheme = current_scheme(workspace)
     kind, items = read_items(Path(path))
@@ -502,8 +502,8 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     The last pull's checkpoint names the server and project, so no request is needed;
     only for an export file without one does this ask the server.
     """
-    from .client import connect, find_project, resolve
-    from .pull import Checkpoint
+    from annotate.labelstudio.client import connect, find_project, resolve
+    from annotate.labelstudio.pull import Checkpoint
 
     checkpoint = Checkpoint.load(workspace, slugify(title))
     url = None
@@ -526,7 +526,7 @@ def agreement(workspace: Workspace, *, project: str | None = None, from_file: Pa
 
     The files go to exports/agreement/<project slug>.json and .html.
     """
-    from .report import render_html
+    from annotate.quality.report import render_html
 
     title = _project_title(workspace, project)
     scheme = current_scheme(workspace)

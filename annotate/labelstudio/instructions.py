@@ -15,9 +15,9 @@ from xml.etree.ElementTree import Element
 import markdown
 from markdown.treeprocessors import Treeprocessor
 
-from .generated import fill_tables
-from .scheme import Scheme
-from .workspace import Workspace
+from annotate.core.generated import fill_tables
+from annotate.core.scheme import Scheme
+from annotate.core.workspace import Workspace
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _SAFE_URL = re.compile(r"^(https?:|mailto:|#|/|\./|\.\./|[\w.-]+(/|$))", re.I)

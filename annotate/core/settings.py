@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .errors import WorkspaceError
-from .workspace import Workspace, slugify
+from annotate.core.errors import WorkspaceError
+from annotate.core.workspace import Workspace, slugify
 
 SETTINGS_FILE = "annotate.yaml"
 

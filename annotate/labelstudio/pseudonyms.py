@@ -14,8 +14,8 @@ import json
 import secrets
 from typing import Any, Mapping
 
-from .server import write_private
-from .workspace import Workspace
+from annotate.core.workspace import write_private
+from annotate.core.workspace import Workspace
 
 PSEUDONYM_LENGTH = 16
 KEY_FILE = "pseudonym.key"

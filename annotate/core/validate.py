@@ -15,11 +15,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from . import derive
-from .errors import ExportError
-from .records import Problem, record_from_annotation
-from .scheme import EVENT_TARGET, Scheme
-from .workspace import Workspace
+from annotate.core import derive
+from annotate.core.errors import ExportError
+from annotate.core.records import Problem, record_from_annotation
+from annotate.core.scheme import EVENT_TARGET, Scheme
+from annotate.core.workspace import Workspace
 
 # Record fields whose schema errors (an enum, a minimum) the meaning checks below report
 # with a clearer code and message; the schema would only say the same thing twice.
@@ -328,7 +328,7 @@ class Report:
 
 def validate(path: Path, source: Workspace | Scheme) -> Report:
     """Check a Label Studio JSON export or a canonical records file; raise `ExportError` if it is neither."""
-    from .generated import current_scheme
+    from annotate.core.scheme import current_scheme
 
     scheme = source if isinstance(source, Scheme) else current_scheme(source)
     kind, items = read_items(Path(path))

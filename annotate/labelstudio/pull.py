@@ -22,15 +22,15 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
-from .generated import current_scheme
-from .pseudonyms import Pseudonyms
-from .records import Problem, iter_records, write_records
-from .scheme import Scheme
-from .server import write_private
-from .settings import load_project_settings
-from .validate import FileKind, read_items, task_records
-from .workspace import Workspace, slugify
+from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.scheme import current_scheme
+from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.core.records import Problem, iter_records, write_records
+from annotate.core.scheme import Scheme
+from annotate.core.workspace import write_private
+from annotate.core.settings import load_project_settings
+from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.workspace import Workspace, slugify
 
 PAGE_SIZE = 100
 STATE_FILE = "pull.json"
@@ -410,7 +410,7 @@ def _emails(connection: Any) -> dict[int, str]:
 
 
 def _find(connection: Any, title: str) -> Any:
-    from .client import find_project
+    from annotate.labelstudio.client import find_project
 
     found = find_project(connection, title)
     if found is None:
@@ -463,7 +463,7 @@ def config_drift(config: str, expected: str) -> list[str]:
 
 def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
     """Refuse a project whose config no longer has the scheme's labels, before anything is fetched."""
-    from . import derive
+    from annotate.core import derive
 
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
@@ -480,7 +480,7 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
 def _pull_server(
     workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
 ) -> PullResult:
-    from .client import connect
+    from annotate.labelstudio.client import connect
 
     connection = connect(workspace)
     project = _find(connection, title)

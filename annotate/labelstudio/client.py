@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import httpx
 
-from .errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
-from .server import load_settings
-from .workspace import Workspace
+from annotate.core.errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
+from annotate.labelstudio.server import load_settings
+from annotate.core.workspace import Workspace
 
 URL_ENV = "LABEL_STUDIO_URL"
 KEY_ENV = "LABEL_STUDIO_API_KEY"

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from .errors import SchemeError
+from annotate.core.errors import SchemeError, WorkspaceError
+from annotate.core.workspace import Workspace
 
 EVENT_TARGET = "EVENT"
 """A role target meaning: another event's trigger (used by `Topic`)."""
@@ -303,3 +304,9 @@ class _Builder:
         if default not in values:
             self.fail(item.line, f"default {default!r} of attribute {name} is not one of its values {list(values)}")
         return Attribute(name, values, default, self._definition(item, name))
+
+def current_scheme(workspace: Workspace) -> Scheme:
+    """The workspace's scheme, checked."""
+    if not workspace.scheme_path.exists():
+        raise WorkspaceError(f"{workspace.scheme_path} is missing.")
+    return load_scheme(workspace.scheme_path)
