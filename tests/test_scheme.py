@@ -39,7 +39,9 @@ def test_scheme_holds_the_contracted_types_and_roles():
     assert SCHEME.entity_names == (
         "PER", "ORG", "GPE", "LOC", "FAC", "WEA", "VEH", "COMMODITY", "DATE", "MONEY", "QUANTITY", "LAW",
     )
-    assert len(SCHEME.events) == 14
+    assert len(SCHEME.events) == 16
+    assert SCHEME.event("Contact.Meet").role("Topic").targets == ("EVENT",)
+    assert SCHEME.event("Statement.Request").plover == "REQUEST"
     transfer = SCHEME.event("Transaction.Transfer")
     assert [r.name for r in transfer.roles] == ["Giver", "Recipient", "Artifact", "Price", "Place", "Time"]
     assert transfer.role("Giver").targets == ("PER", "ORG", "GPE")
