@@ -23,6 +23,8 @@ class DatasetSettings:
     """The card's `annotations_creators` (Hugging Face terms: expert-generated, crowdsourced, machine-generated…)."""
     annotation_note: str | None = None
     """How this dataset's annotations were really made, in the maintainer's words, for the card."""
+    authors: tuple[str, ...] = ()
+    """Who to cite (CITATION.cff, BibTeX): "Family, Given" for a person, anything else for a team."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
             **raw_dataset,
             "language": tuple(raw_dataset.get("language") or ("en",)),
             "annotations_creators": tuple(raw_dataset.get("annotations_creators") or ("expert-generated",)),
+            "authors": tuple(str(a) for a in raw_dataset.get("authors") or ()),
         }
     )
     return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)
