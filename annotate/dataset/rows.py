@@ -13,6 +13,7 @@ from typing import Any
 
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
+from annotate.dataset.tokens import Token
 from annotate.dataset.windows import article_tokens
 
 BATCH_ROWS = 256
@@ -58,14 +59,18 @@ def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, g
 def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """One row of the `tokens` config and the number of entity spans BIO could not carry."""
     tokens, tags, dropped = article_tokens(document)
-    row = {
+    return tokens_row(document, tokens, tags), dropped
+
+
+def tokens_row(document: dict[str, Any], tokens: list[Token], tags: list[str]) -> dict[str, Any]:
+    """The `tokens` row of an article whose tokens and tags are already made."""
+    return {
         "id": document["id"],
         "tokens": [t.text for t in tokens],
         "token_starts": [t.start for t in tokens],
         "token_ends": [t.end for t in tokens],
         "ner_tags": tags,
     }
-    return row, dropped
 
 
 def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:

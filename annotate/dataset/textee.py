@@ -15,10 +15,15 @@ What that format cannot say is kept in extra keys that TextEE's readers ignore:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from pathlib import Path
+from typing import IO, Any, Callable, Iterable
 
 from annotate.core.scheme import Scheme
+
+TEXTEE_FOLDER = "textee"
+ONTOLOGY = "ontology.json"
 
 
 def mention_id(article_id: str, local_id: str) -> str:
@@ -157,6 +162,30 @@ def from_textee(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 }
             )
     return dict(articles)
+
+
+class TexteeWriter:
+    """The TextEE-style JSON Lines of a version, one file per split, opened on its first line."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / TEXTEE_FOLDER
+        self.handles: dict[str, IO[str]] = {}
+        self.outside_arguments = 0
+        self.event_arguments = 0
+
+    def add(self, split: str, lines: list[dict[str, Any]]) -> None:
+        if split not in self.handles:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.handles[split] = (self.folder / f"{split}.jsonl").open("w", encoding="utf-8")
+        for line in lines:
+            for mention in line["event_mentions"]:
+                self.outside_arguments += len(mention["outside_arguments"])
+                self.event_arguments += len(mention["event_arguments"])
+            self.handles[split].write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
 
 
 def ontology(scheme: Scheme) -> dict[str, Any]:
