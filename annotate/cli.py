@@ -577,6 +577,49 @@ def publish(
         typer.echo(f"From the Hub: {result.load_hub}")
 
 
+class ScoreFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@_run
+def score(
+    predictions: Path = typer.Argument(
+        ..., help="The system's output: JSON Lines of `documents` rows or canonical records, a parquet file or a folder."
+    ),
+    dataset: Optional[Path] = typer.Option(
+        None, "--dataset", help="A published version folder (default: the newest under exports/<dataset>/)."
+    ),
+    split: str = typer.Option("test", "--split", help="The split whose gold the predictions are scored against."),
+    system: Optional[str] = typer.Option(None, "--system", help="The system's name (default: the file's name)."),
+    format: ScoreFormat = typer.Option(ScoreFormat.text, "--format", help="text, json or markdown"),
+) -> None:
+    """Score a system's predictions against the gold of a published version.
+
+    Entity strict / exact / partial / type, trigger and argument identification and classification
+    (and attached), attribute accuracy and macro-F1, each with a bootstrap interval over articles, beside
+    the version's annotators in the same measures. Bad predictions are refused row by row; the report is
+    saved under exports/scores/ for the next version's card.
+    """
+    from annotate.quality import score as score_lib
+
+    try:
+        workspace: Optional[Workspace] = _workspace()
+    except AnnotateError:
+        workspace = None
+    report = score_lib.score(predictions, dataset=dataset, split=split, system=system, workspace=workspace)
+    if format is ScoreFormat.json:
+        _print_json(report.as_dict())
+    elif format is ScoreFormat.markdown:
+        typer.echo(score_lib.render_markdown(report))
+    else:
+        typer.echo(score_lib.render_text(report))
+    if report.saved and format is not ScoreFormat.json:
+        typer.echo(f"Saved: {report.saved}")
+
+
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
     # A SIGTERM (a service manager, `kill`) takes the same clean-up path as Ctrl-C.
     raise KeyboardInterrupt
