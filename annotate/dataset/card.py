@@ -322,13 +322,20 @@ def _benchmark(facts: CardFacts) -> str:
 
 {chr(10).join(rows)}
 
-F1 with its 95% bootstrap interval over articles. Systems are scored against the gold of the split;
+F1 with its 95% bootstrap interval over the split's {first.get('articles', '?')} article(s){_point_note(first)}. Systems are scored against the gold of the split;
 "annotators vs gold" scores each annotator's own record against the same gold and pools the counts;
 "annotator vs annotator" scores every pair of annotators against each other (F1 is symmetric). The
 measures are those of `annotate score` and `annotate agreement` (one matching core): entity measures
-as nervaluate names them, trigger and argument measures as TextEE defines them. Each system's full
-report (per label, per role, attributes) is in `manifest.json` under `scores`.
+as nervaluate names them, trigger and argument measures as TextEE defines them. These figures are in
+`manifest.json` under `scores`; `annotate score --format json` gives the full report (per label, per
+role, attributes). How the baseline is trained and run: `examples/crf_baseline.py` in the project.
 """
+
+
+def _point_note(score: dict[str, Any]) -> str:
+    if score.get("articles", 2) >= 2:
+        return ""
+    return " (over one article the interval is a single point: it cannot show the uncertainty, which is large)"
 
 
 def _f1(figure: Any) -> str:

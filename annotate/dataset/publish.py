@@ -589,7 +589,7 @@ def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
         split = report.get("split")
         here = {a: v["sha256"] for a, v in build.articles.items() if v["split"] == split}
         if here and report["gold"] == here:
-            found.append({k: report[k] for k in ("system", "split", "scored_on", "headline", "human") if k in report})
+            found.append({k: report[k] for k in ("system", "split", "scored_on", "articles", "missing", "headline", "human") if k in report})
     return found
 
 
