@@ -603,7 +603,7 @@ def score(
     the version's annotators in the same measures. Bad predictions are refused row by row; the report is
     saved under exports/scores/ for the next version's card.
     """
-    from annotate.quality import score as score_lib
+    from annotate.quality import score as score_lib  # lazy: it imports numpy and scipy
 
     try:
         workspace: Optional[Workspace] = _workspace()

@@ -143,7 +143,7 @@ def predict(
     defaults = {name: a["default"] for name, a in onto["attributes"].items()}
     events = []
     for n, trigger in enumerate(spans(row, trigger_crf.predict_single(x)), 1):
-        first, last, s, e, kind = trigger
+        _, _, s, e, kind = trigger
         roles = {r: [t for t in ts if t != "EVENT"] for r, ts in onto["event_types"][kind]["roles"].items()}
         events.append(
             {
@@ -170,8 +170,7 @@ def main() -> None:
     rows, docs = load(args.dataset, args.split)
     onto = ontology(Path(args.dataset))
     with open(args.out, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(predict(entity_crf, trigger_crf, row, docs[row["id"]]["text"], onto)) + "\n")
+        handle.writelines(json.dumps(predict(entity_crf, trigger_crf, row, docs[row["id"]]["text"], onto)) + "\n" for row in rows)
     print(f"wrote {len(rows)} prediction(s) to {args.out}; score them with: annotate score {args.out} --dataset {args.dataset}")
 
 

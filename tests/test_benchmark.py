@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -185,7 +186,7 @@ def test_citation_cff_and_bibtex_come_from_annotate_yaml(version: Path):
     card = (version / "README.md").read_text(encoding="utf-8")
     entry = card.split("```bibtex\n", 1)[1].split("```", 1)[0]
     parsed = parse_string(entry, "bibtex")
-    (key, item), = parsed.entries.items()
+    ((_, item),) = parsed.entries.items()
     assert item.fields["version"] == "1.0.0"
     assert "North Korea - Russia summits" in item.fields["title"]
     assert "CITATION.cff" in card and "croissant.json" in card
@@ -221,8 +222,8 @@ def test_next_seed_version_card_has_statistics_citation_and_the_baseline_row(off
     env_path = f"{REPO}"
     done = subprocess.run(
         [sys.executable, str(REPO / "examples" / "crf_baseline.py"), "--dataset", str(first), "--out", str(predictions)],
-        capture_output=True, text=True, timeout=600, cwd=offline_workspace.root,
-        env={**__import__("os").environ, "PYTHONPATH": env_path},
+        check=False, capture_output=True, text=True, timeout=600, cwd=offline_workspace.root,
+        env={**os.environ, "PYTHONPATH": env_path},
     )
     assert done.returncode == 0, done.stderr
     result = run_cli("score", str(predictions), "--dataset", str(first), "--format", "json")
@@ -233,8 +234,8 @@ def test_next_seed_version_card_has_statistics_citation_and_the_baseline_row(off
     assert (offline_workspace.exports / "scores" / "crf-baseline.json").is_file()
     again = subprocess.run(
         [sys.executable, str(REPO / "examples" / "crf_baseline.py"), "--dataset", str(first), "--out", str(tmp_path / "b.jsonl")],
-        capture_output=True, text=True, timeout=600, cwd=offline_workspace.root,
-        env={**__import__("os").environ, "PYTHONPATH": env_path},
+        check=False, capture_output=True, text=True, timeout=600, cwd=offline_workspace.root,
+        env={**os.environ, "PYTHONPATH": env_path},
     )
     assert again.returncode == 0 and (tmp_path / "b.jsonl").read_text() == predictions.read_text()  # reproducible
 

@@ -15,6 +15,7 @@ import yaml
 from annotate.core import derive
 from annotate.core.scheme import Scheme
 from annotate.core.settings import DatasetSettings
+from annotate.dataset.citation import bibtex
 
 _METRICS = {
     "entity_f1_exact": "Entity span F1, exact (same start, end and label)",
@@ -347,8 +348,6 @@ def _f1(figure: Any) -> str:
 
 
 def _citation(facts: CardFacts) -> str:
-    from annotate.dataset.citation import bibtex
-
     m = facts.manifest
     entry = bibtex(facts.settings, m["version"], m["published_at"][:10], facts.hub_repo)
     return f"""

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -318,7 +319,7 @@ def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
 
 def _write_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
-) -> tuple[_Build, dict[str, dict[str, Any]]]:
+) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
     language = load_project_settings(workspace).dataset.language
     build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
@@ -567,9 +568,7 @@ def _benchmark_facts(build: _Build, scores: list[dict[str, Any]]) -> dict[str, A
 
 
 def _splitter_version() -> str:
-    from importlib.metadata import version
-
-    return f"pysbd {version('pysbd')}"
+    return f"pysbd {package_version('pysbd')}"
 
 
 def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ window maps back to the article by adding nothing: token offsets stay article of
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from annotate.dataset.tokens import Span, Token, align
 
@@ -35,7 +36,7 @@ class Window:
 
 @lru_cache(maxsize=1)
 def _segmenter() -> Any:
-    import pysbd
+    import pysbd  # lazy: its rule tables load on import; only publishing needs them
 
     return pysbd.Segmenter(language="en", clean=False)
 

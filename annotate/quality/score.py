@@ -25,15 +25,17 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from annotate.core.errors import ScoreError
 from annotate.core.scheme import EVENT_TARGET, current_scheme
+from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
 from annotate.dataset.publish import MANIFEST, SCORES, published_versions
 from annotate.dataset.textee import ONTOLOGY, ontology
@@ -43,7 +45,6 @@ from annotate.quality.matching import (
     ENTITY_MEASURES,
     TRIGGER_MEASURES,
     Comparison,
-    Counts,
     compare_records,
 )
 
@@ -80,7 +81,7 @@ class Gold:
 
 def _named(feature: Any, value: Any) -> Any:
     """A value read from parquet with its ClassLabel integers turned back into their names."""
-    from datasets import ClassLabel, List, Sequence
+    from datasets import ClassLabel, List, Sequence  # lazy: datasets takes a second to import
 
     if value is None:
         return None
@@ -96,6 +97,7 @@ def _named(feature: Any, value: Any) -> Any:
 
 
 def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    # lazy: pyarrow and datasets take a second to import; `annotate --help` should not wait for them
     import pyarrow.parquet as pq
     from datasets import Features
 
@@ -117,8 +119,6 @@ def resolve_version(workspace: Workspace | None, dataset: Path | None) -> Path:
         return folder
     if workspace is None:
         raise ScoreError("No dataset to score against: give --dataset exports/<name>/<X.Y.Z>.")
-    from annotate.core.settings import load_project_settings
-
     history = workspace.exports / load_project_settings(workspace).dataset.name
     versions = published_versions(history)
     if not versions:
@@ -130,7 +130,7 @@ def load_gold(folder: Path, split: str, workspace: Workspace | None = None) -> G
     """The documents and annotations of `split` of the version in `folder`."""
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     documents_file = folder / "data" / "documents" / f"{split}.parquet"
-    splits = sorted({v.get("split") for v in manifest.get("articles", {}).values() if isinstance(v, dict)})
+    splits = sorted({str(v.get("split")) for v in manifest.get("articles", {}).values() if isinstance(v, dict)})
     if not documents_file.is_file():
         raise ScoreError(f"Version {manifest.get('version')} has no {split!r} split (it has {', '.join(splits)}); pick one with --split.")
     documents = {row["id"]: row for row in _parquet_rows(documents_file)}
@@ -193,7 +193,7 @@ def read_predictions(path: Path, split: str) -> list[dict[str, Any]]:
 
 
 def _folder_rows(path: Path, split: str) -> list[dict[str, Any]]:
-    from datasets import load_dataset
+    from datasets import load_dataset  # lazy: datasets takes a second to import
 
     try:
         data = load_dataset(str(path), split=split)
@@ -595,7 +595,7 @@ def _ci(interval: Any) -> str:
 def table_rows(report: ScoreReport) -> list[list[str]]:
     """measure, P, R, F1, interval, then F1 of each human comparison: one row per measure and attribute."""
     human = list(report.human)
-    rows = [["measure", "P", "R", "F1", f"{int(CONFIDENCE * 100)}% CI", *[f"F1 {h}" for h in human]]]
+    rows = [["measure", "P", "R", "F1 or accuracy", f"{int(CONFIDENCE * 100)}% CI", *human]]
     for name in MEASURES:
         m = report.system_figures["measures"][name]
         rows.append(
@@ -604,7 +604,7 @@ def table_rows(report: ScoreReport) -> list[list[str]]:
         )
     for name, a in report.system_figures["attributes"].items():
         rows.append(
-            [f"{name} accuracy (macro-F1 {_cell(a['macro_f1'])})", "", "", _cell(a["accuracy"]), _ci(a["ci"]),
+            [f"{name}: accuracy (macro-F1 {_cell(a['macro_f1'])})", "", "", _cell(a["accuracy"]), _ci(a["ci"]),
              *[_cell(report.human[h]["attributes"][name]["accuracy"]) for h in human]]
         )
     return rows
@@ -614,8 +614,10 @@ def render_text(report: ScoreReport) -> str:
     rows = table_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
-        f"{report.system} on {report.dataset} {report.version}, split {report.split}: "
-        f"{report.system_figures['articles']} article(s)"
+        (
+            f"{report.system} on {report.dataset} {report.version}, split {report.split}: "
+            f"{report.system_figures['articles']} article(s)"
+        )
     ]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines += _notes(report)
@@ -632,8 +634,10 @@ def render_markdown(report: ScoreReport) -> str:
 
 def _notes(report: ScoreReport) -> list[str]:
     notes = [
-        f"Intervals: bootstrap over articles, {report.resamples} resamples, seed {report.seed}. "
-        "Attributes are compared on events paired by trigger span."
+        (
+            f"Intervals: bootstrap over articles, {report.resamples} resamples, seed {report.seed}. "
+            "Attributes are compared on events paired by trigger span."
+        )
     ]
     if report.missing:
         notes.append(
