@@ -239,13 +239,14 @@ def test_card_declares_configs_and_tells_how_to_load(published) -> None:
     meta = yaml.safe_load(card.split("---\n")[1])
     assert meta["license"] == "cc-by-4.0" and meta["language"] == ["en"]
     assert meta["size_categories"] == ["n<1K"] and meta["task_categories"] == ["token-classification"]
-    assert {c["config_name"] for c in meta["configs"]} == {"documents", "tokens", "annotations"}
+    assert {c["config_name"] for c in meta["configs"]} == {"documents", "tokens", "windows", "annotations"}
     assert next(c for c in meta["configs"] if c["config_name"] == "documents")["default"] is True
     for config in meta["configs"]:
         for entry in config["data_files"]:
             assert (result.folder / entry["path"]).is_file()
     assert 'load_dataset("exports/nk-russia-events/1.0.0", "documents")' in card
-    assert 'revision="v1.0.0"' in card
+    # No Hub repository is set: only the local lines, no ORG/NAME placeholder (tests/test_benchmark.py has the Hub case).
+    assert "revision=" not in card and "ORG/NAME" not in card
     assert "CONSULT" in card and "Statement.Deny" in card  # the scheme's tables with PLOVER
     assert "Not computed" in card
     assert "1 corpus article(s) had neither" in card
