@@ -216,7 +216,7 @@ and every entity boundary is also a token boundary, so the tags give back the ex
 `start` and `end` (character offsets of the window in the article's `text`), `text`
 (`text[start:end]` of the article), and `tokens`, `token_starts`, `token_ends`, `ner_tags` as in
 `tokens`, with offsets into the article, not the window: a prediction on a window is already a
-prediction on the article. Windows are whole sentences (split by pysbd) packed up to
+prediction on the article. Windows are whole sentences (split by sentencex) packed up to
 {_window_limit(facts)} tokens; a sentence boundary inside an entity mention or an event trigger is never
 used, and a sentence longer than the limit is cut between tokens outside every mention, so no
 window cuts an entity or a trigger. Joined in order, an article's windows give its `tokens` row.

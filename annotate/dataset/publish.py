@@ -289,7 +289,7 @@ class _Build:
     def add_gold(self, document: dict[str, Any]) -> None:
         split = split_of(document["id"])
         tokens, tags, dropped = article_tokens(document)
-        windows = window_rows(document, tokens, tags)
+        windows = window_rows(document, tokens, tags, self.language)
         self.writers["documents"].add(split, document)
         self.writers["tokens"].add(split, tokens_row(document, tokens, tags))
         for window in windows:
@@ -568,7 +568,7 @@ def _benchmark_facts(build: _Build, scores: list[dict[str, Any]]) -> dict[str, A
 
 
 def _splitter_version() -> str:
-    return f"pysbd {package_version('pysbd')}"
+    return f"sentencex {package_version('sentencex')}"
 
 
 def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Sentence windows: an article cut into pieces short enough for encoder models, never through a span.
 
-Sentences come from pysbd (rule-based, no model to download). Whole sentences are packed
+Sentences come from sentencex (Wikimedia's rule-based segmenter for about 300 languages, no
+model to download, character offsets of its own). Whole sentences are packed
 into windows of at most `MAX_WINDOW_TOKENS` tokens (the tokens of the `tokens` config:
 words and single punctuation marks). A sentence boundary that falls inside an entity
 mention or an event trigger is not used, so no span is ever cut; a sentence longer than
@@ -16,8 +17,9 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+import sentencex
 
 from annotate.dataset.tokens import Span, Token, align
 
@@ -34,25 +36,15 @@ class Window:
     """Index one past the window's last token (end exclusive)."""
 
 
-@lru_cache(maxsize=1)
-def _segmenter() -> Any:
-    import pysbd  # lazy: its rule tables load on import; only publishing needs them
-
-    return pysbd.Segmenter(language="en", clean=False)
-
-
-def sentence_starts(text: str) -> list[int]:
-    """Character offsets where pysbd starts a sentence (after the first), in order."""
+def sentence_starts(text: str, language: str = "en") -> list[int]:
+    """Character offsets where sentencex starts a sentence (after the first), in order."""
     starts: list[int] = []
-    cursor = 0
-    for sentence in _segmenter().segment(text):
-        found = text.find(sentence, cursor)
-        if found < 0:  # pysbd returned text that is not a substring: skip it rather than guess
-            continue
-        if found > 0:
-            starts.append(found)
-        cursor = found + len(sentence)
-    return starts
+    for boundary in sentencex.get_sentence_boundaries(language, text):
+        start = boundary["start_index"]
+        # Offsets are code points, as Python's; a boundary whose text does not match is not used.
+        if 0 < start < len(text) and text[start : boundary["end_index"]] == boundary["text"]:
+            starts.append(start)
+    return sorted(set(starts))
 
 
 def protected(document: dict[str, Any]) -> list[tuple[int, int]]:
@@ -84,13 +76,15 @@ def _cuttable(tokens: list[Token], spans: Iterable[tuple[int, int]]) -> list[boo
     return allowed
 
 
-def windows(document: dict[str, Any], tokens: list[Token], *, limit: int = MAX_WINDOW_TOKENS) -> list[Window]:
+def windows(
+    document: dict[str, Any], tokens: list[Token], *, limit: int = MAX_WINDOW_TOKENS, language: str = "en"
+) -> list[Window]:
     """The article's windows: whole sentences packed up to `limit` tokens, no span cut."""
     if not tokens:
         return []
     allowed = _cuttable(tokens, protected(document))
     starts = [t.start for t in tokens]
-    sentence_first = sorted({bisect_left(starts, offset) for offset in sentence_starts(document["text"])} - {0})
+    sentence_first = sorted({bisect_left(starts, offset) for offset in sentence_starts(document["text"], language)} - {0})
     boundaries = [i for i in sentence_first if i < len(tokens) and allowed[i]]
     units = list(zip([0, *boundaries], [*boundaries, len(tokens)]))
     pieces: list[tuple[int, int]] = []
@@ -119,10 +113,12 @@ def _split_long(first: int, last: int, allowed: list[bool], limit: int) -> list[
     return pieces
 
 
-def window_rows(document: dict[str, Any], tokens: list[Token], tags: list[str]) -> list[dict[str, Any]]:
+def window_rows(
+    document: dict[str, Any], tokens: list[Token], tags: list[str], language: str = "en"
+) -> list[dict[str, Any]]:
     """Rows of the `windows` config for one article (token offsets are offsets into the article)."""
     rows = []
-    for window in windows(document, tokens):
+    for window in windows(document, tokens, language=language):
         part = tokens[window.first : window.last]
         start, end = part[0].start, part[-1].end
         rows.append(
