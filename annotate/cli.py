@@ -437,23 +437,27 @@ def agreement(
     ),
     format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="text, json or html"),
 ) -> None:
-    """Report inter-annotator agreement per pair, label and event type.
+    """Report inter-annotator agreement: per pair, over all annotators, and each annotator against the gold.
 
-    Compares every pair of annotators who completed the same article (cancelled annotations left out):
-    entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
-    and the HTML report are also saved under exports/agreement/.
+    Compares the annotators who completed the same article (cancelled annotations left out): entity F1
+    (nervaluate's strict, exact, partial, type), trigger and argument identification and classification F1,
+    Krippendorff's alpha over all annotators for labels, event types and attributes, gamma for entity spans,
+    bootstrap intervals over articles, label confusion. The JSON and the HTML report are also saved under
+    exports/agreement/.
     """
     from annotate.quality import agreement as agreement_lib
-    from annotate.quality.report import render_text
+    from annotate.quality.report import render_text, save_report
 
-    report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
+    workspace = _workspace()
+    report = agreement_lib.agreement(workspace, project=project, from_file=from_file)
+    saved = save_report(report, workspace.agreement_dir())
     if format is ReportFormat.json:
         _print_json(report.as_dict())
     elif format is ReportFormat.html:
-        typer.echo(f"wrote {report.saved[-1]}")
+        typer.echo(f"wrote {saved[-1]}")
     else:
         typer.echo(render_text(report))
-        typer.echo(f"Saved: {', '.join(str(p) for p in report.saved)}")
+        typer.echo(f"Saved: {', '.join(str(p) for p in saved)}")
 
 
 @app.command()

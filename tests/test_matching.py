@@ -110,7 +110,10 @@ def test_arguments_are_matched_per_event_when_two_events_of_one_type_share_a_spa
     # A: two Contact.Meet on "talks" (Participant Kim; Participant Pyongyang). B: one with both.
     a = record(
         [ent("a1", "Kim Jong Un", "PER"), ent("a2", "Pyongyang", "GPE")],
-        [ev("a3", "talks", "Contact.Meet", [("Participant", "a1")]), ev("a4", "talks", "Contact.Meet", [("Participant", "a2")])],
+        [
+            ev("a3", "talks", "Contact.Meet", [("Participant", "a1")]),
+            ev("a4", "talks", "Contact.Meet", [("Participant", "a2")]),
+        ],
     )
     b = record(
         [ent("b1", "Kim Jong Un", "PER"), ent("b2", "Pyongyang", "GPE")],
@@ -134,10 +137,22 @@ def test_entity_measures_on_the_nervaluate_definitions_and_against_nervaluate():
     #                                                                      partial partial, type correct
     #   Pyongyang GPE   / (nothing)                                     missed in every measure
     #   (nothing)       / talks ORG                                     spurious in every measure
-    reference = record([ent("r1", "Kim Jong Un", "PER"), ent("r2", "Moscow", "GPE"), ent("r3", "next week", "DATE"),
-                        ent("r4", "Pyongyang", "GPE")])
-    hypothesis = record([ent("h1", "Kim Jong Un", "PER"), ent("h2", "Moscow", "LOC"), ent("h3", "week", "DATE"),
-                         ent("h4", "talks", "ORG")])
+    reference = record(
+        [
+            ent("r1", "Kim Jong Un", "PER"),
+            ent("r2", "Moscow", "GPE"),
+            ent("r3", "next week", "DATE"),
+            ent("r4", "Pyongyang", "GPE"),
+        ]
+    )
+    hypothesis = record(
+        [
+            ent("h1", "Kim Jong Un", "PER"),
+            ent("h2", "Moscow", "LOC"),
+            ent("h3", "week", "DATE"),
+            ent("h4", "talks", "ORG"),
+        ]
+    )
 
     result = compare_records(reference, hypothesis)
     outcomes = {m: result.entities[m].total for m in ENTITY_MEASURES}
@@ -159,7 +174,11 @@ def test_entity_measures_on_the_nervaluate_definitions_and_against_nervaluate():
         other = theirs["overall"][their_name]
         mine = outcomes[ours]
         assert (mine.correct, mine.incorrect, mine.partial, mine.missed, mine.spurious) == (
-            other.correct, other.incorrect, other.partial, other.missed, other.spurious
+            other.correct,
+            other.incorrect,
+            other.partial,
+            other.missed,
+            other.spurious,
         ), ours
         assert round(mine.f1 or 0.0, 6) == round(other.f1, 6)
 
@@ -181,7 +200,9 @@ def test_partial_matching_is_optimal_not_greedy():
 
 
 def test_units_across_three_annotators_with_one_missing():
-    a = annotation_of(record([ent("a1", "Moscow", "GPE")], [ev("a2", "visit", "Movement.Travel"), ev("a3", "visit", "Contact.Meet")]))
+    a = annotation_of(
+        record([ent("a1", "Moscow", "GPE")], [ev("a2", "visit", "Movement.Travel"), ev("a3", "visit", "Contact.Meet")])
+    )
     b = annotation_of(record([ent("b1", "Moscow", "LOC")], [ev("b2", "visit", "Contact.Meet")]))
     c = annotation_of(record([], [ev("c2", "visit", "Movement.Travel")]))
 

@@ -17,18 +17,6 @@ from annotate.core.scheme import Scheme
 from annotate.core.settings import DatasetSettings
 from annotate.dataset.citation import bibtex
 
-_METRICS = {
-    "entity_f1_exact": "Entity span F1, exact (same start, end and label)",
-    "entity_f1_partial": "Entity span F1, partial (overlapping, same label)",
-    "trigger_f1": "Event trigger F1 (same span and type)",
-    "argument_f1": "Event argument F1 (same role, trigger and argument)",
-    "entity_label_alpha": "Krippendorff's alpha, entity labels",
-    "event_type_alpha": "Krippendorff's alpha, event types",
-    "attribute_alpha": "Krippendorff's alpha, attribute",
-    "articles": "Articles compared",
-    "pairs": "Annotator pairs",
-    "annotators": "Annotators compared",
-}
 _EXAMPLE_CHARS = 300
 _GOLD_FROM = {
     "curator": "decided by a curator",
@@ -408,22 +396,29 @@ and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonym
 annotator(s) contributed. Gold in this version: {gold}. {len(m['left_out'])} corpus article(s) had neither a
 ground-truth annotation nor an adjudicated record and are left out.{note}
 
-Inter-annotator agreement (from `annotate agreement`):
+Inter-annotator agreement (from `annotate agreement`; every figure and count, with its definition, is in
+`agreement.json` beside this card):
 
 {_agreement_table(facts.agreement)}
 """
 
 
-def _agreement_table(overall: dict[str, Any] | None) -> str:
-    if not overall:
+def _agreement_table(report: dict[str, Any] | None) -> str:
+    if not report:
         return "Not computed for this version."
-    rows = ["| measure | value |", "|---|---|"]
-    for key, value in overall.items():
-        items = value.items() if isinstance(value, dict) else [(None, value)]
-        for sub, figure in items:
-            name = _METRICS.get(key, key) + (f" ({sub})" if sub else "")
-            shown = "n/a" if figure is None else (f"{figure:.3f}" if isinstance(figure, float) else str(figure))
-            rows.append(f"| {name} | {shown} |")
+    definitions = report.get("definitions") or {}
+    rows = ["| measure | value | 95% interval | definition |", "|---|---|---|---|"]
+    for row in report.get("headline") or []:
+        value, ci = row.get("value"), row.get("ci")
+        shown = "n/a" if value is None else f"{value:.3f}"
+        interval = f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else ""
+        rows.append(f"| {row['caption']} | {shown} | {interval} | {definitions.get(row['definition'], '')} |")
+    overall, boot = report.get("overall") or {}, report.get("bootstrap") or {}
+    rows.append("")
+    rows.append(
+        f"{overall.get('articles', 0)} article(s) compared, {overall.get('annotators', 0)} annotator(s). "
+        f"Intervals: bootstrap over articles, {boot.get('resamples')} resamples, seed {boot.get('seed')}."
+    )
     return "\n".join(rows)
 
 

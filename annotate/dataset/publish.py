@@ -49,6 +49,7 @@ SPLIT_RULE = (
 )
 MANIFEST = "manifest.json"
 CARD = "README.md"
+AGREEMENT = "agreement.json"
 CROISSANT = "croissant.json"
 CITATION = "CITATION.cff"
 SCORES = "scores"
@@ -454,14 +455,27 @@ def _guidelines_version(workspace: Workspace) -> str | None:
 
 
 def _agreement(workspace: Workspace, slug: str) -> dict[str, Any] | None:
-    """The `overall` figures of the agreement report `annotate agreement` saved, if there is one."""
+    """The agreement report `annotate agreement` saved (with its `headline` figures), if there is one."""
     path = workspace.agreement_dir() / f"{slug}.json"
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    overall = report.get("overall") if isinstance(report, dict) else None
-    return overall if isinstance(overall, dict) and overall else None
+    return report if isinstance(report, dict) and report.get("headline") else None
+
+
+def _write_agreement(folder: Path, report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Put the agreement report beside the manifest and return it as read back, for the card to quote.
+
+    The links to Label Studio tasks are left out: they point at a server the dataset's readers cannot reach.
+    """
+    if report is None:
+        return None
+    for article in report.get("articles") or []:
+        article.pop("url", None)
+    path = folder / AGREEMENT
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _file_sha256(path: Path) -> str:
@@ -536,7 +550,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         manifest=manifest,
         dataset_info=_dataset_info(build),
         example=build.example,
-        agreement=_agreement(plan.workspace, plan.slug),
+        agreement=_write_agreement(folder, _agreement(plan.workspace, plan.slug)),
         corpus_size=extent["corpus"],
         local_path=plan.local_path,
         hub_repo=plan.hub_repo,

@@ -85,7 +85,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 ENTITY_MEASURES = ("strict", "exact", "partial", "type")
 TRIGGER_MEASURES = ("trigger_identification", "trigger_classification")
@@ -183,9 +183,7 @@ def annotation_of(record: Mapping[str, Any], defaults: Mapping[str, str] | None 
     targets: dict[str, tuple[int, int, str]] = {e["id"]: (e["start"], e["end"], e["label"]) for e in raw_entities}
     for event in raw_events:
         targets[event["id"]] = (event["trigger"]["start"], event["trigger"]["end"], event["type"])
-    entities = tuple(
-        sorted(Mention(e["start"], e["end"], e["label"], str(e.get("id", ""))) for e in raw_entities)
-    )
+    entities = tuple(sorted(Mention(e["start"], e["end"], e["label"], str(e.get("id", ""))) for e in raw_entities))
     events = []
     for event in raw_events:
         arguments = tuple(
@@ -349,9 +347,7 @@ class Comparison:
 # --- optimal one-to-one assignment -------------------------------------------------------
 
 
-def assign(
-    left: Sequence[T], right: Sequence[U], weight: Callable[[T, U], float | None]
-) -> list[tuple[int, int]]:
+def assign(left: Sequence[T], right: Sequence[U], weight: Callable[[T, U], float | None]) -> list[tuple[int, int]]:
     """Index pairs (i, j) of a one-to-one pairing of maximal total weight; None or ≤ 0 means "cannot pair"."""
     if not left or not right:
         return []
@@ -427,9 +423,13 @@ def _entity_breakdown(measure: str, reference: Sequence[Mention], hypothesis: Se
     return Breakdown(total, by_label)
 
 
-def _entity_confusion(reference: Sequence[Mention], hypothesis: Sequence[Mention]) -> Counter[tuple[str | None, str | None]]:
+def _entity_confusion(
+    reference: Sequence[Mention], hypothesis: Sequence[Mention]
+) -> Counter[tuple[str | None, str | None]]:
     table: Counter[tuple[str | None, str | None]] = Counter()
-    for unit in align_units({"reference": reference, "hypothesis": hypothesis}, key=_mention_span, weight=_label_weight):
+    for unit in align_units(
+        {"reference": reference, "hypothesis": hypothesis}, key=_mention_span, weight=_label_weight
+    ):
         ref, hyp = unit.get("reference"), unit.get("hypothesis")
         table[(ref.label if ref else None, hyp.label if hyp else None)] += 1
     return table
@@ -464,7 +464,9 @@ def pair_events(reference: Sequence[Event], hypothesis: Sequence[Event]) -> list
     """Events of two sides aligned per trigger span by optimal assignment; None where one side has no event."""
     return [
         (unit.get("reference"), unit.get("hypothesis"))
-        for unit in align_units({"reference": reference, "hypothesis": hypothesis}, key=_event_span, weight=event_weight)
+        for unit in align_units(
+            {"reference": reference, "hypothesis": hypothesis}, key=_event_span, weight=event_weight
+        )
     ]
 
 
@@ -572,7 +574,9 @@ def _argument_measures(
     return by_type, by_role
 
 
-def _attribute_pairs(pairs: list[tuple[Event | None, Event | None]]) -> dict[str, Counter[tuple[str | None, str | None]]]:
+def _attribute_pairs(
+    pairs: list[tuple[Event | None, Event | None]],
+) -> dict[str, Counter[tuple[str | None, str | None]]]:
     table: dict[str, Counter[tuple[str | None, str | None]]] = {}
     for ref, hyp in pairs:
         if ref is None or hyp is None:
