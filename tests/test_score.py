@@ -43,7 +43,7 @@ def test_gold_against_itself_is_one_everywhere(version: Path, offline_workspace,
     for name in ALL_MEASURES:
         m = report.system_figures["measures"][name]
         assert (m["precision"], m["recall"], m["f1"]) == (1.0, 1.0, 1.0), name
-        assert m["ci"] == (1.0, 1.0), name
+        assert m["ci"] == [1.0, 1.0], name
         for label, row in m["by_label"].items():
             assert row["f1"] == 1.0, (name, label)
     for name, a in report.system_figures["attributes"].items():
@@ -150,11 +150,29 @@ def test_bootstrap_is_reproducible_under_its_seed(version: Path, offline_workspa
     second = score(path, dataset=version, split="train", workspace=offline_workspace, save=False)
     other = score(path, dataset=version, split="train", workspace=offline_workspace, save=False, seed=7)
     ci = first.system_figures["measures"]["strict"]["ci"]
-    assert first.as_dict()["bootstrap"] == {"resamples": 1000, "seed": 20240613, "confidence": 0.95, "over": "articles"}
+    assert first.as_dict()["bootstrap"] == {"resamples": 1000, "seed": 15, "confidence": 0.95, "over": "articles"}
     assert ci == second.system_figures["measures"]["strict"]["ci"]
     # Articles recalled in different shares: the interval has width and holds the figure itself.
     assert ci[0] < first.system_figures["measures"]["strict"]["f1"] < ci[1]
     assert other.as_dict()["bootstrap"]["seed"] == 7
+
+
+def test_bootstrap_draws_as_agreement_does(version: Path, offline_workspace, tmp_path: Path):
+    """The system's intervals and the annotators' come from one convention: same draws, same figures."""
+    from annotate.quality import agreement
+    from annotate.quality.score import Scored, bootstrap
+    from annotate.quality.matching import compare_records
+
+    rows = _gold(version, "train")
+    half = copy.deepcopy(rows)
+    for number, row in enumerate(half):
+        row["entities"], row["events"] = row["entities"][: len(row["entities"]) // (1 + number)], []
+    scored = Scored([compare_records(g, h) for g, h in zip(rows, half)])
+    tallies = [agreement.ArticleTally(None, {}, {}, c, {}) for c in scored.comparisons]  # type: ignore[arg-type]
+    theirs = agreement.bootstrap(tallies, [], seed=agreement.BOOTSTRAP_SEED, resamples=agreement.BOOTSTRAP_RESAMPLES)
+    mine = bootstrap(scored, [], seed=agreement.BOOTSTRAP_SEED, resamples=agreement.BOOTSTRAP_RESAMPLES)
+    assert mine == theirs
+    assert mine["strict"] is not None and mine["strict"][0] < mine["strict"][1]
 
 
 def _bad(version: Path) -> dict:

@@ -39,6 +39,7 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
 from annotate.dataset.publish import MANIFEST, SCORES, published_versions
 from annotate.dataset.textee import ONTOLOGY, ontology
+from annotate.quality.agreement import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE
 from annotate.quality.matching import (
     ARGUMENT_MEASURES,
     DEFINITIONS,
@@ -49,9 +50,6 @@ from annotate.quality.matching import (
 )
 
 MEASURES = ENTITY_MEASURES + TRIGGER_MEASURES + ARGUMENT_MEASURES
-BOOTSTRAP_SEED = 20240613
-BOOTSTRAP_RESAMPLES = 1000
-CONFIDENCE = 0.95
 SHOWN_PROBLEMS = 20
 _SYSTEM = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -385,9 +383,14 @@ def _vector(comparison: Comparison, attributes: list[str]) -> list[float]:
     return out
 
 
-def bootstrap(scored: Scored, attributes: list[str], *, seed: int, resamples: int) -> dict[str, tuple[float, float] | None]:
-    """Percentile intervals over articles for each measure's F1 and each attribute's accuracy."""
-    if not scored.comparisons:
+def bootstrap(scored: Scored, attributes: list[str], *, seed: int, resamples: int) -> dict[str, list[float] | None]:
+    """Percentile intervals over articles for each measure's F1 and each attribute's accuracy.
+
+    The same draws and conventions as `annotate agreement`'s bootstrap (seed, resamples, confidence,
+    an interval only when at least half the resamples define the figure), so a system's interval
+    and the annotators' are computed alike.
+    """
+    if not scored.comparisons or resamples <= 0:
         return {}
     table = np.array([_vector(c, attributes) for c in scored.comparisons], dtype=float)
     rng = np.random.default_rng(seed)
@@ -397,7 +400,7 @@ def bootstrap(scored: Scored, attributes: list[str], *, seed: int, resamples: in
     np.add.at(weights, (np.repeat(np.arange(resamples), n), draws.ravel()), 1)
     sums = weights @ table
     low, high = (1 - CONFIDENCE) / 2 * 100, (1 + CONFIDENCE) / 2 * 100
-    intervals: dict[str, tuple[float, float] | None] = {}
+    intervals: dict[str, list[float] | None] = {}
     for i, name in enumerate(MEASURES):
         credit, actual, possible = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
         total = actual + possible
@@ -411,11 +414,12 @@ def bootstrap(scored: Scored, attributes: list[str], *, seed: int, resamples: in
     return intervals
 
 
-def _interval(values: np.ndarray, low: float, high: float) -> tuple[float, float] | None:
-    values = values[~np.isnan(values)]
-    if not len(values):
+def _interval(values: np.ndarray, low: float, high: float) -> list[float] | None:
+    defined = values[~np.isnan(values)]
+    if not len(defined) or len(defined) * 2 < len(values):
         return None
-    return (round(float(np.percentile(values, low)), 4), round(float(np.percentile(values, high)), 4))
+    values = defined
+    return [round(float(np.percentile(values, low)), 4), round(float(np.percentile(values, high)), 4)]
 
 
 def figures(scored: Scored, attributes: list[str], *, seed: int, resamples: int) -> dict[str, Any]:
