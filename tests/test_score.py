@@ -136,6 +136,11 @@ def test_canonical_records_and_parquet_are_accepted(version: Path, offline_works
     records = [r for r in gold if r["article_id"] == TEST_ARTICLE]
     report = score(_write(tmp_path / "records.jsonl", records), dataset=version, workspace=offline_workspace)
     assert report.system_figures["measures"]["argument_classification_attached"]["f1"] == 1.0
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    _write(folder / "system-output.jsonl", _gold(version))
+    report = score(folder, dataset=version, workspace=offline_workspace, system="from-folder")
+    assert report.system_figures["measures"]["trigger_classification"]["f1"] == 1.0
     parquet = version / "data" / "documents" / "test.parquet"
     report = score(parquet, dataset=version, workspace=offline_workspace, system="from-parquet")
     assert report.system_figures["measures"]["strict"]["f1"] == 1.0
@@ -160,8 +165,8 @@ def test_bootstrap_is_reproducible_under_its_seed(version: Path, offline_workspa
 def test_bootstrap_draws_as_agreement_does(version: Path, offline_workspace, tmp_path: Path):
     """The system's intervals and the annotators' come from one convention: same draws, same figures."""
     from annotate.quality import agreement
-    from annotate.quality.score import Scored, bootstrap
     from annotate.quality.matching import compare_records
+    from annotate.quality.score import Scored, bootstrap
 
     rows = _gold(version, "train")
     half = copy.deepcopy(rows)

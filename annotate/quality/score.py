@@ -194,9 +194,16 @@ def _folder_rows(path: Path, split: str) -> list[dict[str, Any]]:
     from datasets import load_dataset  # lazy: datasets takes a second to import
 
     try:
-        data = load_dataset(str(path), split=split)
+        loaded = load_dataset(str(path))
     except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; one sentence for all
-        raise ScoreError(f"{path} cannot be loaded with `datasets` as split {split!r} ({exc}).") from None
+        raise ScoreError(f"{path} cannot be loaded with `datasets` ({exc}).") from None
+    # A folder laid out in splits gives the split scored; a folder of one file gives its only split.
+    if split in loaded:
+        data = loaded[split]
+    elif len(loaded) == 1:
+        data = next(iter(loaded.values()))
+    else:
+        raise ScoreError(f"{path} has splits {', '.join(loaded)} but no {split!r}; give the predictions of {split}.")
     return [{k: _named(data.features[k], v) for k, v in row.items()} for row in data]
 
 
