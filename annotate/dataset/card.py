@@ -313,7 +313,9 @@ def _benchmark(facts: CardFacts) -> str:
 
 F1 with its 95% bootstrap interval over the split's {first.get('articles', '?')} article(s){_point_note(first)}. Systems are scored against the gold of the split;
 "annotators vs gold" scores each annotator's own record against the same gold and pools the counts;
-"annotator vs annotator" scores every pair of annotators against each other (F1 is symmetric). The
+"annotator vs annotator" scores every pair of annotators against each other (F1 is symmetric). Where
+the gold was adjudicated from these same annotators' work, "annotators vs gold" flatters them and
+"annotator vs annotator" is the fairer human reference. The
 measures are those of `annotate score` and `annotate agreement` (one matching core): entity measures
 as nervaluate names them, trigger and argument measures as TextEE defines them. These figures are in
 `manifest.json` under `scores`; `annotate score --format json` gives the full report (per label, per
