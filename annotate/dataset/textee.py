@@ -36,7 +36,7 @@ def textee_lines(document: dict[str, Any], windows: list[dict[str, Any]], langua
     """The TextEE-style objects of one article, one per window (rows of the `windows` config)."""
     article = document["id"]
     placed: dict[str, tuple[str, int, int]] = {}  # entity id -> (window id, first token, last token)
-    where = _token_index(windows)
+    where = _token_index(windows, document["text"])
     for entity in document["entities"]:
         placed[entity["id"]] = where(entity["start"], entity["end"])
     entities = {e["id"]: e for e in document["entities"]}
@@ -106,8 +106,11 @@ def _empty_line(document: dict[str, Any], window: dict[str, Any], language: str)
     }
 
 
-def _token_index(windows: list[dict[str, Any]]) -> Callable[[int, int], tuple[str, int, int]]:
-    """A function from a character span to (window id, first token, one past last token) in that window."""
+def _token_index(windows: list[dict[str, Any]], text: str) -> Callable[[int, int], tuple[str, int, int]]:
+    """A function from a character span to (window id, first token, one past last token) in that window.
+
+    Whitespace at a span's edge carries no token, so a span is placed as its trimmed self (as BIO tags it).
+    """
     by_start: dict[int, tuple[str, int]] = {}
     by_end: dict[int, tuple[str, int]] = {}
     for window in windows:
@@ -116,6 +119,10 @@ def _token_index(windows: list[dict[str, Any]]) -> Callable[[int, int], tuple[st
             by_end[end] = (window["id"], i + 1)
 
     def where(start: int, end: int) -> tuple[str, int, int]:
+        while start < end - 1 and text[start].isspace():
+            start += 1
+        while end > start + 1 and text[end - 1].isspace():
+            end -= 1
         (wnd, first), (wnd_end, last) = by_start[start], by_end[end]
         assert wnd == wnd_end, (start, end, wnd, wnd_end)  # windows never cut a span
         return wnd, first, last
