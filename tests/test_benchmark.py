@@ -249,3 +249,25 @@ def test_next_seed_version_card_has_statistics_citation_and_the_baseline_row(off
     assert f"| entities, strict | {strict:.3f}" in benchmark and f"{human:.3f}" in benchmark
     manifest = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["scores"][0]["system"] == "crf-baseline"
+
+
+@pytest.mark.parametrize("limit", [5, 17, 40])
+def test_small_window_limits_still_cut_no_span(limit: int):
+    """Sentences longer than the limit are cut between tokens, never inside a mention or a trigger."""
+    from annotate.core.records import iter_records
+    from annotate.dataset.windows import article_tokens, windows
+
+    for record in iter_records(next((REPO / "exports" / "gold").glob("*.jsonl"))):
+        document = {"id": record["article_id"], "text": record["text"], "entities": record["entities"],
+                    "events": record["events"]}
+        tokens, _, _ = article_tokens(document)
+        found = windows(document, tokens, limit=limit)
+        assert [w.first for w in found] == [0, *(w.last for w in found[:-1])] and found[-1].last == len(tokens)
+        spans = [(e["start"], e["end"]) for e in record["entities"]]
+        spans += [(ev["trigger"]["start"], ev["trigger"]["end"]) for ev in record["events"]]
+        for window in found:
+            start, end = tokens[window.first].start, tokens[window.last - 1].end
+            assert all(e <= start or s >= end or start <= s < e <= end for s, e in spans)
+            if window.last - window.first > limit:  # only a single span longer than the limit may do this
+                inside = [(s, e) for s, e in spans if start <= s and e <= end]
+                assert any(sum(1 for t in tokens if s <= t.start < e) > limit for s, e in inside)
