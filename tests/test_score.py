@@ -240,3 +240,13 @@ def test_score_cli_formats(version: Path, tmp_path: Path):
     assert set(as_json["definitions"]) >= set(ALL_MEASURES)
     missing = run_cli("score", str(tmp_path / "nope.jsonl"), "--dataset", str(version))
     assert missing.exit_code == 2 and "does not exist" in missing.stderr
+
+
+def test_a_split_the_version_lacks_is_refused_by_name(version: Path, tmp_path: Path):
+    path = _write(tmp_path / "gold.jsonl", _gold(version))
+    result = run_cli("score", str(path), "--dataset", str(version), "--split", "validation")
+    assert_no_traceback(result)
+    assert result.exit_code == 2
+    assert "has no 'validation' split (it has test, train); pick one with --split." in result.stderr
+    nowhere = run_cli("score", str(path), "--dataset", str(tmp_path))
+    assert nowhere.exit_code == 2 and "is not a published version" in nowhere.stderr
