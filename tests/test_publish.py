@@ -289,6 +289,18 @@ def test_republishing_a_version_is_refused(published) -> None:
     assert (result.folder / "manifest.json").read_bytes() == before
 
 
+def test_a_version_lower_than_the_latest_is_refused(published) -> None:
+    ws, _, _ = published
+    assert publish(ws, version="1.2.0").version == "1.2.0"
+    lower = run_cli("publish", "--version", "1.1.9")
+    assert_no_traceback(lower)
+    assert lower.exit_code == 1
+    assert "lower than 1.2.0" in lower.stderr and "1.2.1" in lower.stderr
+    history = ws.exports / "nk-russia-events"
+    assert sorted(p.name for p in history.iterdir()) == ["1.0.0", "1.2.0"]
+    assert publish(ws, version="1.2.1").version == "1.2.1"
+
+
 def test_bump_continues_from_the_last_version_with_a_changelog(published) -> None:
     ws, result, expected = published
     slug = load_project_settings(ws).project_slug

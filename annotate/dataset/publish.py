@@ -137,6 +137,16 @@ def _choose_version(history: Path, version: str | None, bump: Bump | str | None)
     return version
 
 
+def _refuse_lower_than_latest(plan: "_Plan") -> None:
+    """A new version must come after the dataset's latest, so "latest" always means the newest work."""
+    versions = published_versions(plan.history)
+    if versions and _semver(plan.version) < _semver(versions[-1]):
+        raise PublishError(
+            f"Version {plan.version} is lower than {versions[-1]}, the latest published version of {plan.name}; "
+            f"nothing was published. Publish {next_version(versions[-1], Bump.patch)} or higher (--bump patch)."
+        )
+
+
 def _history_folder(workspace: Workspace, name: str, out: Path | None) -> Path:
     """The folder holding every version: exports/<name>/, or the --out folder."""
     exports = workspace.exports.resolve()
@@ -563,6 +573,7 @@ def publish(
     )
     if plan.target.exists() or plan.target.is_symlink():
         return _existing_version(plan, push_to_hub, dry_run, hub)
+    _refuse_lower_than_latest(plan)
     manifest, files = _write_version(plan, dry_run, on_progress)
     result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
     if push_to_hub and not dry_run:
