@@ -93,7 +93,9 @@ class Provenance:
 
 def _recorded_pass(value: Any, where: str, folder: Path) -> RecordedPass:
     if not isinstance(value, dict) or set(value) != _PASS_KEYS or not all(isinstance(v, str) for v in value.values()):
-        raise PublishError(f"{where} must have exactly `file`, `made_by` and `how`, each a text. Fix it and publish again.")
+        raise PublishError(
+            f"{where} must have exactly `file`, `made_by` and `how`, each a text. Fix it and publish again."
+        )
     if not (folder / value["file"]).is_file():
         raise PublishError(f"{where} names {value['file']}, which is not in {folder}. Fix the name and publish again.")
     return RecordedPass(value["file"], value["made_by"].strip(), " ".join(value["how"].split()))
@@ -115,8 +117,9 @@ def load_recorded(workspace: Workspace) -> RecordedProvenance | None:
         raise PublishError(f"{PROVENANCE_FILE}: `passes` must be a list of passes (file, made_by, how).")
     folder = path.parent
     note = data.get("note")
+    curation = data.get("curation")
     return RecordedProvenance(
         passes=[_recorded_pass(p, f"{PROVENANCE_FILE} pass {n}", folder) for n, p in enumerate(passes, 1)],
-        curation=_recorded_pass(data["curation"], f"{PROVENANCE_FILE} curation", folder) if data.get("curation") else None,
+        curation=_recorded_pass(curation, f"{PROVENANCE_FILE} curation", folder) if curation else None,
         note=" ".join(str(note).split()) if note else None,
     )

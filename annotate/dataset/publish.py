@@ -138,10 +138,11 @@ def _choose_version(history: Path, version: str | None, bump: Bump | str | None)
     return version
 
 
-def _refuse_lower_than_latest(plan: "_Plan") -> None:
+def _refuse_lower_than_latest(plan: _Plan) -> None:
     """A new version must come after the dataset's latest, so "latest" always means the newest work."""
     versions = published_versions(plan.history)
-    if versions and _semver(plan.version) < _semver(versions[-1]):
+    chosen, latest = _semver(plan.version), _semver(versions[-1]) if versions else None
+    if chosen and latest and chosen < latest:
         raise PublishError(
             f"Version {plan.version} is lower than {versions[-1]}, the latest published version of {plan.name}; "
             f"nothing was published. Publish {next_version(versions[-1], Bump.patch)} or higher (--bump patch)."
