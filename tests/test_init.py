@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,14 @@ def test_init_makes_a_project_folder_with_its_own_names_and_no_seed_notes(elsewh
     guidelines = (root / "guidelines" / "annotation-guidelines.md").read_text()
     assert guidelines.startswith("# Annotation guidelines: Ukraine talks\n")
     assert "| `PER` |" in guidelines and "North Korea" not in guidelines.split("<!-- generated:entities -->")[0]
+    # How to work in Label Studio holds for any project of this scheme: those sections come along, first.
+    seed_guidelines = (REPO / "guidelines" / "annotation-guidelines.md").read_text()
+    tool = [h for h in re.findall(r"^## (.+)$", seed_guidelines, re.M) if "Label Studio" in h]
+    assert tool, "the seed's guidelines have a section on labelling in Label Studio"
+    for heading in tool:
+        plain = re.sub(r"^[\d.]+\s+", "", heading)
+        assert f"\n## {plain}\n\n" in guidelines
+        assert guidelines.index(plain) < guidelines.index("## 1. Entities")
 
     # Inside the new folder every command finds it by itself, and its files are up to date.
     monkeypatch.chdir(root / "guidelines")
@@ -74,7 +83,8 @@ def test_init_from_a_given_scheme_with_chosen_names(elsewhere):
         "Port calls 2025",
     )
     assert yaml.safe_load((root / "labels" / "scheme.yaml").read_text())["name"] == "Port calls"
-    assert "scheme version 0.1.0" in (root / "guidelines" / "annotation-guidelines.md").read_text()
+    guidelines = (root / "guidelines" / "annotation-guidelines.md").read_text()
+    assert "scheme version 0.1.0" in guidelines and "Label Studio" not in guidelines.split("## 1.")[0]
 
 
 @pytest.mark.parametrize(

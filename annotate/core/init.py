@@ -53,7 +53,7 @@ _GUIDELINES = """\
 starting. The tables below are generated from the scheme by `annotate scheme`; write the rules
 for each type under them.*
 
-## 1. Entities
+{tool_sections}## 1. Entities
 
 <!-- generated:entities -->
 <!-- /generated:entities -->
@@ -129,6 +129,29 @@ def _yaml_text(value: str) -> str:
     return yaml.safe_dump({"v": value}, width=1000, allow_unicode=True).strip().removeprefix("v: ")
 
 
+_SECTION = re.compile(r"^## (.+)$", re.M)
+_TOOL_HEADING = re.compile(r"label studio|label here", re.I)
+
+
+def tool_sections(guidelines: Path) -> str:
+    """The sections of a project's guidelines on working in Label Studio, which hold for any project of its scheme.
+
+    Top-level sections whose heading names Label Studio or "label here", their numbers dropped;
+    the sections on the articles themselves stay with their project.
+    """
+    found = []
+    for page in sorted(guidelines.glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        starts = list(_SECTION.finditer(text))
+        for n, match in enumerate(starts):
+            if not _TOOL_HEADING.search(match.group(1)):
+                continue
+            end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
+            heading = re.sub(r"^\d+(\.\d+)*\.?\s+", "", match.group(1))
+            found.append(f"## {heading}\n\n{text[match.end():end].strip(chr(10))}\n\n")
+    return "".join(found)
+
+
 def _current_scheme_file() -> Path:
     try:
         return find_workspace().scheme_path
@@ -157,6 +180,8 @@ def init(
     _check_names(title, name)
     _empty_or_new(root)
     scheme_file = Path(from_scheme).expanduser().resolve() if from_scheme else _current_scheme_file()
+    # Working in Label Studio is the same for every project of a scheme: its sections come along.
+    tools = "" if from_scheme else tool_sections(scheme_file.parent.parent / "guidelines")
     if not scheme_file.is_file():
         raise UsageError(f"{scheme_file} is not a file; give the scheme to start from with --from-scheme FILE.")
     scheme = load_scheme(scheme_file)  # a broken scheme is refused before anything is written
@@ -166,7 +191,9 @@ def init(
     shutil.copyfile(scheme_file, workspace.scheme_path)
     files = {
         root / SETTINGS_FILE: _SETTINGS.format(project=_yaml_text(title), name=name, pretty_name=_yaml_text(title)),
-        workspace.guidelines / GUIDELINES_FILE: _GUIDELINES.format(title=title, version=scheme.version),
+        workspace.guidelines / GUIDELINES_FILE: _GUIDELINES.format(
+            title=title, version=scheme.version, tool_sections=tools
+        ),
         root / ".gitignore": _GITIGNORE,
         workspace.corpus / ".gitkeep": "",
         workspace.exports / ".gitkeep": "",
