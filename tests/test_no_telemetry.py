@@ -100,7 +100,8 @@ def test_no_request_leaves_the_server_during_a_whole_labelling_session(
 
     assert recorded.urls, "the recorder saw no request at all, so it proves nothing"
     assert any(u.startswith(f"{label_studio.url}/api/tasks/") for u in recorded.urls)
-    assert recorded.outside(label_studio.url) == []
+    outside = recorded.outside(label_studio.url)
+    assert outside == [], "the pages asked for addresses outside the server:\n" + "\n".join(outside)
     assert [m for m in TELEMETRY_MARKERS if m in pages] == []
     (record,) = list(_records(workspace, unique_title))
     assert record["events"][0]["arguments"][0]["role"] == "Traveler"
