@@ -144,10 +144,22 @@ def croissant(
     return document
 
 
+def _recorded(manifest: dict[str, Any]) -> str:
+    """Who or what made the recorded passes and the curation, as the version's provenance says (or nothing)."""
+    recorded = (manifest.get("annotation") or {}).get("recorded") or {}
+    parts = [f"{p['file']}: made by {p['made_by']}; {p['how']}" for p in recorded.get("passes") or []]
+    if recorded.get("curation"):
+        c = recorded["curation"]
+        parts.append(f"curation ({c['file']}): made by {c['made_by']}; {c['how']}")
+    if recorded.get("note"):
+        parts.append(str(recorded["note"]))
+    return (" Recorded work: " + " ".join(" ".join(p.split()) for p in parts)) if parts else ""
+
+
 def rai_fields(settings: DatasetSettings, manifest: dict[str, Any], corpus_size: int) -> dict[str, str]:
     """The Responsible-AI fields, from the same facts as the card."""
     sources = ", ".join(f"{name} ({count})" for name, count in manifest.get("sources", {}).items()) or "not recorded"
-    note = " " + " ".join(settings.annotation_note.split()) if settings.annotation_note else ""
+    note = _recorded(manifest)
     return {
         "dataCollection": (
             f"News articles from online outlets (by outlet: {sources}); {len(manifest['articles'])} of the corpus's "
