@@ -439,12 +439,28 @@ def _who_annotated(count: int, work: dict[str, dict[str, int]]) -> str:
     )
 
 
+def _pass_facts(recorded_pass: dict[str, Any]) -> str:
+    """What the provenance file records of a pass beyond its description: blindness, date, versions."""
+    facts = []
+    if recorded_pass.get("blind") is True:
+        facts.append("blind (saw only the scheme, the guidelines and the article text)")
+    elif recorded_pass.get("blind") is False:
+        facts.append("not blind")
+    if recorded_pass.get("made_at"):
+        facts.append(f"made {recorded_pass['made_at']}")
+    if recorded_pass.get("guidelines"):
+        facts.append(f"guidelines {recorded_pass['guidelines']}")
+    if recorded_pass.get("scheme"):
+        facts.append(f"scheme {recorded_pass['scheme']}")
+    return f" ({'; '.join(facts)})" if facts else ""
+
+
 def _recorded(recorded: dict[str, Any]) -> str:
     lines = ["**Recorded passes**, as `corpus/annotations/provenance.yaml` describes them:", ""]
-    lines += [f"- `{p['file']}`: made by {p['made_by']}; {p['how']}" for p in recorded.get("passes", [])]
+    lines += [f"- `{p['file']}`: made by {p['made_by']}; {p['how']}{_pass_facts(p)}" for p in recorded.get("passes", [])]
     if recorded.get("curation"):
         c = recorded["curation"]
-        lines.append(f"- curation, `{c['file']}`: made by {c['made_by']}; {c['how']}")
+        lines.append(f"- curation, `{c['file']}`: made by {c['made_by']}; {c['how']}{_pass_facts(c)}")
     if recorded.get("note"):
         lines += ["", recorded["note"]]
     return "\n".join(lines)

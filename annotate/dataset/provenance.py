@@ -23,6 +23,8 @@ from annotate.core.workspace import Workspace
 
 PROVENANCE_FILE = Path("corpus") / "annotations" / "provenance.yaml"
 _PASS_KEYS = {"file", "made_by", "how"}
+_OPTIONAL_TEXT_KEYS = ("made_at", "guidelines", "scheme")
+"""What a pass may say besides: when it was made, under which guidelines and scheme versions."""
 
 
 @dataclass
@@ -42,6 +44,11 @@ class RecordedPass:
     file: str
     made_by: str
     how: str
+    blind: bool | None = None
+    """True: the annotator saw only the scheme, the guidelines and the article text; None: not recorded."""
+    made_at: str | None = None
+    guidelines: str | None = None
+    scheme: str | None = None
 
 
 @dataclass
@@ -92,13 +99,24 @@ class Provenance:
 
 
 def _recorded_pass(value: Any, where: str, folder: Path) -> RecordedPass:
-    if not isinstance(value, dict) or set(value) != _PASS_KEYS or not all(isinstance(v, str) for v in value.values()):
+    allowed = _PASS_KEYS | {"blind", *_OPTIONAL_TEXT_KEYS}
+    if (
+        not isinstance(value, dict)
+        or not _PASS_KEYS <= set(value) <= allowed
+        or not all(isinstance(value[k], str) for k in _PASS_KEYS)
+        or not all(isinstance(value.get(k, ""), (str, int, float)) for k in _OPTIONAL_TEXT_KEYS)
+        or not isinstance(value.get("blind", False), bool)
+    ):
         raise PublishError(
-            f"{where} must have exactly `file`, `made_by` and `how`, each a text. Fix it and publish again."
+            f"{where} must have exactly `file`, `made_by` and `how`, each a text, and may say `blind` (true or"
+            " false), `made_at`, `guidelines` and `scheme`. Fix it and publish again."
         )
     if not (folder / value["file"]).is_file():
         raise PublishError(f"{where} names {value['file']}, which is not in {folder}. Fix the name and publish again.")
-    return RecordedPass(value["file"], value["made_by"].strip(), " ".join(value["how"].split()))
+    extra = {k: str(value[k]) for k in _OPTIONAL_TEXT_KEYS if k in value}
+    return RecordedPass(
+        value["file"], value["made_by"].strip(), " ".join(value["how"].split()), blind=value.get("blind"), **extra
+    )
 
 
 def load_recorded(workspace: Workspace) -> RecordedProvenance | None:
