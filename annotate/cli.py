@@ -200,15 +200,25 @@ def scheme(
     check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
 ) -> None:
     """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
-    result = generated.scheme(_workspace(), check=check)
+    from annotate.core import migration as migration_lib
+
+    workspace = _workspace()
+    result = generated.scheme(workspace, check=check)
     s = result.scheme
     summary = f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
     if check:
         typer.echo(f"{summary}; {len(result.unchanged)} generated file(s) up to date.")
-        return
-    for path in result.written:
-        typer.echo(f"wrote {path}")
-    typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    else:
+        for path in result.written:
+            typer.echo(f"wrote {path}")
+        typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    versions = migration_lib.check_versions(workspace, s)
+    for version in versions.to_migrate:
+        carried = ", ".join(versions.covered.get(version, [])) or "no name in use changes"
+        typer.echo(
+            f"{versions.in_use[version]} record(s) are under scheme {version}; its migration to {s.version} "
+            f"carries over what they use that changed ({carried}). Run `annotate migrate`."
+        )
 
 
 # --- commands of later stages ------------------------------------------------------------
@@ -327,6 +337,62 @@ class _PushBar:
 
     def __exit__(self, *exc: Any) -> None:
         self.progress.stop()
+
+
+@app.command()
+@_run
+def migrate(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print, per article, what would change; change nothing."),
+) -> None:
+    """Carry every annotation over to the scheme's new version, following labels/migrations/.
+
+    Migrates the Label Studio project's config and annotations, the curation project, and the records, gold
+    and recorded passes. A rerun changes nothing; a run that stopped is finished by running it again. What
+    the migration cannot decide is listed in exports/migrations/, never dropped.
+    """
+    from annotate.quality import migrate as migrate_lib
+
+    with _progress("Migrating tasks") as update:
+        result = migrate_lib.migrate(_workspace(), project=project, dry_run=dry_run, on_progress=update)
+    _print_migration(result)
+
+
+def _print_migration(result: Any) -> None:
+    by_article: dict[str, list[Any]] = {}
+    for change in result.articles:
+        by_article.setdefault(change.article_id, []).append(change)
+    verb = "would change" if result.dry_run else "changed"
+    for article, changes in sorted(by_article.items()):
+        typer.echo(f"article {article}")
+        for change in changes:
+            what = "; ".join(f"{name} ×{count}" for name, count in sorted(change.changed.items()))
+            undecided = f"; {change.undecided} left to a person" if change.undecided else ""
+            typer.echo(f"  {change.where}: {what or 'scheme version only'}{undecided}")
+    for project in result.projects:
+        if not project.found:
+            continue
+        state = f"from scheme {project.config_version}" if project.config_version != result.version else "up to date"
+        typer.echo(
+            f"Project {project.title!r} ({state}): {project.annotations_updated} of {project.annotations} "
+            f"annotation(s) and {project.predictions_updated} prediction(s) {verb}"
+            + ("; label config set to the new scheme." if project.config_updated else ".")
+        )
+        for item in project.unreadable:
+            err(f"left as it is  {item}")
+    for file in result.files:
+        if file.migrated:
+            typer.echo(f"{file.path}: {file.migrated} of {file.records} record(s) {verb}.")
+    for item in result.undecided:
+        err(f"undecided  article {item.article_id}, annotation {item.annotation_id}, region {item.region}: {item.reason}")
+    steps = ", ".join(result.migrations) or "none needed"
+    prefix = "Dry run, nothing changed. " if result.dry_run else ""
+    typer.echo(
+        f"{prefix}Scheme {result.version}; migrations {steps}; {len(result.articles)} annotation(s) or record(s) "
+        f"{verb}, {len(result.undecided)} item(s) left to a person."
+    )
+    if result.undecided_path:
+        typer.echo(f"Left to a person: {result.undecided_path}")
 
 
 @app.command()
@@ -513,7 +579,8 @@ def adjudicate(
 def publish(
     version: Optional[str] = typer.Option(None, "--version", help="The version to publish, X.Y.Z."),
     bump: Optional[str] = typer.Option(
-        None, "--bump", help="major, minor or patch: the next version after the last one published."
+        None, "--bump", help="major, minor or patch: the next version after the last one published; auto: the "
+        "one the scheme's changes call for (major after a rename or removal)."
     ),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
@@ -536,7 +603,7 @@ def publish(
     from annotate.dataset import publish as publish_lib
 
     if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
-        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
+        raise typer.BadParameter("use major, minor, patch or auto", param_hint="--bump")
     with _progress("Writing articles") as update:
         result = publish_lib.publish(
             _workspace(),

@@ -125,6 +125,7 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "entities": {"type": "array", "items": {"$ref": "#/$defs/entity"}},
             "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
             "provenance": {"type": "object"},
+            "scheme_version": {"type": "string", "pattern": "^\\d+\\.\\d+\\.\\d+$"},
         },
         "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
     }

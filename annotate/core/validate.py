@@ -85,10 +85,33 @@ def validate_record(record: dict[str, Any], scheme: Scheme) -> list[Problem]:
     """Every problem of one canonical record: structure (JSON Schema) and meaning (the scheme)."""
     if not isinstance(record, dict):
         return [Problem("schema", f"a record must be a JSON object, got {_show(record)}")]
+    stale = _version_problem(record, scheme)
+    if stale is not None:
+        return [stale]
     checker = _RecordChecker(record, scheme)
     checker.check_schema()
     checker.check_meaning()
     return checker.problems
+
+
+def _version_problem(record: dict[str, Any], scheme: Scheme) -> Problem | None:
+    """An old record is not broken, it is under an earlier scheme: say so instead of listing what changed."""
+    from annotate.core.migration import record_version, semver
+
+    version = record_version(record)
+    if version == scheme.version:
+        return None
+    task = record.get("task_id") if record.get("task_id") is not None else record.get("article_id")
+    try:
+        older = semver(version) < semver(scheme.version)
+    except ValueError:
+        older = False
+    if older:
+        message = (f"the record is under scheme {version}, labels/scheme.yaml is {scheme.version}: "
+                   "run `annotate migrate` to bring it to the current scheme")
+    else:
+        message = f"the record is under scheme {version}, newer than labels/scheme.yaml ({scheme.version})"
+    return Problem("scheme-version", message, task, record.get("annotation_id"))
 
 
 def _json_path(path: Iterable[Any]) -> str:
@@ -372,6 +395,7 @@ def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator
             annotator=annotator(annotation.get("completed_by")),
             attribute_names=scheme.attribute_names,
         )
+        record["scheme_version"] = scheme.version
         # Name the annotation by Label Studio's id as the export has it, as the conversion problems do.
         checked = [replace(p, annotation=annotation.get("id")) for p in validate_record(record, scheme)]
         yield record, problems + checked

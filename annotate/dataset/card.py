@@ -349,6 +349,22 @@ def _changes(facts: CardFacts) -> str:
 (the ids are listed in `manifest.json`).
 
 {counts}
+{_scheme_changes(log.get("scheme"))}"""
+
+
+def _scheme_changes(log: dict[str, Any] | None) -> str:
+    """The scheme's changes since the previous version, each with the gold mentions it touched."""
+    if not log or not log.get("previous") or log["previous"] == log.get("current"):
+        return ""
+    rows = ["| change | mentions in gold |", "|---|---|"]
+    for change in log.get("changes") or []:
+        mentions = change.get("mentions")
+        rows.append(f"| {change['description']} | {'-' if mentions is None else mentions} |")
+    table = "\n".join(rows) if len(rows) > 2 else "Definitions only; no label changed."
+    return f"""
+The labelling scheme moved from version {log['previous']} to {log['current']}:
+
+{table}
 """
 
 

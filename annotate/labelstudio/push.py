@@ -512,7 +512,8 @@ def _prepare(
         return PredictionIssue(number, article_id, _NOT_IN_PROJECT)
     # A model's output need not carry what only annotations have; the offsets are checked
     # against the text the task really holds.
-    defaults = {"annotation_id": f"line-{number}", "annotator": "model", "ground_truth": False, "cancelled": False}
+    defaults = {"annotation_id": f"line-{number}", "annotator": "model", "ground_truth": False, "cancelled": False,
+                "scheme_version": scheme.version}
     full = {**defaults, "entities": [], "events": [], "text": task.text, **record}
     if full["text"] != task.text:
         reason = f"the record's text differs from the text of task {task.id}, so its offsets would point elsewhere"

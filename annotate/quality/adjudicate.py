@@ -243,6 +243,7 @@ def _base(article: Article, *, annotation_id: str, source: dict[str, Any] | None
         "updated_at": source.get("updated_at") if source else None,
         "title": first.get("title"),
         "text": first["text"],
+        **({"scheme_version": first["scheme_version"]} if "scheme_version" in first else {}),
     }
 
 
