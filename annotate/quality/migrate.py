@@ -142,6 +142,7 @@ class _Ledger:
         self.keys = set()
         if self.path.exists():
             for item in iter_file_records(self.path):
+                item.pop("where", None)
                 self.keys.add(Undecided(**item).key())
 
     def note(self, where: str, undecided: list[Undecided]) -> None:

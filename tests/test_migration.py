@@ -1,0 +1,186 @@
+"""Migration files and their application to records, without a server: checked, pure, never silent."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+
+import pytest
+
+from annotate.core.errors import MigrationError
+from annotate.core.migration import (
+    check_versions,
+    load_migration,
+    migrate_record,
+    migration_chain,
+    parse_migration,
+    undecided_path,
+)
+from annotate.core.records import iter_records
+from annotate.core.scheme import current_scheme
+from annotate.core.validate import validate_record
+from annotate.labelstudio.instructions import instructions
+from annotate.quality.migrate import MigrateResult, _migrate_files, bridging_config
+
+from .helpers import assert_no_traceback, run_cli
+from .migration_fixture import GUIDELINES_CHANGE, MIGRATION, write_scheme_1_1
+
+CURATE_WEA = MIGRATION.replace("rename: {entity_type: WEA, to: WEAPON}", "remove: {entity_type: WEA, then: curate}")
+
+
+def _passes(workspace) -> list[dict]:
+    """The recorded passes and the curator's decisions: records under 1.0.0."""
+    folder = workspace.corpus / "annotations"
+    return [r for name in ("pass-a", "pass-b", "curation") for r in iter_records(folder / f"{name}.jsonl")]
+
+
+def test_a_removal_without_then_is_refused_with_a_sentence(offline_workspace):
+    bare = MIGRATION.replace("then: {relabel: Past}", "").replace(", }", "}")
+    write_scheme_1_1(offline_workspace, migration=bare)
+    with pytest.raises(MigrationError) as refused:
+        load_migration(offline_workspace.labels / "migrations" / "1.0.0-to-1.1.0.yaml")
+    message = str(refused.value)
+    assert "line 7" in message and "removal of value Present" in message
+    assert "then: {relabel: OTHER}" in message and message.endswith(".") and "\n" not in message
+
+    result = run_cli("scheme", "--check")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and "does not say what happens to the annotations that use it" in result.stderr
+
+
+def test_a_version_change_without_its_migration_is_named_with_what_is_in_use(offline_workspace):
+    write_scheme_1_1(offline_workspace, migration=None)
+    result = run_cli("scheme", "--check")
+    assert_no_traceback(result)
+    assert result.exit_code == 1
+    assert "labels/migrations/1.0.0-to-1.1.0.yaml" in result.stderr
+    uses = Counter(e["label"] for r in _passes(offline_workspace) for e in r["entities"])
+    assert f"entity type WEA ({uses['WEA']} mention(s))" in result.stderr  # the recorded passes use it
+
+
+def test_a_migration_that_forgets_a_name_in_use_is_refused_naming_it(offline_workspace):
+    forgetful = MIGRATION.replace("  - rename: {entity_type: WEA, to: WEAPON}\n", "")
+    write_scheme_1_1(offline_workspace, migration=forgetful)
+    result = run_cli("scheme", "--check")
+    assert result.exit_code == 1
+    assert "use entity type WEA" in result.stderr and "no migration carries over" in result.stderr
+    assert "Contact.Meet" not in result.stderr  # the merge covers it
+
+
+def test_scheme_says_which_records_a_complete_migration_carries_over(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    result = run_cli("scheme", "--check")
+    assert result.exit_code == 0, result.output
+    assert "15 record(s) are under scheme 1.0.0" in result.stdout
+    assert "Contact.Correspond, Contact.Meet, WEA, tense=Present" in result.stdout and "annotate migrate" in result.stdout
+
+
+def test_a_migration_must_fit_the_scheme_it_leads_to(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    scheme = current_scheme(offline_workspace)
+    wrong = parse_migration(MIGRATION.replace("to: WEAPON", "to: WEAPONS").replace("[Contact.Meet,", "[Contact.Meet, LAW,"))
+    from annotate.core.migration import check_migration
+
+    problems = check_migration(wrong, scheme)
+    assert any("WEAPONS is not in the scheme" in p for p in problems)
+    with pytest.raises(MigrationError) as bad:
+        parse_migration("from: 1.1.0\nto: 1.0.0\nchanges: [{rename: {entity_type: A}}]\n")
+    assert "must be a later version" in str(bad.value) and "needs `to: NEW`" in str(bad.value)
+
+
+def test_validating_an_old_record_against_the_new_scheme_says_to_migrate_it(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    result = run_cli("validate", str(offline_workspace.corpus / "annotations" / "pass-a.jsonl"))
+    assert result.exit_code == 1
+    lines = [line for line in result.stdout.splitlines() if "[scheme-version]" in line]
+    assert len(lines) == 5 and all("under scheme 1.0.0" in line and "annotate migrate" in line for line in lines)
+    assert "unknown-label" not in result.stdout
+
+
+def test_migrating_a_record_is_pure_idempotent_and_gives_a_valid_record(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    scheme = current_scheme(offline_workspace)
+    chain = migration_chain(offline_workspace, "1.0.0", "1.1.0")
+    for record in _passes(offline_workspace):
+        kept = copy.deepcopy(record)
+        outcome = migrate_record(record, chain)
+        assert record == kept
+        assert outcome.record["scheme_version"] == "1.1.0" and not validate_record(outcome.record, scheme)
+        assert len(outcome.record["entities"]) == len(record["entities"])
+        assert len(outcome.record["events"]) == len(record["events"])
+        again = migrate_record(outcome.record, chain)
+        assert again.record == outcome.record and not again.changed and not again.undecided
+
+
+def test_a_removal_left_to_a_person_is_listed_once_with_everything_it_held(offline_workspace):
+    write_scheme_1_1(offline_workspace, migration=CURATE_WEA)
+    scheme = current_scheme(offline_workspace)
+    weapons = sum(e["label"] == "WEA" for r in _passes(offline_workspace) for e in r["entities"])
+    result = MigrateResult(scheme.version, dry_run=False)
+    _migrate_files(offline_workspace, scheme, result)
+    assert len(result.undecided) == weapons
+    item = result.undecided[0]
+    assert item.item["label"] == "WEA" and item.item["text"] and "relabel or delete" in item.reason
+    listed = undecided_path(offline_workspace, migration_chain(offline_workspace, "1.0.0", "1.1.0")[-1])
+    lines = [json.loads(line) for line in listed.read_text().splitlines()]
+    assert len(lines) == len(result.undecided)
+    # The arguments that pointed at a removed entity go with it, into the list.
+    pointing = sum(len(i.item["arguments_pointing_here"]) for i in result.undecided)
+    assert pointing > 0
+    for record in _passes(offline_workspace):
+        assert not validate_record(record, scheme)  # the files were rewritten, valid under 1.1.0
+
+    rerun = MigrateResult(scheme.version, dry_run=False)
+    _migrate_files(offline_workspace, scheme, rerun)
+    assert not rerun.undecided and not rerun.articles
+    assert len(listed.read_text().splitlines()) == len(lines)
+
+
+def test_a_merge_that_puts_two_events_on_one_trigger_keeps_one_with_both_arguments():
+    migration = parse_migration(
+        "from: 1.0.0\nto: 1.1.0\nchanges:\n  - merge: {event_types: [A, B], into: C}\n"
+    )
+    span = {"start": 0, "end": 3, "text": "met"}
+    record = {
+        "article_id": "x",
+        "annotation_id": "1",
+        "entities": [{"id": "e1", "start": 4, "end": 7, "text": "Kim", "label": "PER"}],
+        "events": [
+            {"id": "v1", "type": "A", "trigger": span, "arguments": [{"role": "P", "target": "e1"}],
+             "attributes": {"tense": "Past"}},
+            {"id": "v2", "type": "B", "trigger": span, "arguments": [{"role": "T", "target": "e1"}],
+             "attributes": {"tense": "Future"}},
+        ],
+    }
+    outcome = migrate_record(record, [migration])
+    (event,) = outcome.record["events"]
+    assert event["type"] == "C" and event["arguments"] == [{"role": "P", "target": "e1"}, {"role": "T", "target": "e1"}]
+    assert event["attributes"] == {"tense": "Past"}
+    (undecided,) = outcome.undecided
+    assert "disagree on tense" in undecided.reason and undecided.item == {"event": "v2", "tense": "Future"}
+
+
+def test_the_bridging_config_holds_old_and_new_names():
+    old = '<View><Labels name="entity" toName="text"><Label value="WEA"/></Labels><Relations><Relation value="X"/></Relations></View>'
+    new = '<!-- c -->\n<View><Labels name="entity" toName="text"><Label value="WEAPON"/></Labels><Relations/></View>\n'
+    bridge = bridging_config(old, new, "1.0.0", "1.1.0")
+    assert 'value="WEA"' in bridge and 'value="WEAPON"' in bridge and 'value="X"' in bridge
+    assert "version 1.0.0, being migrated to 1.1.0" in bridge
+
+
+def test_guidelines_name_their_scheme_version_and_say_what_changed(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    html = instructions(offline_workspace, current_scheme(offline_workspace))
+    assert "Guidelines version 1.2</strong> (scheme 1.1.0)" in html and GUIDELINES_CHANGE.split(";")[0] in html
+
+    page = offline_workspace.guidelines / "annotation-guidelines.md"
+    page.write_text(page.read_text().replace("for labelling scheme version 1.1.0", "for labelling scheme version 1.0.0"))
+    result = run_cli("scheme", "--check")
+    assert result.exit_code == 1
+    assert "guidelines/annotation-guidelines.md says guidelines version 1.2 is for scheme 1.0.0" in result.stderr
+
+
+def test_the_repository_scheme_needs_no_migration(offline_workspace):
+    versions = check_versions(offline_workspace, current_scheme(offline_workspace))
+    assert versions.to_migrate == []
