@@ -342,8 +342,13 @@ class _PushBar:
 @app.command()
 @_run
 def migrate(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    project: Optional[str] = typer.Option(
+        None, help="Label Studio project title (default: `project` in annotate.yaml)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print, per article, what would change; change nothing."),
+    files_only: bool = typer.Option(
+        False, "--files-only", help="Migrate only the records, gold and recorded passes; no Label Studio needed."
+    ),
 ) -> None:
     """Carry every annotation over to the scheme's new version, following labels/migrations/.
 
@@ -354,7 +359,9 @@ def migrate(
     from annotate.quality import migrate as migrate_lib
 
     with _progress("Migrating tasks") as update:
-        result = migrate_lib.migrate(_workspace(), project=project, dry_run=dry_run, on_progress=update)
+        result = migrate_lib.migrate(
+            _workspace(), project=project, dry_run=dry_run, label_studio=not files_only, on_progress=update
+        )
     _print_migration(result)
 
 
@@ -384,7 +391,8 @@ def _print_migration(result: Any) -> None:
         if file.migrated:
             typer.echo(f"{file.path}: {file.migrated} of {file.records} record(s) {verb}.")
     for item in result.undecided:
-        err(f"undecided  article {item.article_id}, annotation {item.annotation_id}, region {item.region}: {item.reason}")
+        where = f"article {item.article_id}, annotation {item.annotation_id}, region {item.region}"
+        err(f"undecided  {where}: {item.reason}")
     steps = ", ".join(result.migrations) or "none needed"
     prefix = "Dry run, nothing changed. " if result.dry_run else ""
     typer.echo(

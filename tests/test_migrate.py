@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from annotate.core import derive
-from annotate.core.errors import AnnotateError, PublishError
+from annotate.core.errors import AnnotateError, LabelConfigChanged, LabelConfigRefused, PublishError
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.validate import validate, validate_record
@@ -41,13 +41,15 @@ def _annotated_project(workspace: Workspace, title: str, *, curate: bool = True)
     push(workspace, project=title, annotators_per_task=2)
     accounts = {}
     for name in ("pass-a", "pass-b"):
-        done = push(workspace, project=title, annotations=RECORDED / f"{name}.jsonl", annotator=f"{name}-{title[-6:]}@example.org")
+        email = f"{name}-{title[-6:]}@example.org"
+        done = push(workspace, project=title, annotations=RECORDED / f"{name}.jsonl", annotator=email)
         assert done.annotations.imported == 5
         accounts[name] = done.annotations.new_account
     pulled = pull(workspace, project=title)
     assert pulled.total_records == 10 and not pulled.quarantined
     if curate:
-        decided = adjudicate(workspace, project=title, decisions=RECORDED / "curation.jsonl", curator=f"cur-{title[-6:]}@example.org")
+        curator = f"cur-{title[-6:]}@example.org"
+        decided = adjudicate(workspace, project=title, decisions=RECORDED / "curation.jsonl", curator=curator)
         assert len(decided.gold) == 5
     return accounts
 
@@ -109,7 +111,7 @@ def test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_sc
     records = workspace.records_path(_slug(unique_title))
     gold = workspace.gold_path(_slug(unique_title))
     before_records, before_gold = _mentions(records), _mentions(gold)
-    assert before_records["entity WEA"] and before_records["event Contact.Correspond"] and before_records["tense Present"]
+    assert all(before_records[k] for k in ("entity WEA", "event Contact.Correspond", "tense Present"))
     ids_before = set(_results(connection, unique_title))
     curation_before = set(_results(connection, curation_title(unique_title)))
     assert any(k.startswith("predictions-") for k in curation_before)
@@ -185,7 +187,8 @@ def test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_sc
         "remove value Present of tense (relabel as Past)": before_gold["tense Present"],
     }
     card = (done.folder / "README.md").read_text()
-    assert "from version 1.0.0 to 1.1.0" in card and f"| rename entity type WEA → WEAPON | {before_gold['entity WEA']} |" in card
+    assert "from version 1.0.0 to 1.1.0" in card
+    assert f"| rename entity type WEA → WEAPON | {before_gold['entity WEA']} |" in card
 
 
 def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_losing_or_doubling(
@@ -199,6 +202,13 @@ def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_
     for results in before.values():
         counts_before.update(_names(results))
     write_scheme_1_1(workspace)
+    # Before the migration, pull and push say what to do instead of what broke.
+    with pytest.raises(LabelConfigChanged) as stale:
+        pull(workspace, project=unique_title)
+    assert "made under scheme 1.0.0" in str(stale.value) and "run `annotate migrate`" in str(stale.value)
+    with pytest.raises(LabelConfigRefused) as refused:
+        push(workspace, project=unique_title)
+    assert "run `annotate migrate`" in str(refused.value)
     settings = server.load_settings(label_studio.workspace)
     seen: list[int] = []
 
@@ -229,7 +239,8 @@ def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_
     assert counts_after["WEAPON"] == counts_before["WEA"]
     assert counts_after["Contact.Communicate"] == counts_before["Contact.Meet"] + counts_before["Contact.Correspond"]
     assert counts_after["Past"] == counts_before["Past"] + counts_before["Present"]
-    assert _config(label_studio.connection(), unique_title).strip() == derive.label_config(current_scheme(workspace)).strip()
+    expected = derive.label_config(current_scheme(workspace)).strip()
+    assert _config(label_studio.connection(), unique_title).strip() == expected
     pulled = pull(workspace, project=unique_title)
     assert pulled.total_records == 10 and not pulled.quarantined
 

@@ -10,6 +10,7 @@ import pytest
 
 from annotate.core.errors import MigrationError
 from annotate.core.migration import (
+    check_migration,
     check_versions,
     load_migration,
     migrate_record,
@@ -73,17 +74,19 @@ def test_scheme_says_which_records_a_complete_migration_carries_over(offline_wor
     result = run_cli("scheme", "--check")
     assert result.exit_code == 0, result.output
     assert "15 record(s) are under scheme 1.0.0" in result.stdout
-    assert "Contact.Correspond, Contact.Meet, WEA, tense=Present" in result.stdout and "annotate migrate" in result.stdout
+    assert "Contact.Correspond, Contact.Meet, WEA, tense=Present" in result.stdout
+    assert "annotate migrate" in result.stdout
 
 
 def test_a_migration_must_fit_the_scheme_it_leads_to(offline_workspace):
     write_scheme_1_1(offline_workspace)
     scheme = current_scheme(offline_workspace)
-    wrong = parse_migration(MIGRATION.replace("to: WEAPON", "to: WEAPONS").replace("[Contact.Meet,", "[Contact.Meet, LAW,"))
-    from annotate.core.migration import check_migration
+    wrong = parse_migration(MIGRATION.replace("to: WEAPON", "to: WEAPONS"))
 
     problems = check_migration(wrong, scheme)
-    assert any("WEAPONS is not in the scheme" in p for p in problems)
+    assert problems == ["1.0.0-to-1.1.0 line 4: rename entity type WEA → WEAPONS: WEAPONS is not in the scheme"]
+    kept = parse_migration(MIGRATION.replace("[Contact.Meet,", "[Contact.Meet, Agreement.Commit,"))
+    assert any("Agreement.Commit is still in the scheme" in p for p in check_migration(kept, scheme))
     with pytest.raises(MigrationError) as bad:
         parse_migration("from: 1.1.0\nto: 1.0.0\nchanges: [{rename: {entity_type: A}}]\n")
     assert "must be a later version" in str(bad.value) and "needs `to: NEW`" in str(bad.value)
@@ -162,7 +165,10 @@ def test_a_merge_that_puts_two_events_on_one_trigger_keeps_one_with_both_argumen
 
 
 def test_the_bridging_config_holds_old_and_new_names():
-    old = '<View><Labels name="entity" toName="text"><Label value="WEA"/></Labels><Relations><Relation value="X"/></Relations></View>'
+    old = (
+        '<View><Labels name="entity" toName="text"><Label value="WEA"/></Labels>'
+        '<Relations><Relation value="X"/></Relations></View>'
+    )
     new = '<!-- c -->\n<View><Labels name="entity" toName="text"><Label value="WEAPON"/></Labels><Relations/></View>\n'
     bridge = bridging_config(old, new, "1.0.0", "1.1.0")
     assert 'value="WEA"' in bridge and 'value="WEAPON"' in bridge and 'value="X"' in bridge
@@ -175,7 +181,7 @@ def test_guidelines_name_their_scheme_version_and_say_what_changed(offline_works
     assert "Guidelines version 1.2</strong> (scheme 1.1.0)" in html and GUIDELINES_CHANGE.split(";")[0] in html
 
     page = offline_workspace.guidelines / "annotation-guidelines.md"
-    page.write_text(page.read_text().replace("for labelling scheme version 1.1.0", "for labelling scheme version 1.0.0"))
+    page.write_text(page.read_text().replace("scheme version 1.1.0", "scheme version 1.0.0"))
     result = run_cli("scheme", "--check")
     assert result.exit_code == 1
     assert "guidelines/annotation-guidelines.md says guidelines version 1.2 is for scheme 1.0.0" in result.stderr
@@ -184,3 +190,23 @@ def test_guidelines_name_their_scheme_version_and_say_what_changed(offline_works
 def test_the_repository_scheme_needs_no_migration(offline_workspace):
     versions = check_versions(offline_workspace, current_scheme(offline_workspace))
     assert versions.to_migrate == []
+
+
+def test_migrate_files_only_needs_no_server_and_a_dry_run_changes_nothing(offline_workspace):
+    write_scheme_1_1(offline_workspace)
+    passes = offline_workspace.corpus / "annotations" / "pass-a.jsonl"
+    before = passes.read_bytes()
+    dry = run_cli("migrate", "--files-only", "--dry-run")
+    assert_no_traceback(dry)
+    assert dry.exit_code == 0, dry.output
+    first = next(iter_records(passes))["article_id"]
+    assert f"article {first}" in dry.stdout
+    lines = [line for line in dry.stdout.splitlines() if line.startswith("  corpus/annotations/pass-a.jsonl: ")]
+    assert len(lines) == 5 and all("rename entity type WEA → WEAPON ×" in line for line in lines)
+    assert passes.read_bytes() == before
+    done = run_cli("migrate", "--files-only")
+    assert done.exit_code == 0, done.output
+    assert all(r["scheme_version"] == "1.1.0" for r in iter_records(passes))
+    assert run_cli("validate", str(passes)).exit_code == 0
+    again = run_cli("migrate", "--files-only")
+    assert "0 annotation(s) or record(s) changed" in again.stdout

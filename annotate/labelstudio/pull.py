@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.migration import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import Problem, iter_records, write_records
@@ -468,6 +469,9 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
     drift = config_drift(config, derive.label_config(scheme))
+    stale = needs_migration(config, scheme.version) if drift else None
+    if stale:
+        raise LabelConfigChanged(f"Nothing was pulled from {project.title!r}: {stale}, then pull again.")
     if drift:
         raise LabelConfigChanged(
             f"The label config of project {project.title!r} no longer matches labels/scheme.yaml "

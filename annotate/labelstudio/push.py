@@ -24,6 +24,7 @@ from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from annotate.core.migration import config_version, needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
 from annotate.core.records import Problem, record_to_results
@@ -256,6 +257,9 @@ def _check_label_config(connection: Connection, project: Any, label_config: str)
         except ApiError as exc:
             if exc.status_code != 400:
                 raise
+            stale = needs_migration(project.label_config or "", config_version(label_config) or "")
+            if stale:
+                raise LabelConfigRefused(f"Label Studio kept the label config of {project.title!r}: {stale}.") from None
             raise LabelConfigRefused(_config_refusal(project.title, exc.body)) from None
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from annotate.core.migration import (
     Migration,
     Undecided,
     check_versions,
+    config_version,
     iter_file_records,
     migrate_record,
     migration_chain,
@@ -49,7 +49,6 @@ from annotate.quality.adjudicate import CURATION_HELP, curation_config, curation
 
 PAGE_SIZE = 100
 NO_RETRY = {"max_retries": 0}
-_CONFIG_VERSION = re.compile(r"labels/scheme\.yaml version (\d+\.\d+\.\d+)")
 _MIGRATING = "being migrated to"
 
 
@@ -109,13 +108,21 @@ def migrate(
     *,
     project: str | None = None,
     dry_run: bool = False,
+    label_studio: bool = True,
     on_progress: Progress | None = None,
 ) -> MigrateResult:
-    """Migrate the project, its curation project and the record files to the scheme's version."""
+    """Migrate the project, its curation project and the record files to the scheme's version.
+
+    With `label_studio` False only the files are migrated, without a server; a later run
+    migrates the projects.
+    """
     scheme = current_scheme(workspace)
     check_versions(workspace, scheme)  # a migration that does not fit the scheme is refused before anything moves
     title = project or load_project_settings(workspace).project
     result = MigrateResult(scheme.version, dry_run)
+    if not label_studio:
+        _migrate_files(workspace, scheme, result)
+        return result
     connection = connect(workspace)
     guidelines = instructions(workspace, scheme)
     targets = [
@@ -184,12 +191,6 @@ class _Ledger:
 
 
 # --- Label Studio ------------------------------------------------------------------------------
-
-
-def config_version(config: str) -> str | None:
-    """The scheme version a label config written by this toolkit was generated from."""
-    found = _CONFIG_VERSION.search(config or "")
-    return found.group(1) if found else None
 
 
 def bridging_config(current: str, new: str, source: str, target: str) -> str:
