@@ -199,7 +199,11 @@ def _report_broken(broken: list[Any]) -> None:
 def scheme(
     check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
 ) -> None:
-    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
+    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml.
+
+    Also checks the scheme's version: records under an older version need the migrations in labels/migrations/
+    that carry over every name they use that changed, and the guidelines must name the scheme version.
+    """
     from annotate.core import migration as migration_lib
 
     workspace = _workspace()

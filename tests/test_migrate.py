@@ -88,7 +88,7 @@ def _mentions(path: Path) -> Counter:
 
 
 def _expected_after(before: Counter) -> Counter:
-    """What the migration says the counts become: WEA → WEAPON, Meet + Correspond → Communicate, Present → Past."""
+    """The counts the migration says: WEA → WEAPON, Meet + Correspond → Communicate, Present → Past."""
     after = Counter(before)
     after["entity WEAPON"] = after.pop("entity WEA", 0)
     after["event Contact.Communicate"] = after.pop("event Contact.Meet", 0) + after.pop("event Contact.Correspond", 0)
@@ -167,6 +167,15 @@ def test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_sc
     assert not again.articles and again.projects[0].annotations_updated == 0 and not again.migrations
     assert (_config(connection, unique_title), _config(connection, curation_title(unique_title))) == configs
     assert _results(connection, unique_title) == after
+
+    # A push after the migration has nothing to refuse and shows the new guidelines' version and changes.
+    page = workspace.guidelines / "annotation-guidelines.md"
+    text = page.read_text().replace("Guidelines version 1.2", "Guidelines version 1.3")
+    page.write_text(text + "- **1.3** (scheme 1.1.0): Typos.\n")
+    pushed = push(workspace, project=unique_title)
+    assert not pushed.created and len(pushed.skipped) == 5
+    shown = connection.client.projects.get(id=project.id).expert_instruction
+    assert "Guidelines version 1.3</strong> (scheme 1.1.0). What changed:" in shown and "Typos." in shown
 
     # Publishing: the scheme's renames and merges call for a major version, and the changelog lists them.
     adjudicate(workspace, project=unique_title)

@@ -146,6 +146,7 @@ class _Ledger:
         self.chain = chain
         self.result = result
         self.path = undecided_path(workspace, chain[-1])
+        self.attributes = current_scheme(workspace).attribute_names
         self.keys = set()
         if self.path.exists():
             for item in iter_file_records(self.path):
@@ -319,7 +320,9 @@ def _migrate_item(
 ) -> bool:
     """Rewrite one annotation (or prediction) under the new names; True when it changed."""
     item_id, results = _get(item, "id"), _get(item, "result") or []
-    entities, events, problems = results_to_record(results, task=_get(task, "id"), annotation=item_id)
+    entities, events, problems = results_to_record(
+        results, attribute_names=ledger.attributes, task=_get(task, "id"), annotation=item_id
+    )
     if problems:
         report.unreadable.append(f"{kind} {item_id} of task {_get(task, 'id')} in {title!r}: {problems[0]}")
         return False
