@@ -66,7 +66,7 @@ def test_an_annotator_sees_their_migrated_annotation_under_the_new_names(
     log_in(page, label_studio.url, email, done.annotations.new_account.password)
     page.goto(f"{label_studio.url}/projects/{project.id}/data?task={task.id}")
     regions = page.locator(f"{TEXT_OBJECT} {REGION_SPAN}")
-    regions.first.wait_for()
+    regions.first.wait_for(timeout=90_000)  # the editor loads slowly on a busy machine
     screenshot(page, screenshots, "migrated")
     expect(regions).to_have_count(3)
     expect(page.locator(f'{TEXT_OBJECT} {REGION_SPAN}[data-label$=":WEAPON"]')).to_have_text("artillery shells")
