@@ -210,3 +210,52 @@ def test_migrate_files_only_needs_no_server_and_a_dry_run_changes_nothing(offlin
     assert run_cli("validate", str(passes)).exit_code == 0
     again = run_cli("migrate", "--files-only")
     assert "0 annotation(s) or record(s) changed" in again.stdout
+
+
+def test_a_role_rename_scoped_to_an_event_type_follows_it_through_a_rename_in_the_same_step():
+    migration = parse_migration(
+        "from: 1.0.0\nto: 2.0.0\nchanges:\n"
+        "  - rename: {event_type: Contact.Meet, to: Contact.Summit}\n"
+        "  - rename: {role: Participant, to: Attendee, event_type: Contact.Meet}\n"
+    )
+    trigger = {"start": 0, "end": 3, "text": "met"}
+    record = {
+        "article_id": "x",
+        "entities": [],
+        "events": [
+            {"id": "v1", "type": "Contact.Meet", "trigger": trigger, "attributes": {},
+             "arguments": [{"role": "Participant", "target": "e1"}]},
+            {"id": "v2", "type": "Contact.Correspond", "trigger": {**trigger, "start": 4}, "attributes": {},
+             "arguments": [{"role": "Participant", "target": "e1"}]},
+        ],
+    }
+    outcome = migrate_record(record, [migration])
+    summit, letter = outcome.record["events"]
+    assert summit["type"] == "Contact.Summit" and summit["arguments"][0]["role"] == "Attendee"
+    assert letter["arguments"][0]["role"] == "Participant"
+    assert outcome.changed == Counter({
+        "rename event type Contact.Meet → Contact.Summit": 1,
+        "rename role Participant of Contact.Meet → Attendee": 1,
+    })
+
+
+def test_a_definitions_only_step_has_an_empty_migration_and_moves_the_records_version(offline_workspace):
+    scheme_text = offline_workspace.scheme_path.read_text().replace("version: 1.0.0", "version: 1.0.1")
+    offline_workspace.scheme_path.write_text(scheme_text.replace("A sum of money", "An amount of money"))
+    page = offline_workspace.guidelines / "annotation-guidelines.md"
+    page.write_text(page.read_text().replace("scheme version 1.0.0", "scheme version 1.0.1", 1)
+                    .replace("**Guidelines version 1.1**", "**Guidelines version 1.1.1**")
+                    + "- **1.1.1** (scheme 1.0.1): MONEY's definition reworded.\n")
+    assert run_cli("scheme").exit_code == 1  # no migration file yet
+    (offline_workspace.labels / "migrations").mkdir()
+    step = offline_workspace.labels / "migrations" / "1.0.0-to-1.0.1.yaml"
+    step.write_text("from: 1.0.0\nto: 1.0.1\nchanges: []\n")
+    checked = run_cli("scheme")
+    assert checked.exit_code == 0, checked.output
+    assert "no name in use changes" in checked.stdout
+    assert run_cli("migrate", "--files-only").exit_code == 0
+    passes = offline_workspace.corpus / "annotations" / "pass-a.jsonl"
+    assert {r["scheme_version"] for r in iter_records(passes)} == {"1.0.1"}
+    from annotate.core.migration import scheme_changes
+
+    assert scheme_changes(offline_workspace, "1.0.0", current_scheme(offline_workspace)).bump is None

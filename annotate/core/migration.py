@@ -702,12 +702,13 @@ class SchemeChanges:
 
     @property
     def bump(self) -> str | None:
-        """major when a change breaks annotations made before it, minor when the scheme only grew."""
+        """major when a change breaks annotations made before it, minor when the scheme only grew.
+
+        A change of definitions only asks for no particular step.
+        """
         if any(c["change"] != "add" for c in self.changes):
             return "major"
-        if self.changes or (self.previous is not None and self.previous != self.current):
-            return "minor"
-        return None
+        return "minor" if self.changes else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"previous": self.previous, "current": self.current, "changes": self.changes, "bump": self.bump}
