@@ -204,7 +204,7 @@ def scheme(
     Also checks the scheme's version: records under an older version need the migrations in labels/migrations/
     that carry over every name they use that changed, and the guidelines must name the scheme version.
     """
-    from annotate.core import migration as migration_lib
+    from annotate.core import scheme_versions as migration_lib
 
     workspace = _workspace()
     result = generated.scheme(workspace, check=check)

@@ -9,17 +9,10 @@ from collections import Counter
 import pytest
 
 from annotate.core.errors import MigrationError
-from annotate.core.migration import (
-    check_migration,
-    check_versions,
-    load_migration,
-    migrate_record,
-    migration_chain,
-    parse_migration,
-    undecided_path,
-)
+from annotate.core.migration import check_migration, load_migration, migrate_record, migration_chain, parse_migration
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
+from annotate.core.scheme_versions import check_versions, undecided_path
 from annotate.core.validate import validate_record
 from annotate.labelstudio.instructions import instructions
 from annotate.quality.migrate import MigrateResult, _migrate_files, bridging_config
@@ -256,6 +249,6 @@ def test_a_definitions_only_step_has_an_empty_migration_and_moves_the_records_ve
     assert run_cli("migrate", "--files-only").exit_code == 0
     passes = offline_workspace.corpus / "annotations" / "pass-a.jsonl"
     assert {r["scheme_version"] for r in iter_records(passes)} == {"1.0.1"}
-    from annotate.core.migration import scheme_changes
+    from annotate.core.scheme_versions import scheme_changes
 
     assert scheme_changes(offline_workspace, "1.0.0", current_scheme(offline_workspace)).bump is None

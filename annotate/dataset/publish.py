@@ -25,7 +25,8 @@ from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
 from annotate.core.errors import PublishError
-from annotate.core.migration import SchemeChanges, scheme_changes, semver
+from annotate.core.migration import semver
+from annotate.core.scheme_versions import SchemeChanges, scheme_changes
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.core.records import iter_records

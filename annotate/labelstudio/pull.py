@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
-from annotate.core.migration import needs_migration
+from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import Problem, iter_records, write_records

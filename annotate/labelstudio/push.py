@@ -24,7 +24,7 @@ from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
-from annotate.core.migration import config_version, needs_migration
+from annotate.core.scheme_versions import config_version, needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
 from annotate.core.records import Problem, record_to_results

@@ -25,22 +25,17 @@ from typing import Any
 
 from annotate.core import derive
 from annotate.core.errors import AnnotateError, LabelConfigRefused, MigrationInterrupted
-from annotate.core.migration import (
-    FIRST_VERSION,
-    Migration,
-    Undecided,
+from annotate.core.migration import FIRST_VERSION, Migration, Undecided, migrate_record, migration_chain, record_version
+from annotate.core.records import record_to_results, results_to_record, write_records
+from annotate.core.scheme import Scheme, current_scheme
+from annotate.core.scheme_versions import (
     check_versions,
     config_version,
     iter_file_records,
-    migrate_record,
-    migration_chain,
     record_files,
-    record_version,
     report_path,
     undecided_path,
 )
-from annotate.core.records import record_to_results, results_to_record, write_records
-from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.client import Connection, connect, find_project
