@@ -104,3 +104,9 @@ class MigrationError(AnnotateError):
 
 class MigrationInterrupted(AnnotateError):
     """A migration stopped part-way; running it again finishes it without changing anything twice."""
+
+
+class ScoreError(AnnotateError):
+    """Predictions cannot be scored as given (a bad row, an unknown article, no version to score against)."""
+
+    exit_code = 2
