@@ -23,7 +23,7 @@ changes:
   - remove: {attribute_value: Present, attribute: tense, then: {relabel: Past}}
 """
 
-_MEET = re.compile(r"  - name: Contact\.Meet\n.*?(?=  - name: Agreement\.Commit)", re.S)
+_MEET = re.compile(r"  - name: Contact\.Meet\n.*?(?=  - name: Agreement\.Commit)", re.DOTALL)
 _COMMUNICATE = """\
   - name: Contact.Communicate
     plover: CONSULT

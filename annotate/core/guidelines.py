@@ -18,9 +18,9 @@ from annotate.core.workspace import Workspace
 _HEADER = re.compile(
     r"Guidelines version\s+(?P<version>\d+(?:\.\d+)*)\**,?\s*for (?:the )?labelling scheme version\s+"
     r"(?P<scheme>\d+\.\d+\.\d+)",
-    re.I,
+    re.IGNORECASE,
 )
-_VERSIONS = re.compile(r"^##\s+Versions\s*$", re.M)
+_VERSIONS = re.compile(r"^##\s+Versions\s*$", re.MULTILINE)
 _ENTRY = re.compile(r"^- \*\*(?P<version>\d+(?:\.\d+)*)\*\*(?P<rest>.*)$")
 
 

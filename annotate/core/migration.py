@@ -14,9 +14,10 @@ import copy
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -264,16 +265,18 @@ def migration_chain(workspace: Workspace, source: str, target: str) -> list[Migr
     if source == target:
         return []
     if semver(source) > semver(target):
-        raise MigrationError([f"records say scheme {source}, newer than labels/scheme.yaml ({target}); "
-                              "update the scheme (or the toolkit's copy of it) first"], "labels/scheme.yaml")
+        newer = (f"records say scheme {source}, newer than labels/scheme.yaml ({target}); "
+                 "update the scheme (or the toolkit's copy of it) first")
+        raise MigrationError([newer], "labels/scheme.yaml")
     steps, at = [], source
     by_source = load_migrations(workspace)
     while at != target:
         step = by_source.get(at)
         if step is None or semver(step.target) > semver(target):
             missing = migration_file(workspace, at, target).relative_to(workspace.root)
-            raise MigrationError([f"no migration leads from scheme {at} towards {target}: write {missing} "
-                                  "(its changes may be `[]` when only definitions changed)"], "labels/migrations")
+            problem = (f"no migration leads from scheme {at} towards {target}: write {missing} "
+                       "(its changes may be `[]` when only definitions changed)")
+            raise MigrationError([problem], "labels/migrations")
         steps.append(step)
         at = step.target
     return steps
@@ -305,10 +308,10 @@ def check_migration(migration: Migration, scheme: Scheme) -> list[str]:
         if change.kind == "attribute_value" and scheme.attribute(change.attribute or "") is None:
             problems.append(f"{at}: the scheme has no attribute {change.attribute}")
             continue
-        if change.kind == "role" and change.event_type and scheme.event(change.event_type) is None:
-            if change.op == "add":
-                problems.append(f"{at}: the scheme has no event type {change.event_type}")
-                continue
+        unknown_type = change.kind == "role" and change.event_type and scheme.event(change.event_type) is None
+        if unknown_type and change.op == "add":
+            problems.append(f"{at}: the scheme has no event type {change.event_type}")
+            continue
         names = _names(scheme, change.kind, change)
         if change.op == "add":
             problems += [f"{at}: {n} is not in the scheme" for n in change.names if n not in names]
