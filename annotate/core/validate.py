@@ -265,7 +265,9 @@ class _RecordChecker:
         spans = [(e.get("id"), e, e.get("label")) for e in self.entities]
         spans += [(e.get("id"), e.get("trigger"), e.get("type")) for e in self.events]
         for region, span, label in spans:
-            if not isinstance(span, dict):
+            if not isinstance(span, dict) or not (_is_int(span.get("start")) and _is_int(span.get("end"))):
+                continue  # the schema check names offsets of the wrong type
+            if not isinstance(label, str):
                 continue
             key = (span.get("start"), span.get("end"), label)
             if key in seen:
@@ -420,7 +422,8 @@ def _shape_problems(
         item = {"annotations": [item]}
         code = "bad-annotation"
     found = []
-    for path, message in schema_problems("export-task", item):
+    for problem in schema_problems("export-task", item):
+        message = problem.message
         if part == "annotation":
             message = message.replace("annotations[0]", json_path(prefix), 1)
         annotation = prefix and _annotation_id(item)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from annotate.core import derive
+from annotate.core.markup import json_in_code_block, markdown_prose, markdown_text
 from annotate.core.scheme import Scheme
 from annotate.core.settings import DatasetSettings
 
@@ -117,12 +118,12 @@ def _summary(facts: CardFacts) -> str:
     m = facts.manifest
     articles, entities, events = _totals(facts)
     return f"""
-# {facts.settings.pretty_name}
+# {markdown_text(facts.settings.pretty_name)}
 
 Version **{m['version']}** of `{m['name']}`: {articles} news article(s) annotated with {entities} entity
 mention(s) and {events} event(s), each event with its trigger, its arguments by role and its
 attributes (polarity, modality, tense). Entity and event types come from the labelling scheme
-"{facts.scheme.name}", version {facts.scheme.version}; every event type carries its PLOVER category.
+"{markdown_text(facts.scheme.name)}", version {facts.scheme.version}; every event type carries its PLOVER category.
 
 The dataset has three configurations: `documents` (one row per article, the default), `tokens`
 (words with BIO tags for token classifiers) and `annotations` (every annotator's own record, for
@@ -235,17 +236,18 @@ def _example(document: dict[str, Any] | None) -> str:
         "events": [e for e in document["events"] if e["trigger"]["end"] <= cut][:2],
         "gold_from": document["gold_from"],
     }
-    return json.dumps(shown, indent=2, ensure_ascii=False)
+    return json_in_code_block(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
-    sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
+    sources = ", ".join(f"{markdown_text(name)} ({count})" for name, count in m.get("sources", {}).items())
+    sources = sources or "not recorded"
     gold = ", ".join(f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items()))
     digest = (m.get("guidelines_sha256") or "")[:12]
     version = m.get("guidelines_version")
     guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
-    note = f"\n\n{facts.settings.annotation_note.strip()}" if facts.settings.annotation_note else ""
+    note = f"\n\n{markdown_prose(facts.settings.annotation_note.strip())}" if facts.settings.annotation_note else ""
     return f"""
 ## Dataset creation
 
@@ -327,7 +329,7 @@ def _limitations(facts: CardFacts) -> str:
   {', '.join(facts.settings.language)}; their framing and their choice of what to report carry through to the labels.
 - {len(facts.manifest['articles'])} article(s) is a small sample: figures measured on it have wide
   uncertainty, and the test split may be tiny or absent.
-- Licence: the annotations are released under `{facts.settings.license}`. The article texts remain
+- Licence: the annotations are released under `{facts.settings.license.replace('`', '')}`. The article texts remain
   the work of their publishers; check their terms before redistributing the texts.
 """
 
