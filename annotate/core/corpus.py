@@ -303,7 +303,7 @@ def _decode(path: Path) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ValueError("the file is UTF-16, not UTF-8; convert it to UTF-8 first")
     if b"\x00" in data[:8192]:
-        raise ValueError("the file is binary, not text")
+        raise ValueError("the file is binary, not text (it holds NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
