@@ -68,7 +68,7 @@ class Connection:
                 "set LABEL_STUDIO_URL like http://localhost:8080."
             ) from None
         except ApiError as exc:
-            page = _html_page(exc.body)
+            page = _html_page(exc.body) if exc.status_code is not None and exc.status_code < 500 else None
             if page is not None:
                 raise LabelStudioError(
                     f"Reached {self.url}, which answered {exc.status_code} with an HTML page{page} while {doing}, "
@@ -177,6 +177,12 @@ def _checked_url(url: str) -> str:
         raise ConnectionFailed(
             f"LABEL_STUDIO_URL is {redact_url(url)!r}, which is not a web address: write it with http:// or https:// "
             "and a host, for example http://localhost:8080."
+        )
+    if parts.username is not None or parts.password is not None:
+        # httpx turns user:password@ into Basic authentication, which replaces the API key's header.
+        raise ConnectionFailed(
+            f"LABEL_STUDIO_URL ({redact_url(url)}) carries a user name and password, which would be sent in place "
+            "of the API key: remove the user:password@ part and give the key in LABEL_STUDIO_API_KEY."
         )
     return url
 
