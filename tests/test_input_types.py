@@ -217,3 +217,69 @@ def test_a_field_of_the_wrong_type_is_refused_naming_it(offline_workspace, tmp_p
         assert_no_traceback(result)
         assert result.exit_code in (1, 2), result.stdout
         assert _named(result.stdout + result.stderr, path), result.stdout + result.stderr
+
+
+# --- the probe's own instances, by name ---------------------------------------------------------
+
+
+def test_a_single_language_is_one_language_not_its_letters(offline_workspace):
+    """Feeds: annotate.yaml with `dataset.language: en` (a string, not a list), read by publish's settings."""
+    path = offline_workspace.root / "annotate.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("language: [en]", "language: en"), encoding="utf-8")
+    assert load_project_settings(offline_workspace).dataset.language == ("en",)
+
+
+def test_annotate_yaml_in_latin1_is_one_sentence(offline_workspace):
+    """Feeds: annotate.yaml saved as Latin-1 with an accented project title, read by `push`."""
+    (offline_workspace.root / "annotate.yaml").write_bytes("project: Caf\xe9 talks\n".encode("latin-1"))
+    result = run_cli("push")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and "annotate.yaml" in result.stderr and "not UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["? [PER, ORG]\n: 1\n", "? {a: 1}\n: 1\n"], ids=["list-key", "mapping-key"]
+)
+def test_a_complex_yaml_key_in_the_scheme_is_one_sentence(offline_workspace, key):
+    """Feeds: labels/scheme.yaml with a list or a mapping used as a key (YAML's `? ` syntax)."""
+    path = offline_workspace.scheme_path
+    path.write_text(key + path.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli("scheme", "--check")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and "line 1" in result.stderr and "plain name" in result.stderr
+
+
+def test_the_same_task_twice_in_an_export_gives_its_records_once(offline_workspace, tmp_path):
+    """Feeds: an export holding the same task (same id, same annotations) twice, to validate and pull --from-file."""
+    task = json.loads((EXPORTS / "valid.json").read_text(encoding="utf-8"))[0]
+    path = tmp_path / "twice.json"
+    path.write_text(json.dumps([task, task]), encoding="utf-8")
+    checked = run_cli("validate", str(path))
+    assert checked.exit_code == 1 and "duplicate-task" in checked.stdout and f"task {task['id']}" in checked.stdout
+    pulled = run_cli("pull", "--from-file", str(path), "--project", "twice")
+    assert_no_traceback(pulled)
+    assert pulled.exit_code == 0, pulled.stderr
+    from annotate.core.records import iter_records
+    from annotate.core.workspace import slugify
+
+    records = list(iter_records(offline_workspace.records_path(slugify("twice"))))
+    assert len(records) == len(task["annotations"])
+    assert len({r["annotation_id"] for r in records}) == len(records)
+
+
+def test_an_event_whose_topic_is_itself_is_refused(offline_workspace, tmp_path):
+    """Feeds: an export where a Statement event's Topic relation goes from its trigger to the same trigger."""
+    task = json.loads((EXPORTS / "valid.json").read_text(encoding="utf-8"))[0]
+    text = task["data"]["text"]
+    start = text.index("said")
+    result = task["annotations"][0]["result"]
+    result += [
+        {"id": "v-said", "from_name": "trigger", "to_name": "text", "type": "labels",
+         "value": {"start": start, "end": start + 4, "text": "said", "labels": ["Statement.Deny"]}},
+        {"from_id": "v-said", "to_id": "v-said", "type": "relation", "direction": "right", "labels": ["Topic"]},
+    ]
+    path = tmp_path / "self.json"
+    path.write_text(json.dumps([task]), encoding="utf-8")
+    checked = run_cli("validate", str(path))
+    assert_no_traceback(checked)
+    assert checked.exit_code == 1 and "self-argument" in checked.stdout and "points at the event itself" in checked.stdout
