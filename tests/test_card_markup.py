@@ -45,5 +45,5 @@ def test_markup_in_article_metadata_is_escaped_in_the_dataset_card(offline_works
     assert "&lt;script&gt;" in html
     fences = [line for line in body.splitlines() if line.startswith("```")]
     assert len(fences) % 2 == 0, fences
-    examples = re.findall(r"^```json\n(.*?)\n```$", body, flags=re.S | re.M)
+    examples = re.findall(r"^```json\n(.*?)\n```$", body, flags=re.DOTALL | re.MULTILINE)
     assert examples and json.loads(examples[0])["title"] == TITLE  # valid JSON, the title as it is, fence intact

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -107,7 +108,7 @@ def test_json_nested_100000_deep_is_refused_fast_as_export_records_and_corpus(of
     export = tmp_path / "deep.json"
     export.write_text(content, encoding="utf-8")
     for command in (["validate", str(export)], ["pull", "--from-file", str(export), "--project", "deep"]):
-        result, seconds, peak = _measured(lambda: run_cli(*command))
+        result, seconds, peak = _measured(lambda command=command: run_cli(*command))
         assert_no_traceback(result)
         assert result.exit_code == 2 and "deep.json" in result.stderr and "deeper" in result.stderr, result.stderr
         assert seconds < SECONDS and peak < PEAK_BYTES, (command, seconds, peak)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -188,7 +189,7 @@ def test_the_base_documents_are_accepted(offline_workspace, tmp_path):
 @pytest.mark.parametrize(("name", "path", "kind"), CASES)
 def test_a_field_of_the_wrong_type_is_refused_naming_it(offline_workspace, tmp_path, name, path, kind):
     """Feeds: one input with one field set to a value of a JSON type its schema does not allow."""
-    schema, base = INPUTS[name]
+    _schema, base = INPUTS[name]
     document = _with(base, path, SAMPLES[kind])
     if name == "scheme":
         offline_workspace.scheme_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.records import iter_records
 from annotate.core.workspace import slugify
@@ -49,8 +50,8 @@ def test_an_annotation_of_the_wrong_shape_in_label_studio_is_quarantined_and_the
     bad_word = bad_task.data["text"].split()[0]
     try:
         bad = client.annotations.create(id=bad_task.id, result=BAD_RESULTS[case](bad_task.data["text"], bad_word))
-    except Exception as exc:  # Label Studio itself refused the value: nothing reached the pull
-        pytest.fail(f"Label Studio refused the {case} annotation ({type(exc).__name__}); choose another case")
+    except ApiError as exc:  # Label Studio itself refused the value: nothing reached the pull
+        pytest.fail(f"Label Studio refused the {case} annotation ({exc.status_code}); choose another case")
 
     result = run_cli("pull", "--project", unique_title)
     assert_no_traceback(result)

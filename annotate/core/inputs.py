@@ -11,9 +11,10 @@ interpreter follows) and JSON's non-standard NaN and Infinity.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.composer import Composer, ComposerError
@@ -63,22 +64,23 @@ def dump_json(value: Any) -> str:
 
 
 class _BoundedComposer(Composer):
-    """Builds the YAML node tree, refusing aliases and nesting deeper than `MAX_DEPTH` before either costs anything."""
+    """Builds the YAML node tree, refusing aliases and nesting deeper than `MAX_DEPTH` before either costs anything.
+
+    Mixed in before a parser (PyYAML's or libyaml's), which gives it `check_event` and `peek_event`.
+    """
 
     _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
+        parser: Any = self
+        if parser.check_event(AliasEvent):
             raise ComposerError(
-                None, None, "aliases (*name) are not allowed: write the values out in full", event.start_mark
+                None, None, "aliases (*name) are not allowed: write the values out in full", parser.peek_event().start_mark
             )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark
-                )
+                raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", parser.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -88,26 +90,30 @@ class BoundedLoader(_BoundedComposer, yaml.SafeLoader):
     """PyYAML's safe loader (pure Python) with the bounds above; subclass it to add constructors."""
 
 
-if hasattr(yaml, "CParser"):
+def _fast_loader() -> type:
+    """libyaml's parser under the bounded composer (most of libyaml's speed for many small front matters)."""
+    try:
+        from yaml.cyaml import CParser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
+        return BoundedLoader
+    parser: Any = CParser
 
-    class _FastBoundedLoader(_BoundedComposer, yaml.CParser, SafeConstructor, Resolver):  # type: ignore[misc]
-        """libyaml's parser under the bounded composer: most of libyaml's speed for many small front matters."""
+    def __init__(self: Any, stream: Any) -> None:
+        parser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
 
-        def __init__(self, stream: Any) -> None:
-            yaml.CParser.__init__(self, stream)
-            Composer.__init__(self)
-            SafeConstructor.__init__(self)
-            Resolver.__init__(self)
+    return type("FastBoundedLoader", (_BoundedComposer, parser, SafeConstructor, Resolver), {"__init__": __init__})
 
-    FastBoundedLoader: type = _FastBoundedLoader
-else:  # pragma: no cover - libyaml is part of PyYAML's wheels
-    FastBoundedLoader = BoundedLoader
+
+FastBoundedLoader: type = _fast_loader()
 
 
 def load_yaml(text: str, *, loader: type = FastBoundedLoader) -> Any:
     """Parse YAML safely with the bounds above; raises `yaml.YAMLError` (aliases and depth included)."""
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - safe loaders only
+        return yaml.load(text, Loader=loader)
     except RecursionError:
         raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", None) from None
 
@@ -197,8 +203,8 @@ _ARTICLE = {"array": "a list", "object": "a mapping", "integer": "a whole number
 
 
 def _expected(schema_type: Any) -> str:
-    types = schema_type if isinstance(schema_type, list) else [schema_type]
-    return " or ".join(_ARTICLE.get(t, t) for t in types)
+    types: list[str] = schema_type if isinstance(schema_type, list) else [schema_type]
+    return " or ".join(_ARTICLE.get(t) or t for t in types)
 
 
 class SchemaProblem(NamedTuple):

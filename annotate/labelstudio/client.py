@@ -93,7 +93,7 @@ class Connection:
             ) from None
 
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def _html_page(body: Any) -> str | None:
