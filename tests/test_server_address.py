@@ -24,6 +24,8 @@ PAGE = b"<!doctype html><html><head><title>Router admin</title></head><body>" + 
 class Capture:
     url: str
     status: int = 200
+    body: bytes = PAGE
+    content_type: str = "text/html; charset=utf-8"
     requests: list[dict[str, str]] = field(default_factory=list)
 
     def headers_text(self) -> str:
@@ -39,10 +41,10 @@ def capture() -> Iterator[Capture]:
         def _answer(self) -> None:
             recorded.requests.append({"path": self.path, **dict(self.headers.items())})
             self.send_response(recorded.status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(PAGE)))
+            self.send_header("Content-Type", recorded.content_type)
+            self.send_header("Content-Length", str(len(recorded.body)))
             self.end_headers()
-            self.wfile.write(PAGE)
+            self.wfile.write(recorded.body)
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
 
@@ -118,6 +120,21 @@ def test_a_server_that_is_not_label_studio_is_named_in_one_line_without_its_html
         line = _one_line_error(result.stderr)
         assert f"Reached {capture.url}" in line and f"answered {status} with an HTML page" in line, line
         assert '"Router admin"' in line and "Label Studio" in line and "<" not in line and len(line) < 400
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"status": "ok", "id": "web-1"}'], ids=["a-list", "an-object"])
+def test_a_json_api_that_is_not_label_studio_is_named_in_one_line(workspace, capture, monkeypatch, body):
+    """Feeds: LABEL_STUDIO_URL and a key pointing at a JSON API that answers 200 with a list, or an object
+    that is no Label Studio user (which the SDK would take as one: it builds its models unchecked)."""
+    capture.body, capture.content_type = body, "application/json"
+    monkeypatch.setenv("LABEL_STUDIO_URL", capture.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-token")
+    for command in (["pull", "--project", "anything"], ["server", "status"]):
+        result = run_cli(*command)
+        assert_no_traceback(result)
+        assert result.exit_code == 1 and "key accepted" not in result.stdout
+        line = _one_line_error(result.stderr)
+        assert f"Reached {capture.url}" in line and "not a Label Studio user" in line, line
 
 
 # --- item: credentials inside LABEL_STUDIO_URL are never shown --------------------------------------------

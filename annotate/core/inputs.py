@@ -55,11 +55,6 @@ def load_json(text: str | bytes) -> Any:
     return value
 
 
-def dump_json(value: Any) -> str:
-    """One line of JSON as records and quarantine files carry it; NaN can never be written."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
 # --- YAML ---------------------------------------------------------------------------------------
 
 

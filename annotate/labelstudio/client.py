@@ -200,9 +200,28 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
     client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES, httpx_client=http)
     connection = Connection(redact_url(url), client, key, base_url=url)
     if check:
-        with connection.errors("checking the API key"):
-            client.users.whoami()
+        _check_is_label_studio(connection)
     return connection
+
+
+def _check_is_label_studio(connection: Connection) -> None:
+    """Ask who the key belongs to; an answer that is no Label Studio user means the address is not Label Studio's.
+
+    The SDK builds its models without checking them, so any JSON would otherwise pass as "key accepted".
+    """
+    doing = "checking the API key"
+    try:
+        with connection.errors(doing):
+            user = connection.client.users.whoami()
+    except (TypeError, ValueError):
+        user = None
+    user_id = getattr(user, "id", None)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise LabelStudioError(
+            f"Reached {connection.url}, whose answer while {doing} is not a Label Studio user "
+            "(JSON of another shape): it is not Label Studio's address. Set LABEL_STUDIO_URL to the address "
+            "Label Studio opens at in the browser (for example http://localhost:8080)."
+        )
 
 
 def find_project(connection: Connection, title: str) -> Any | None:
