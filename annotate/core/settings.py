@@ -23,8 +23,8 @@ class DatasetSettings:
     hub_repo: str | None = None
     annotations_creators: tuple[str, ...] = ("expert-generated",)
     """The card's `annotations_creators` (Hugging Face terms: expert-generated, crowdsourced, machine-generated…)."""
-    annotation_note: str | None = None
-    """How this dataset's annotations were really made, in the maintainer's words, for the card."""
+    authors: tuple[str, ...] = ()
+    """Who to cite (CITATION.cff, BibTeX): "Family, Given" for a person, anything else for a team."""
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,22 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
         raise WorkspaceError(f"{path} is not valid YAML ({yaml_problem(exc)}). Fix it or delete it to use the defaults.") from None
     if not isinstance(data, dict):
         raise WorkspaceError(f"{path} must be a mapping with `project` and `dataset`.")
+    raw_dataset = data.get("dataset") or {}
+    if isinstance(raw_dataset, dict) and "annotation_note" in raw_dataset:
+        raise WorkspaceError(
+            f"{path}: `dataset.annotation_note` is no longer read: the card tells how the annotations were made "
+            "from the records, and recorded passes are described in corpus/annotations/provenance.yaml. "
+            "Move the note there (as `note`) and delete it from annotate.yaml."
+        )
     problems = [p.message for p in schema_problems("settings", data)]
     if problems:
         raise WorkspaceError(f"{path}: " + "; ".join(problems[:5]) + ". Fix it, or delete the setting to use its default.")
-    raw_dataset: dict[str, Any] = data.get("dataset") or {}
     dataset = DatasetSettings(
         **{
-            **{k: v for k, v in raw_dataset.items() if v is not None or k in ("hub_repo", "annotation_note")},
+            **{k: v for k, v in raw_dataset.items() if v is not None or k == "hub_repo"},
             "language": _names(raw_dataset.get("language"), ("en",)),
             "annotations_creators": _names(raw_dataset.get("annotations_creators"), ("expert-generated",)),
+            "authors": _names(raw_dataset.get("authors"), ()),
         }
     )
     return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)
