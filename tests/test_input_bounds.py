@@ -291,3 +291,36 @@ def test_a_nul_character_anywhere_in_an_article_is_refused(offline_workspace, tm
     assert_no_traceback(result)
     assert result.exit_code == 1 and path.name in result.stderr and "NUL" in result.stderr, result.stderr
     assert len(load_corpus(offline_workspace)) == before
+
+
+# --- predictions files (push --predictions, score) --------------------------------------------------
+
+
+def test_prediction_lines_split_on_newlines_only_and_refuse_nan_and_bombs_by_line(tmp_path):
+    """Feeds: a predictions .jsonl for `push --predictions` whose first record's text holds U+2028, then a line
+    with NaN, a line nested 100,000 deep and a last good line."""
+    from annotate.labelstudio.push import PredictionIssue, read_prediction_lines
+
+    first = {"article_id": "a1", "text": "Kim arrived.\u2028Putin met him.", "entities": [], "events": []}
+    lines = [json.dumps(first, ensure_ascii=False), '{"article_id": "a2", "lead_time": NaN}', DEEP_JSON,
+             json.dumps({"article_id": "a3", "entities": [], "events": []})]
+    path = tmp_path / "model.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = read_prediction_lines(path)
+    assert [number for number, _ in read] == [1, 2, 3, 4]
+    assert read[0][1] == first and read[3][1]["article_id"] == "a3"
+    issues = {number: item for number, item in read if isinstance(item, PredictionIssue)}
+    assert sorted(issues) == [2, 3]
+    assert "NaN" in issues[2].reason and "deeper" in issues[3].reason
+
+
+@pytest.mark.parametrize("line", ['{"id": "a1", "lead_time": NaN}', DEEP_JSON], ids=["nan", "deep"])
+def test_a_scored_predictions_file_with_nan_or_a_bomb_is_one_sentence_naming_the_line(tmp_path, line):
+    """Feeds: predictions for `score` whose second line holds NaN, or lists nested 100,000 deep."""
+    from annotate.core.errors import ScoreError
+    from annotate.quality.score import read_predictions
+
+    path = tmp_path / "system.jsonl"
+    path.write_text(json.dumps({"id": "a0", "entities": []}) + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(ScoreError, match=r"line 2 is not JSON: it (holds NaN|nests lists)"):
+        read_predictions(path, "test")
