@@ -238,10 +238,15 @@ def push(
         None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
     ),
     batch_size: int = typer.Option(100, help="Articles per import request."),
+    shared: bool = typer.Option(
+        False, "--shared", help="One project where annotators see each other's work, instead of blind passes."
+    ),
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
 
-    A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
+    With more than one annotator per task the annotation is blind: one project per pass ("<title> · pass A", ...),
+    each annotator working in one pass. A rerun imports only new articles; changed ones are named, not
+    re-imported. Exit 1 if anything was refused.
     """
     from annotate.labelstudio import push as push_lib
 
@@ -256,9 +261,13 @@ def push(
             annotator=annotator,
             batch_size=batch_size,
             on_progress=bar.update,
+            blind=False if shared else None,
         )
-    verb = "created" if result.project_created else "updated"
-    typer.echo(f"Project {result.title!r} {verb}: {result.url}")
+    for one in result.passes or [result]:
+        verb = "created" if one.project_created else "updated"
+        typer.echo(f"Project {one.title!r} {verb}: {one.url}")
+    if result.passes:
+        typer.echo(f"Blind annotation: {len(result.passes)} passes; give each annotator one pass to work in.")
     for item in result.changed:
         err(f"changed  {item.article_id}  {item.title}: {item.advice}")
     for batch in result.failed:

@@ -40,7 +40,7 @@ def test_push_creates_one_task_per_article_with_the_schemes_config_and_the_guide
     )
     articles = load_corpus(workspace)
 
-    first = push(workspace, project=unique_title, annotators_per_task=2)
+    first = push(workspace, project=unique_title, annotators_per_task=2, blind=False)
 
     client = label_studio.connection().client
     project = client.projects.get(id=first.project_id)
