@@ -431,6 +431,30 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     typer.echo(f"{len(members)} account(s)")
 
 
+@app.command()
+@_run
+def watch(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    interval: float = typer.Option(2.0, help="Seconds between two looks at the server."),
+    once: bool = typer.Option(False, "--once", help="Check what is there now, then stop."),
+) -> None:
+    """Check each annotation as it is submitted and show its problems to its annotator in the labelling view.
+
+    Looks every few seconds at the project's passes (or its one project) and its curation project; what is
+    wrong with a submission (a role its event type does not have, say) appears above the article of that
+    task, and goes away once the annotation is fixed. Runs until Ctrl-C.
+    """
+    from annotate.labelstudio import watch as watch_lib
+
+    if not once:
+        typer.echo("Watching for new annotations; Ctrl-C to stop.")
+    for checked in watch_lib.watch(_workspace(), project=project, interval=interval, rounds=1 if once else None):
+        verdict = f"{len(checked.problems)} problem(s)" if checked.problems else "valid"
+        typer.echo(f"{checked.project}: task {checked.task_id}, annotation {checked.annotation_id}: {verdict}")
+        for problem in checked.problems:
+            typer.echo(f"  {problem}")
+
+
 class ReportFormat(str, Enum):
     text = "text"
     json = "json"

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from annotate.labelstudio.push import PushResult
 
 PASS_MARK = " · pass "
+CURATION_SUFFIX = " · curation"
 TITLE_LIMIT = 50  # Label Studio's longest project title
 MAX_PASSES = len(ascii_uppercase)
 
@@ -38,6 +39,11 @@ def pass_title(title: str, number: int) -> str:
     """The title of pass `number` (0-based) of a project: the title, shortened to fit, plus "· pass A"."""
     suffix = f"{PASS_MARK}{ascii_uppercase[number]}"
     return title[: TITLE_LIMIT - len(suffix)].rstrip() + suffix
+
+
+def curation_title(title: str) -> str:
+    """The curation project's title: the project's, shortened to fit Label Studio's limit, plus a suffix."""
+    return title[: TITLE_LIMIT - len(CURATION_SUFFIX)].rstrip() + CURATION_SUFFIX
 
 
 def pass_projects(connection: Connection, title: str) -> list[Any]:

@@ -42,6 +42,7 @@ from typing import Any, Iterable
 from annotate.core import derive
 from annotate.quality.agreement import Article, group_articles
 from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
 from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records, record_to_results, write_records
@@ -50,10 +51,8 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
 
 GOLD_ANNOTATOR = "gold"
-CURATION_SUFFIX = " · curation"
 CURATION_MODEL = "adjudication"
 """The model version of the pre-filled curation predictions; the curation project shows it to curators."""
-TITLE_LIMIT = 50  # Label Studio's longest project title
 
 EntityKey = tuple[int, int, str]
 TriggerKey = tuple[int, int, str]
@@ -344,11 +343,6 @@ CURATION_HELP = (
     "Delete the candidates that are wrong, add what is missing, set the attributes, and submit: your "
     "submission becomes the gold record of the article at the next <code>annotate adjudicate</code>.</p>"
 )
-
-
-def curation_title(title: str) -> str:
-    """The curation project's title: the project's, shortened to fit Label Studio's limit, plus a suffix."""
-    return title[: TITLE_LIMIT - len(CURATION_SUFFIX)].rstrip() + CURATION_SUFFIX
 
 
 def _who(voters: Iterable[str], votes: Votes) -> str:
