@@ -268,10 +268,10 @@ def test_every_candidate_of_a_dispute_is_in_the_curation_task_numbered_by_unit_w
     relations = [(regions[r["from_id"]], regions[r["to_id"]], r["labels"]) for r in results if r["type"] == "relation"]
     ship, docked = ("cargo ship", "VEH"), ("docked", "Movement.Transport")
     # Both roles of the one link between the same two regions: one relation, both ticked.
-    assert (docked, ship, ["Artifact", "Vehicle"]) in relations
-    assert [labels for source, target, labels in relations if target == ship] == [["Artifact", "Vehicle"]]
-    assert (docked, ("Vostochny", "FAC"), ["Destination"]) in relations
-    assert (docked, ("Vostochny", "LOC"), ["Destination"]) in relations
+    both = ["Movement.Transport: Artifact", "Movement.Transport: Vehicle"]
+    assert [labels for source, target, labels in relations if target == ship] == [both]
+    assert (docked, ("Vostochny", "FAC"), ["Movement.Transport: Destination"]) in relations
+    assert (docked, ("Vostochny", "LOC"), ["Movement.Transport: Destination"]) in relations
 
     listed = task["data"]["disputes"]
     at = DOCKING.index("Vostochny")

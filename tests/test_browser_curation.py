@@ -71,17 +71,18 @@ def test_a_curator_sees_both_roles_of_one_link_picks_one_and_the_gold_takes_the_
     expect(relations).to_have_count(2)
     link = relations.filter(has_text="VEH")
     expect(link).to_have_count(1)
-    expect(page.get_by_text("Artifact, Vehicle", exact=True)).to_be_visible()
+    both = "Movement.Transport: Artifact, Movement.Transport: Vehicle"
+    expect(page.get_by_text(both, exact=True)).to_be_visible()
     screenshot(page, screenshots, "both-roles-shown")
 
     link.hover()
     link.get_by_role("button", name="Show Relation Labels").click()
     # With roles chosen, the role list is named after them (empty, it is "Select labels").
-    page.get_by_role("button", name=re.compile(r"^Artifact\s*Vehicle")).click()
-    page.get_by_role("option", name="Artifact", exact=True).click()
+    page.get_by_role("button", name=re.compile(r"^Movement\.Transport: Artifact\s*Movement\.Transport: Vehicle")).click()
+    page.get_by_role("option", name="Movement.Transport: Artifact", exact=True).click()
     page.keyboard.press("Escape")
-    expect(page.get_by_text("Artifact, Vehicle", exact=True)).to_have_count(0)
-    expect(page.get_by_text("Vehicle", exact=True).first).to_be_visible()
+    expect(page.get_by_text(both, exact=True)).to_have_count(0)
+    expect(page.get_by_text("Movement.Transport: Vehicle", exact=True).first).to_be_visible()
     screenshot(page, screenshots, "artifact-unticked")
     submit(page)
 

@@ -167,7 +167,7 @@ def test_predictions_appear_on_their_tasks_and_bad_records_are_refused_by_name(
     assert [p.model_version for p in task.predictions] == ["gazetteer"]
     results = task.predictions[0].result
     assert {r["value"]["labels"][0] for r in results if r["type"] == "labels"} == {"PER", "Contact.Meet"}
-    assert any(r["type"] == "relation" and r["labels"] == ["Participant"] for r in results)
+    assert any(r["type"] == "relation" and r["labels"] == ["Contact.Meet: Participant"] for r in results)
 
     rerun = run_cli("push", "--project", unique_title, "--predictions", str(path), "--model-version", "gazetteer")
     assert_no_traceback(rerun)
