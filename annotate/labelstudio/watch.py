@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from annotate.core import derive
 from annotate.core.records import Problem
@@ -124,7 +125,7 @@ def _filter_time(stamp: str) -> str:
     from annotate.labelstudio.pull import _FILTER_TIME
 
     when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return when.astimezone(timezone.utc).strftime(_FILTER_TIME)
+    return when.astimezone(UTC).strftime(_FILTER_TIME)
 
 
 def _latest(task: dict[str, Any]) -> dict[str, Any] | None:

@@ -393,27 +393,27 @@ def disputes(votes: Votes, decision: Decision) -> list[Dispute]:
     """
     # (start, end, kind order, target start, kind, detail): text order, a trigger's links by their target.
     groups: dict[tuple, list[Candidate]] = defaultdict(list)
-    for key in decision.disputed_entities:
-        groups[(key[0], key[1], 0, 0, "entity", key[:2])].append(Candidate(key, key[2], votes.entities[key]))
-    for key in decision.disputed_triggers:
-        groups[(key[0], key[1], 1, 0, "trigger", key[:2])].append(Candidate(key, key[2], votes.triggers[key]))
-    for key in decision.disputed_arguments:
-        trigger, role, target = key
+    for span in decision.disputed_entities:
+        groups[(span[0], span[1], 0, 0, "entity", span[:2])].append(Candidate(span, span[2], votes.entities[span]))
+    for trig in decision.disputed_triggers:
+        groups[(trig[0], trig[1], 1, 0, "trigger", trig[:2])].append(Candidate(trig, trig[2], votes.triggers[trig]))
+    for link in decision.disputed_arguments:
+        source, role, target = link
         label = f"{role} → {target[3]}" if target[0] == "entity" else f"{role} → event {target[3]}"
-        unit = (trigger[0], trigger[1], 2, target[1], "argument", (trigger, target[1:3]))
-        groups[unit].append(Candidate(key, label, votes.arguments[key]))
-    for (trigger, name), values in decision.disputed_attributes.items():
+        unit = (source[0], source[1], 2, target[1], "argument", (source, target[1:3]))
+        groups[unit].append(Candidate(link, label, votes.arguments[link]))
+    for (owner, name), values in decision.disputed_attributes.items():
         for value, voters in sorted(values.items()):
-            groups[(trigger[0], trigger[1], 3, 0, name, (trigger, name))].append(Candidate(value, value, voters))
+            groups[(owner[0], owner[1], 3, 0, name, (owner, name))].append(Candidate(value, value, voters))
     found = []
-    for number, (unit, candidates) in enumerate(sorted(groups.items(), key=lambda item: item[0][:5]), 1):
-        start, end, _, _, kind, detail = unit
+    for number, (grouped, candidates) in enumerate(sorted(groups.items(), key=lambda item: item[0][:5]), 1):
+        start, end, _, _, kind, detail = grouped
+        region: Any
         if kind in ("entity", "trigger"):
             where, region = _span(votes, start, end), candidates[0].key
         elif kind == "argument":
-            trigger, (t_start, t_end) = detail
-            where = f"{_span(votes, start, end)} {trigger[2]} → {_span(votes, t_start, t_end)}"
-            region = trigger
+            region, (t_start, t_end) = detail
+            where = f"{_span(votes, start, end)} {region[2]} → {_span(votes, t_start, t_end)}"
         else:
             where, region = f"of {_span(votes, start, end)} {detail[0][2]}", detail[0]
         found.append(Dispute(number, kind, where, candidates, region))
