@@ -11,7 +11,7 @@ import shutil
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from annotate.core.corpus import Article, article_id_for, write_article
 from annotate.core.records import iter_records
@@ -23,7 +23,9 @@ from annotate.labelstudio.team import team_add
 pytest.register_assert_rewrite("tests.browser")
 
 from .browser import (  # noqa: E402
+    LOOPBACK_ONLY,
     REGION_SPAN,
+    VIEWPORT,
     TEXT_OBJECT,
     article_text,
     close_instructions,
@@ -45,14 +47,16 @@ def _people(workspace, count: int) -> list[tuple[str, str]]:
     return [(a.email, a.password) for a in accounts]
 
 
-def _switch_user(page: Page, url: str, email: str, password: str) -> None:
-    page.context.clear_cookies()
-    log_in(page, url, email, password)
+def _second_browser(browser: Browser) -> BrowserContext:
+    """A browser of the second annotator's own: nothing of the first one's session carries over."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.route(LOOPBACK_ONLY, lambda route: route.abort())
+    return context
 
 
 @pytest.mark.browser
 def test_the_second_annotator_never_sees_the_first_annotators_regions(
-    page, screenshots, workspace, label_studio, unique_title
+    page, browser, screenshots, workspace, label_studio, unique_title
 ):
     shutil.rmtree(workspace.corpus)
     write_article(workspace.corpus, Article(id=article_id_for(ARTICLE), text=ARTICLE, title="Kim to visit"))
@@ -69,7 +73,9 @@ def test_the_second_annotator_never_sees_the_first_annotators_regions(
     submit(page)
     screenshot(page, screenshots, "first-annotator-submitted")
 
-    _switch_user(page, label_studio.url, ben, ben_password)
+    page.context.close()
+    page = _second_browser(browser).new_page()
+    log_in(page, label_studio.url, ben, ben_password)
     # The project list offers the passes, not a shared project holding both annotations.
     expect(page.get_by_text(second, exact=True)).to_be_visible()
     expect(page.get_by_text(unique_title, exact=True)).to_have_count(0)
@@ -104,6 +110,7 @@ def test_the_second_annotator_never_sees_the_first_annotators_regions(
 
     # Both passes come back as one project's records: two annotators of one article.
     records = list(iter_records(pull(workspace, project=unique_title).records_path))
-    assert len(records) == 2 and len({r["annotator"] for r in records}) == 2
+    assert len(records) == 2 and len({r["annotator"] for r in records}) == 2, [r["annotator"] for r in records]
+    page.context.close()
     spans = sorted(e["text"] for r in records for e in r["entities"])
     assert spans == ["Kim Jong Un", "Vladimir Putin", "Vladivostok"]
