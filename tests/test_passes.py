@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from annotate.core.errors import UsageError
@@ -45,17 +47,18 @@ def test_two_annotators_per_task_get_one_project_each_with_the_same_tasks(worksp
 
 def test_recorded_passes_land_in_their_own_projects_and_pull_merges_them(workspace, label_studio, unique_title):
     push(workspace, project=unique_title, annotators_per_task=2)
+    tag = uuid.uuid4().hex[:8]  # accounts of this test's own: others count on making pass-a@seed.example
     for name in ("pass-a", "pass-b"):
-        done = push(workspace, project=unique_title, annotations=RECORDED / f"{name}.jsonl", annotator=f"{name}@seed.example")
+        done = push(workspace, project=unique_title, annotations=RECORDED / f"{name}.jsonl", annotator=f"{name}-{tag}@seed.example")
         assert done.annotations.imported == 5
-    again = push(workspace, project=unique_title, annotations=RECORDED / "pass-a.jsonl", annotator="pass-a@seed.example")
+    again = push(workspace, project=unique_title, annotations=RECORDED / "pass-a.jsonl", annotator=f"pass-a-{tag}@seed.example")
     assert again.annotations.imported == 0 and again.annotations.skipped == 5
 
     client = label_studio.connection().client
     users = {u.email: u.id for u in client.users.list()}
     first, second = pass_projects(label_studio.connection(), unique_title)
-    assert _authors(client, first.id) == {users["pass-a@seed.example"]}
-    assert _authors(client, second.id) == {users["pass-b@seed.example"]}
+    assert _authors(client, first.id) == {users[f"pass-a-{tag}@seed.example"]}
+    assert _authors(client, second.id) == {users[f"pass-b-{tag}@seed.example"]}
 
     pulled = pull(workspace, project=unique_title)
     records = list(iter_records(pulled.records_path))

@@ -177,19 +177,19 @@ def push(
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
-    if blind is not False:
-        from annotate.labelstudio import passes
-
-        count = passes.pass_count(connect(workspace), title, annotators_per_task, forced=blind is True)
-        if count:
-            options = {"predictions": predictions, "model_version": model_version, "annotations": annotations}
-            options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
-            return passes.push_passes(workspace, connect(workspace), title, count, **options)
     scheme = current_scheme(workspace)
-    articles, broken = read_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
+    if blind is not False:
+        from annotate.labelstudio import passes
+
+        count = passes.pass_count(connection, title, annotators_per_task, forced=blind is True)
+        if count:
+            options = {"predictions": predictions, "model_version": model_version, "annotations": annotations}
+            options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
+            return passes.push_passes(workspace, connection, title, count, **options)
+    articles, broken = read_corpus(workspace)
     remote, created = ensure_project(
         connection,
         title,
