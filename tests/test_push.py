@@ -253,10 +253,11 @@ def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, 
     from annotate.core.workspace import slugify
 
     recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
-    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    account = f"pass-a-{unique_title.split()[-1]}@seed.example"  # an account of this test's own: no test order counts
+    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert first.exit_code == 0, first.output + first.stderr
     assert "5 imported" in first.stdout and "first-login password" in first.stdout
-    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert again.exit_code == 0 and "0 imported, 5 skipped" in again.stdout
 
     pull(workspace, project=unique_title)
