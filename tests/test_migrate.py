@@ -23,6 +23,7 @@ from annotate.core.workspace import Workspace
 from annotate.dataset.publish import publish
 from annotate.labelstudio import server
 from annotate.labelstudio.client import find_project
+from annotate.labelstudio.passes import pass_projects
 from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
 from annotate.quality.adjudicate import adjudicate, curation_config, curation_title
@@ -36,13 +37,15 @@ RECORDED = REPO / "corpus" / "annotations"
 OLD_NAMES = {"WEA", "Contact.Meet", "Contact.Correspond", "Present"}
 
 
-def _annotated_project(workspace: Workspace, title: str, *, curate: bool = True) -> dict[str, Any]:
+def _annotated_project(workspace: Workspace, title: str, *, curate: bool = True, blind: bool = False) -> dict:
     """Under scheme 1.0.0: the corpus pushed, two annotators' passes imported, pulled; gold with a curator."""
-    push(workspace, project=title, annotators_per_task=2)
+    # Shared: one project holds both annotators' work; blind: one project per pass.
+    push(workspace, project=title, annotators_per_task=2, blind=blind)
     accounts = {}
     for name in ("pass-a", "pass-b"):
         email = f"{name}-{title[-6:]}@example.org"
-        done = push(workspace, project=title, annotations=RECORDED / f"{name}.jsonl", annotator=email)
+        recorded = RECORDED / f"{name}.jsonl"
+        done = push(workspace, project=title, annotations=recorded, annotator=email, blind=blind)
         assert done.annotations.imported == 5
         accounts[name] = done.annotations.new_account
     pulled = pull(workspace, project=title)
@@ -55,10 +58,13 @@ def _annotated_project(workspace: Workspace, title: str, *, curate: bool = True)
 
 
 def _results(connection: Any, title: str) -> dict[str, list[dict[str, Any]]]:
-    """Every annotation's and prediction's result items in the project, by id, as the server has them now."""
+    """Every annotation's and prediction's result items in the project (or its passes), by id, as the server has it."""
     project = find_project(connection, title)
+    projects = [project] if project is not None else pass_projects(connection, title)
+    assert projects, title
     found: dict[str, list[dict[str, Any]]] = {}
-    for task in connection.client.tasks.list(project=project.id, page_size=100, fields="all"):
+    tasks = [t for p in projects for t in connection.client.tasks.list(project=p.id, page_size=100, fields="all")]
+    for task in tasks:
         for kind in ("annotations", "predictions"):
             for item in getattr(task, kind, None) or []:
                 item = item if isinstance(item, dict) else item.dict()
@@ -97,8 +103,12 @@ def _expected_after(before: Counter) -> Counter:
 
 
 def _config(connection: Any, title: str) -> str:
+    """The label config of the project, or the one config all its pass projects share."""
     project = find_project(connection, title)
-    return connection.client.projects.get(id=project.id).label_config or ""
+    projects = [project] if project is not None else pass_projects(connection, title)
+    configs = {connection.client.projects.get(id=p.id).label_config or "" for p in projects}
+    assert len(configs) == 1, configs
+    return configs.pop()
 
 
 def test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_scheme(
@@ -204,7 +214,8 @@ def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_
     workspace, label_studio, unique_title
 ):
     """Injects: the session's Label Studio stopped after the migration has rewritten its first tasks."""
-    _annotated_project(workspace, unique_title, curate=False)
+    _annotated_project(workspace, unique_title, curate=False, blind=True)
+    assert len(pass_projects(label_studio.connection(), unique_title)) == 2
     connection = label_studio.connection()
     before = _results(connection, unique_title)
     counts_before = Counter()
@@ -238,7 +249,7 @@ def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_
     assert 0 < len(migrated) < len(before)
 
     result = migrate(workspace, project=unique_title)
-    assert result.projects[0].annotations_updated == len(before) - len(migrated)
+    assert sum(p.annotations_updated for p in result.projects) == len(before) - len(migrated)
     after = _results(label_studio.connection(), unique_title)
     assert set(after) == set(before)  # nothing duplicated, nothing lost
     counts_after = Counter()

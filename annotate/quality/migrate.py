@@ -1,8 +1,8 @@
 """`annotate migrate`: carry every annotation over to the scheme's new version, wherever it lives.
 
-The Label Studio project and its curation project first get a label config holding both the
-old and the new names (Label Studio refuses a config that drops a name annotations use),
-then every annotation and prediction is rewritten through the API, then the config becomes
+The Label Studio project (or each of its blind-pass projects) and its curation project
+first get a label config holding both the old and the new names (Label Studio refuses a
+config that drops a name annotations use), then every annotation and prediction is rewritten through the API, then the config becomes
 the new scheme's alone. The canonical records, gold and recorded passes are migrated file by
 file, each written whole. Every step is idempotent: a migrated annotation or record has
 nothing left to change, so a run that stopped part-way is finished by running it again.
@@ -40,7 +40,8 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.instructions import instructions
-from annotate.quality.adjudicate import CURATION_HELP, curation_config, curation_title
+from annotate.labelstudio.passes import curation_title, pass_projects
+from annotate.quality.adjudicate import CURATION_HELP, curation_config
 
 PAGE_SIZE = 100
 NO_RETRY = {"max_retries": 0}
@@ -120,10 +121,10 @@ def migrate(
         return result
     connection = connect(workspace)
     guidelines = instructions(workspace, scheme)
-    targets = [
-        (title, derive.label_config(scheme), guidelines),
-        (curation_title(title), curation_config(scheme), CURATION_HELP + guidelines),
-    ]
+    # A title annotated blind lives in one project per pass; each is migrated like the shared one.
+    titles = [title] + [p.title for p in pass_projects(connection, title)]
+    targets = [(name, derive.label_config(scheme), guidelines) for name in titles]
+    targets.append((curation_title(title), curation_config(scheme), CURATION_HELP + guidelines))
     for name, config, html in targets:
         _migrate_project(workspace, connection, scheme, name, config, html, result, on_progress)
     _migrate_files(workspace, scheme, result)
