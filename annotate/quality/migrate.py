@@ -3,11 +3,12 @@
 The Label Studio project (or each of its blind-pass projects) and its curation project
 first get a label config holding both the old and the new names (Label Studio refuses a
 config that drops a name annotations use), then every annotation and prediction is
-rewritten through the API, then the config becomes the new scheme's alone. The canonical records, gold and recorded passes are migrated file by
-file, each written whole. Every step is idempotent: a migrated annotation or record has
-nothing left to change, so a run that stopped part-way is finished by running it again.
-What the migration cannot decide goes to a named list (exports/migrations/<from>-to-<to>
-.undecided.jsonl), written before the annotation it comes from is changed.
+rewritten through the API, then the config becomes the new scheme's alone. The canonical
+records, gold and recorded passes are migrated file by file, each written whole. Every step
+is idempotent: a migrated annotation or record has nothing left to change, so a run that
+stopped part-way is finished by running it again. What the migration cannot decide goes to
+a named list (exports/migrations/<from>-to-<to>.undecided.jsonl), written before the
+annotation it comes from is changed.
 
 It sits beside adjudication because it reaches the curation project, which adjudication owns.
 """
