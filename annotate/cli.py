@@ -233,16 +233,30 @@ def _report_broken(broken: list[Any]) -> None:
 def scheme(
     check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
 ) -> None:
-    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
-    result = generated.scheme(_workspace(), check=check)
+    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml.
+
+    Also checks the scheme's version: records under an older version need the migrations in labels/migrations/
+    that carry over every name they use that changed, and the guidelines must name the scheme version.
+    """
+    from annotate.core import scheme_versions as migration_lib
+
+    workspace = _workspace()
+    result = generated.scheme(workspace, check=check)
     s = result.scheme
     summary = f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
     if check:
         typer.echo(f"{summary}; {len(result.unchanged)} generated file(s) up to date.")
-        return
-    for path in result.written:
-        typer.echo(f"wrote {path}")
-    typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    else:
+        for path in result.written:
+            typer.echo(f"wrote {path}")
+        typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    versions = migration_lib.check_versions(workspace, s)
+    for version in versions.to_migrate:
+        carried = ", ".join(versions.covered.get(version, [])) or "no name in use changes"
+        typer.echo(
+            f"{versions.in_use[version]} record(s) are under scheme {version}; its migration to {s.version} "
+            f"carries over what they use that changed ({carried}). Run `annotate migrate`."
+        )
 
 
 # --- commands of later stages ------------------------------------------------------------
@@ -272,10 +286,15 @@ def push(
         None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
     ),
     batch_size: int = typer.Option(100, help="Articles per import request."),
+    shared: bool = typer.Option(
+        False, "--shared", help="One project where annotators see each other's work, instead of blind passes."
+    ),
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
 
-    A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
+    With more than one annotator per task the annotation is blind: one project per pass ("<title> · pass A", ...),
+    each annotator working in one pass. A rerun imports only new articles; changed ones are named, not
+    re-imported. Exit 1 if anything was refused.
     """
     from annotate.labelstudio import push as push_lib
 
@@ -290,9 +309,13 @@ def push(
             annotator=annotator,
             batch_size=batch_size,
             on_progress=bar.update,
+            blind=False if shared else None,
         )
-    verb = "created" if result.project_created else "updated"
-    typer.echo(f"Project {result.title!r} {verb}: {result.url}")
+    for one in result.passes or [result]:
+        verb = "created" if one.project_created else "updated"
+        typer.echo(f"Project {one.title!r} {verb}: {one.url}")
+    if result.passes:
+        typer.echo(f"Blind annotation: {len(result.passes)} passes; give each annotator one pass to work in.")
     for item in result.changed:
         err(f"changed  {item.article_id}  {item.title}: {item.advice}")
     for batch in result.failed:
@@ -361,6 +384,70 @@ class _PushBar:
 
     def __exit__(self, *exc: Any) -> None:
         self.progress.stop()
+
+
+@app.command()
+@_run
+def migrate(
+    project: Optional[str] = typer.Option(
+        None, help="Label Studio project title (default: `project` in annotate.yaml)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print, per article, what would change; change nothing."),
+    files_only: bool = typer.Option(
+        False, "--files-only", help="Migrate only the records, gold and recorded passes; no Label Studio needed."
+    ),
+) -> None:
+    """Carry every annotation over to the scheme's new version, following labels/migrations/.
+
+    Migrates the Label Studio project's config and annotations, the curation project, and the records, gold
+    and recorded passes. A rerun changes nothing; a run that stopped is finished by running it again. What
+    the migration cannot decide is listed in exports/migrations/, never dropped.
+    """
+    from annotate.quality import migrate as migrate_lib
+
+    with _progress("Migrating tasks") as update:
+        result = migrate_lib.migrate(
+            _workspace(), project=project, dry_run=dry_run, label_studio=not files_only, on_progress=update
+        )
+    _print_migration(result)
+
+
+def _print_migration(result: Any) -> None:
+    by_article: dict[str, list[Any]] = {}
+    for change in result.articles:
+        by_article.setdefault(change.article_id, []).append(change)
+    verb = "would change" if result.dry_run else "changed"
+    for article, changes in sorted(by_article.items()):
+        typer.echo(f"article {article}")
+        for change in changes:
+            what = "; ".join(f"{name} ×{count}" for name, count in sorted(change.changed.items()))
+            undecided = f"; {change.undecided} left to a person" if change.undecided else ""
+            typer.echo(f"  {change.where}: {what or 'scheme version only'}{undecided}")
+    for project in result.projects:
+        if not project.found:
+            continue
+        state = f"from scheme {project.config_version}" if project.config_version != result.version else "up to date"
+        typer.echo(
+            f"Project {project.title!r} ({state}): {project.annotations_updated} of {project.annotations} "
+            f"annotation(s) and {project.predictions_updated} prediction(s) {verb}"
+            + ("; label config set to the new scheme." if project.config_updated else ".")
+        )
+        for item in project.unreadable:
+            err(f"left as it is  {item}")
+    for file in result.files:
+        if file.migrated:
+            typer.echo(f"{file.path}: {file.migrated} of {file.records} record(s) {verb}.")
+    for item in result.undecided:
+        where = f"article {item.article_id}, annotation {item.annotation_id}, region {item.region}"
+        err(f"undecided  {where}: {item.reason}")
+    steps = ", ".join(result.migrations) or "none needed"
+    prefix = "Dry run, nothing changed. " if result.dry_run else ""
+    typer.echo(
+        f"{prefix}Scheme {result.version}; migrations {steps}; {len(result.articles)} annotation(s) or record(s) "
+        f"{verb}, {len(result.undecided)} item(s) left to a person."
+    )
+    if result.undecided_path:
+        typer.echo(f"Left to a person: {result.undecided_path}")
 
 
 @app.command()
@@ -454,6 +541,30 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     for member in members:
         typer.echo(f"{member.email:<36} {member.annotations:>6} annotation(s)  pseudonym {member.pseudonym}")
     typer.echo(f"{len(members)} account(s)")
+
+
+@app.command()
+@_run
+def watch(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    interval: float = typer.Option(2.0, help="Seconds between two looks at the server."),
+    once: bool = typer.Option(False, "--once", help="Check what is there now, then stop."),
+) -> None:
+    """Check each annotation as it is submitted and show its problems to its annotator in the labelling view.
+
+    Looks every few seconds at the project's passes (or its one project) and its curation project; what is
+    wrong with a submission (a role its event type does not have, say) appears above the article of that
+    task, and goes away once the annotation is fixed. Runs until Ctrl-C.
+    """
+    from annotate.labelstudio import watch as watch_lib
+
+    if not once:
+        typer.echo("Watching for new annotations; Ctrl-C to stop.")
+    for checked in watch_lib.watch(_workspace(), project=project, interval=interval, rounds=1 if once else None):
+        verdict = f"{len(checked.problems)} problem(s)" if checked.problems else "valid"
+        typer.echo(f"{checked.project}: task {checked.task_id}, annotation {checked.annotation_id}: {verdict}")
+        for problem in checked.problems:
+            typer.echo(f"  {problem}")
 
 
 class ReportFormat(str, Enum):
@@ -551,7 +662,8 @@ def adjudicate(
 def publish(
     version: Optional[str] = typer.Option(None, "--version", help="The version to publish, X.Y.Z."),
     bump: Optional[str] = typer.Option(
-        None, "--bump", help="major, minor or patch: the next version after the last one published."
+        None, "--bump", help="major, minor or patch: the next version after the last one published; auto: the "
+        "one the scheme's changes call for (major after a rename or removal)."
     ),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
@@ -574,7 +686,7 @@ def publish(
     from annotate.dataset import publish as publish_lib
 
     if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
-        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
+        raise typer.BadParameter("use major, minor, patch or auto", param_hint="--bump")
     with _progress("Writing articles") as update:
         result = publish_lib.publish(
             _workspace(),

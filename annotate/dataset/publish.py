@@ -25,7 +25,9 @@ from typing import Any, Callable, Iterator
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
-from annotate.core.errors import PublishError
+from annotate.core.errors import PublishError, UsageError
+from annotate.core.migration import semver
+from annotate.core.scheme_versions import SchemeChanges, scheme_changes
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
@@ -57,7 +59,8 @@ SCORES = "scores"
 """Folder under exports/ where `annotate score` keeps its reports, read by publish for the card."""
 PARTIAL = ".partial-"
 SHOWN_PROBLEMS = 10
-_SEMVER = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
+_SEMVER = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
+"""X.Y.Z as semantic versioning writes it: no leading zeros, so 01.0.0 can never be a second 1.0.0."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -66,6 +69,7 @@ class Bump(str, Enum):
     major = "major"
     minor = "minor"
     patch = "patch"
+    auto = "auto"
 
 
 @dataclass(frozen=True)
@@ -136,16 +140,47 @@ def next_version(previous: str | None, bump: Bump) -> str:
 
 def _choose_version(history: Path, version: str | None, bump: Bump | str | None) -> str:
     if version and bump:
-        raise PublishError("Give either --version or --bump, not both.")
+        raise UsageError("Give either --version or --bump, not both.")
     if bump:
+        try:
+            step = Bump(bump)
+        except ValueError:
+            raise UsageError(f"--bump takes major, minor or patch, not {bump!r}.") from None
         versions = published_versions(history)
-        return next_version(versions[-1] if versions else None, Bump(bump))
+        return next_version(versions[-1] if versions else None, step)
     if not version:
-        raise PublishError("Say which version to publish: --version X.Y.Z, or --bump major|minor|patch.")
+        raise UsageError("Say which version to publish: --version X.Y.Z, or --bump major|minor|patch.")
     version = version.removeprefix("v")
     if not _semver(version):
-        raise PublishError(f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0); give one that is.")
+        raise UsageError(
+            f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0, numbers without leading zeros); "
+            "give one that is."
+        )
     return version
+
+
+def _scheme_changes(workspace: Workspace, history: Path, scheme: Scheme) -> SchemeChanges:
+    """The scheme's changes since the scheme version of the last published version."""
+    versions = published_versions(history)
+    manifest = _read_manifest(history / versions[-1]) if versions else None
+    previous = ((manifest or {}).get("scheme") or {}).get("version")
+    return scheme_changes(workspace, previous, scheme)
+
+
+def _check_bump(history: Path, chosen: str, changes: SchemeChanges) -> None:
+    """Refuse a version that does not move as far as the scheme's changes need (major after a rename or removal)."""
+    versions = [v for v in published_versions(history) if semver(v) < semver(chosen)]
+    if not versions or changes.bump is None:
+        return
+    needed = next_version(versions[-1], Bump(changes.bump))
+    if semver(chosen) < semver(needed):
+        listed = "; ".join(c["description"] for c in changes.changes) or "definitions only"
+        why = "renames, merges or removes what annotations use" if changes.bump == "major" else "adds to the scheme"
+        raise PublishError(
+            f"Version {chosen} is too small a step: since {versions[-1]} the scheme went from {changes.previous} to "
+            f"{changes.current} and {why} ({listed}), so the next version is {needed}. "
+            f"Publish with --bump {changes.bump} (or --bump auto)."
+        )
 
 
 def _refuse_lower_than_latest(plan: _Plan) -> None:
@@ -519,6 +554,7 @@ class _Plan:
     history: Path
     target: Path
     hub_repo: str | None
+    scheme_changes: dict[str, Any] | None = None
 
     @property
     def tag(self) -> str:
@@ -557,7 +593,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
-        "changelog": _changelog(previous, build),
+        "changelog": {**_changelog(previous, build), "scheme": plan.scheme_changes},
         "articles": dict(sorted(build.articles.items())),
     }
     manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
@@ -665,20 +701,24 @@ def publish(
     if push_to_hub and not dry_run:
         hub_token(push_to_hub)  # before building, so a missing token costs nothing
     history = _history_folder(workspace, settings.dataset.name, out)
-    chosen = _choose_version(history, version, bump)
+    scheme = current_scheme(workspace)
+    changes = _scheme_changes(workspace, history, scheme)
+    chosen = _choose_version(history, version, (changes.bump or Bump.patch.value) if bump == Bump.auto else bump)
     plan = _Plan(
         workspace=workspace,
-        scheme=current_scheme(workspace),
+        scheme=scheme,
         slug=slugify(project) if project else settings.project_slug,
         name=settings.dataset.name,
         version=chosen,
         history=history,
         target=history / chosen,
         hub_repo=push_to_hub or settings.dataset.hub_repo,
+        scheme_changes=changes.as_dict(),
     )
     if plan.target.exists() or plan.target.is_symlink():
         return _existing_version(plan, push_to_hub, dry_run, hub)
     _refuse_lower_than_latest(plan)
+    _check_bump(history, chosen, changes)
     manifest, files = _write_version(plan, dry_run, on_progress)
     result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
     if push_to_hub and not dry_run:

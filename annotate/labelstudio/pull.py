@@ -23,13 +23,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.inputs import load_json
+from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.validate import FileKind, read_items, repeated_task, task_records
 from annotate.core.workspace import Workspace, slugify
 
 PAGE_SIZE = 100
@@ -71,6 +73,8 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    passes: list[PullResult] = field(default_factory=list)
+    """With blind annotation, what each pass project gave (this result is their union)."""
 
 
 def pull(
@@ -80,12 +84,24 @@ def pull(
     full: bool = False,
     from_file: Path | None = None,
     on_progress: Progress | None = None,
+    passes: bool = True,
 ) -> PullResult:
-    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
+
+    A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
+    into one records file; `passes=False` pulls the one project of exactly this title.
+    """
     scheme = current_scheme(workspace)
     title = project or load_project_settings(workspace).project
     if from_file is not None:
         return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+    if passes:
+        from annotate.labelstudio import passes as blind
+        from annotate.labelstudio.client import connect
+
+        found = blind.pass_projects(connect(workspace), title)
+        if found:
+            return blind.pull_passes(workspace, title, found, full=full, on_progress=on_progress)
     return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
 
 
@@ -190,7 +206,14 @@ class _Batch:
         self.quarantined: list[Quarantined] = []
 
     def add(self, task: dict[str, Any]) -> None:
-        self.changed_tasks.add(task.get("id"))
+        task_id = task.get("id")
+        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
+        repeated = repeated_task(task, self.changed_tasks)
+        if repeated:
+            self._quarantine_one(task_id, None, {}, [repeated])
+            return
+        self.changed_tasks.add(task_id)
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
@@ -378,7 +401,7 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     try:
-        page = json.loads(body)
+        page = load_json(body)
     except ValueError:
         page = None
     if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):
@@ -468,6 +491,9 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
     drift = config_drift(config, derive.label_config(scheme))
+    stale = needs_migration(config, scheme.version) if drift else None
+    if stale:
+        raise LabelConfigChanged(f"Nothing was pulled from {project.title!r}: {stale}, then pull again.")
     if drift:
         raise LabelConfigChanged(
             f"The label config of project {project.title!r} no longer matches labels/scheme.yaml "

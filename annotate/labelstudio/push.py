@@ -24,6 +24,8 @@ from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from annotate.core.inputs import InputRefused, load_json
+from annotate.core.scheme_versions import config_version, needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
 from annotate.core.records import Problem, record_to_results
@@ -132,6 +134,8 @@ class PushResult:
     """Corpus files that are not articles: named, skipped, the good articles pushed."""
     task_ids: dict[str, int] = field(default_factory=dict)
     """The task id of each article this push imported."""
+    passes: list[PushResult] = field(default_factory=list)
+    """With blind annotation, the result of each pass project (this result is the first pass's)."""
 
     @property
     def failed_count(self) -> int:
@@ -160,22 +164,34 @@ def push(
     annotator: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
+    blind: bool | None = None,
 ) -> PushResult:
     """Create or update the project, import the articles it lacks, then upload predictions if given.
 
     `annotations` (with `annotator`, an e-mail) imports recorded canonical records as that
     account's annotations, creating the account if needed: how a recorded annotation pass
     is put back into a fresh Label Studio.
+
+    With more than one annotator per task the push is blind (`annotate.labelstudio.passes`):
+    one project per pass, unless `blind` is False (one shared project with overlap).
     """
     if (annotations is None) != (annotator is None):
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
     scheme = current_scheme(workspace)
-    articles, broken = read_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
+    if blind is not False:
+        from annotate.labelstudio import passes
+
+        count = passes.pass_count(connection, title, annotators_per_task, forced=blind is True)
+        if count:
+            options = {"predictions": predictions, "model_version": model_version, "annotations": annotations}
+            options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
+            return passes.push_passes(workspace, connection, title, count, **options)
+    articles, broken = read_corpus(workspace)
     remote, created = ensure_project(
         connection,
         title,
@@ -256,6 +272,9 @@ def _check_label_config(connection: Connection, project: Any, label_config: str)
         except ApiError as exc:
             if exc.status_code != 400:
                 raise
+            stale = needs_migration(project.label_config or "", config_version(label_config) or "")
+            if stale:
+                raise LabelConfigRefused(f"Label Studio kept the label config of {project.title!r}: {stale}.") from None
             raise LabelConfigRefused(_config_refusal(project.title, exc.body)) from None
 
 
@@ -448,13 +467,17 @@ def read_prediction_lines(path: Path) -> list[tuple[int, dict[str, Any] | Predic
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} cannot be read as UTF-8 text ({exc}). Give a JSON Lines file of records.") from None
     lines: list[tuple[int, dict[str, Any] | PredictionIssue]] = []
-    for number, line in enumerate(raw.splitlines(), 1):
+    # Lines end at \n only: U+2028 and U+0085, which str.splitlines also splits at, may sit inside a JSON string.
+    for number, line in enumerate(raw.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = load_json(line)
         except json.JSONDecodeError as exc:
             lines.append((number, PredictionIssue(number, None, f"not JSON ({exc.msg})")))
+            continue
+        except InputRefused as exc:
+            lines.append((number, PredictionIssue(number, None, f"not JSON: {exc}")))
             continue
         if not isinstance(item, dict):
             lines.append((number, PredictionIssue(number, None, "not a record object")))
@@ -512,7 +535,8 @@ def _prepare(
         return PredictionIssue(number, article_id, _NOT_IN_PROJECT)
     # A model's output need not carry what only annotations have; the offsets are checked
     # against the text the task really holds.
-    defaults = {"annotation_id": f"line-{number}", "annotator": "model", "ground_truth": False, "cancelled": False}
+    defaults = {"annotation_id": f"line-{number}", "annotator": "model", "ground_truth": False, "cancelled": False,
+                "scheme_version": scheme.version}
     full = {**defaults, "entities": [], "events": [], "text": task.text, **record}
     if full["text"] != task.text:
         reason = f"the record's text differs from the text of task {task.id}, so its offsets would point elsewhere"

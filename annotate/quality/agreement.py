@@ -56,6 +56,7 @@ from annotate.core.errors import AnnotateError, ExportError
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
+from annotate.core.urls import redact_url
 from annotate.core.workspace import Workspace, slugify
 from annotate.quality import matching
 from annotate.quality.matching import ARGUMENT_MEASURES, ENTITY_MEASURES, TRIGGER_MEASURES, Annotation, Comparison
@@ -759,11 +760,15 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     from annotate.labelstudio.pull import Checkpoint
 
     checkpoint = Checkpoint.load(workspace, slugify(title))
+    if checkpoint is None and project_id is None:
+        by_task = _pass_links(workspace, title)
+        if by_task:
+            return lambda task_id: by_task.get(str(task_id))
     url = None
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
     try:
-        url = url or resolve(workspace)[0]
+        url = redact_url(url or resolve(workspace)[0])
         if project_id is None:
             found = find_project(connect(workspace), title)
             project_id = found.id if found else None
@@ -772,6 +777,21 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None:
         return lambda task_id: None
     return lambda task_id: None if task_id is None else f"{url}/projects/{project_id}/data?task={task_id}"
+
+
+def _pass_links(workspace: Workspace, title: str) -> dict[str, str]:
+    """Task id → page for a title annotated blind: each pass's last pull names its project and tasks."""
+    from annotate.labelstudio.passes import MAX_PASSES, pass_title
+    from annotate.labelstudio.pull import Checkpoint
+
+    links: dict[str, str] = {}
+    for number in range(MAX_PASSES):
+        found = Checkpoint.load(workspace, slugify(pass_title(title, number)))
+        if found is None:
+            break
+        for task_id in found.tasks:
+            links[task_id] = f"{found.server}/projects/{found.project_id}/data?task={task_id}"
+    return links
 
 
 def _gold_records(workspace: Workspace, title: str) -> list[dict[str, Any]]:
