@@ -23,7 +23,7 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-color-emoji; fi; }
 
 demo: $(STAMP)
-	$(BIN)/python -m annotate.demo
+	$(BIN)/python scripts/demo.py
 
 # Every test on SQLite, then the Label Studio integration tests again on a throwaway
 # PostgreSQL server (installed from Debian when missing). pytest's exit code 5 (no test

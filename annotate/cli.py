@@ -11,18 +11,29 @@ import functools
 import json
 import signal
 import sys
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
-from annotate.labelstudio import client as client_lib
 from annotate.core import corpus as corpus_lib
 from annotate.core import generated
-from annotate.labelstudio import server as server_lib
+from annotate.core import validate as validate_lib
 from annotate.core.errors import AnnotateError, NotBuilt
 from annotate.core.workspace import Workspace, find_workspace
+from annotate.dataset import publish as publish_lib
+from annotate.labelstudio import client as client_lib
+from annotate.labelstudio import pull as pull_lib
+from annotate.labelstudio import push as push_lib
+from annotate.labelstudio import server as server_lib
+from annotate.labelstudio import team as team_lib
+from annotate.quality import adjudicate as adjudicate_lib
+from annotate.quality import agreement as agreement_lib
+from annotate.quality.report import render_text
 
 app = typer.Typer(
     help=(
@@ -75,9 +86,6 @@ def _workspace() -> Workspace:
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr, gone when done; yields the callback the library reports to."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     with Progress(console=Console(stderr=True), transient=True) as progress:
         bar = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(bar, completed=done, total=total)
@@ -243,8 +251,6 @@ def push(
 
     A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
     """
-    from annotate.labelstudio import push as push_lib
-
     with _PushBar() as bar:
         result = push_lib.push(
             _workspace(),
@@ -309,9 +315,6 @@ class _PushBar:
     """A progress bar on stderr per stage of a push (tasks, then predictions)."""
 
     def __enter__(self) -> "_PushBar":
-        from rich.console import Console
-        from rich.progress import Progress
-
         self.progress = Progress(console=Console(stderr=True), transient=False)
         self.progress.start()
         self.bars: dict[str, Any] = {}
@@ -343,8 +346,6 @@ def pull(
     After the first pull only tasks changed since the last one are fetched. The raw pages are kept
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
-    from annotate.labelstudio import pull as pull_lib
-
     with _progress("Pulling tasks") as update:
         result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
     for item in result.quarantined:
@@ -371,8 +372,6 @@ def validate(
 
     Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
     """
-    from annotate.core import validate as validate_lib
-
     report = validate_lib.validate(path, _workspace())
     if format is Format.json:
         _print_json(report.as_dict())
@@ -393,8 +392,6 @@ def validate(
 @_run
 def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
-    from annotate.labelstudio import team as team_lib
-
     accounts = team_lib.team_add(_workspace(), emails)
     for account in accounts:
         if account.existing:
@@ -409,10 +406,6 @@ def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of t
 @_run
 def team_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
     """List the accounts with how many annotations each has done and the pseudonym their work carries."""
-    from dataclasses import asdict
-
-    from annotate.labelstudio import team as team_lib
-
     members = team_lib.team_list(_workspace())
     if format is Format.json:
         _print_json([asdict(m) for m in members])
@@ -443,9 +436,6 @@ def agreement(
     entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
     and the HTML report are also saved under exports/agreement/.
     """
-    from annotate.quality import agreement as agreement_lib
-    from annotate.quality.report import render_text
-
     report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
     if format is ReportFormat.json:
         _print_json(report.as_dict())
@@ -477,8 +467,6 @@ def adjudicate(
     accepted, and articles with units in dispute go to the curation project in Label Studio. A curator's
     submission becomes gold the next time this runs. Writes exports/gold/<project>.jsonl.
     """
-    from annotate.quality import adjudicate as adjudicate_lib
-
     result = adjudicate_lib.adjudicate(
         _workspace(),
         project=project,
@@ -533,8 +521,6 @@ def publish(
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    from annotate.dataset import publish as publish_lib
-
     if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
         raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
     with _progress("Writing articles") as update:

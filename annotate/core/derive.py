@@ -144,6 +144,7 @@ def bio_tags(scheme: Scheme) -> list[str]:
 
 def features(scheme: Scheme, config: str):
     """The `datasets.Features` of a published config (`documents`, `tokens` or `annotations`)."""
+    # lazy: `datasets` takes half a second to import and only publishing needs it
     from datasets import ClassLabel, Features, List, Value
 
     span = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}

@@ -15,11 +15,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from jsonschema import Draft202012Validator
+
 from annotate.core import derive
 from annotate.core.errors import ExportError
 from annotate.core.records import Problem, record_from_annotation
 from annotate.core.scheme import EVENT_TARGET, Scheme
 from annotate.core.workspace import Workspace
+from annotate.core.scheme import current_scheme
 
 # Record fields whose schema errors (an enum, a minimum) the meaning checks below report
 # with a clearer code and message; the schema would only say the same thing twice.
@@ -61,12 +64,11 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
     cached = _validators.get(id(scheme))
     if cached is not None and cached[0] is scheme:
         return cached[1], cached[2]
-    from jsonschema import Draft202012Validator
-
     schema = derive.record_schema(scheme)
     Draft202012Validator.check_schema(schema)
     reference = Draft202012Validator(schema)
     try:
+        # lazy and optional: without it every record goes through the reference validator
         import jsonschema_rs
 
         fast = jsonschema_rs.Draft202012Validator(schema)
@@ -328,8 +330,6 @@ class Report:
 
 def validate(path: Path, source: Workspace | Scheme) -> Report:
     """Check a Label Studio JSON export or a canonical records file; raise `ExportError` if it is neither."""
-    from annotate.core.scheme import current_scheme
-
     scheme = source if isinstance(source, Scheme) else current_scheme(source)
     kind, items = read_items(Path(path))
     report = Report(Path(path), kind)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +103,6 @@ def find_workspace(start: Path | None = None) -> Workspace:
 
 def slugify(title: str) -> str:
     """A file-name-safe slug of a project or dataset title."""
-    import re
-    import unicodedata
-
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:64].strip("-")
     return slug or "project"

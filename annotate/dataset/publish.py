@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -573,8 +574,6 @@ def publish(
 def _write_version(plan: _Plan, dry_run: bool, on_progress: ProgressCallback | None):
     """Build into a partial folder and rename it into place whole (or, for a dry run, throw it away)."""
     if dry_run:
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
             manifest = _build_version(Path(scratch), plan, on_progress)
             return manifest, file_entries(Path(scratch)) + [_manifest_entry(Path(scratch))]

@@ -110,6 +110,7 @@ class SplitWriter:
             self._flush(split)
 
     def _flush(self, split: str) -> None:
+        # lazy: pyarrow takes a tenth of a second to import; only writing parquet needs it
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx
+from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
 from annotate.labelstudio.server import load_settings
@@ -37,8 +38,6 @@ class Connection:
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:
         """Turn transport and API failures inside the block into one clear sentence."""
-        from label_studio_sdk.core.api_error import ApiError
-
         try:
             yield
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -120,6 +119,7 @@ def resolve(workspace: Workspace | None) -> tuple[str, str]:
 
 def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
     """A Label Studio client, checked with a first request unless `check` is False."""
+    # lazy: the SDK client takes most of a second to import; `annotate --help` must not wait for it
     from label_studio_sdk.client import LabelStudio
 
     url, key = resolve(workspace)

@@ -16,11 +16,14 @@ import email.utils
 import hashlib
 import json
 import os
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from annotate.core.scheme import current_scheme
@@ -31,6 +34,8 @@ from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import FileKind, read_items, task_records
 from annotate.core.workspace import Workspace, slugify
+from annotate.core import derive
+from annotate.labelstudio.client import connect, find_project
 
 PAGE_SIZE = 100
 STATE_FILE = "pull.json"
@@ -310,8 +315,6 @@ def _pull_file(
 
 def _http(connection: Any, path: str, params: dict[str, Any], doing: str):
     """A GET through the SDK's own authenticated client, keeping the body as the server sent it."""
-    from label_studio_sdk.core.api_error import ApiError
-
     # The SDK's typed pager re-parses pages into models; the raw response is what must be kept.
     http = connection.client._client_wrapper.httpx_client
     with connection.errors(doing):
@@ -410,8 +413,6 @@ def _emails(connection: Any) -> dict[int, str]:
 
 
 def _find(connection: Any, title: str) -> Any:
-    from annotate.labelstudio.client import find_project
-
     found = find_project(connection, title)
     if found is None:
         raise ProjectNotFound(
@@ -429,8 +430,6 @@ def _vocabulary(config: str) -> dict[str, set[str]]:
 
     Headers, layout, hints and colours are left out: editing them changes nothing in the annotations.
     """
-    import xml.etree.ElementTree as ET
-
     try:
         root = ET.fromstring(config)
     except ET.ParseError:
@@ -463,8 +462,6 @@ def config_drift(config: str, expected: str) -> list[str]:
 
 def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
     """Refuse a project whose config no longer has the scheme's labels, before anything is fetched."""
-    from annotate.core import derive
-
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
     drift = config_drift(config, derive.label_config(scheme))
@@ -480,8 +477,6 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
 def _pull_server(
     workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
 ) -> PullResult:
-    from annotate.labelstudio.client import connect
-
     connection = connect(workspace)
     project = _find(connection, title)
     _check_config(connection, project, scheme)

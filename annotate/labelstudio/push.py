@@ -20,6 +20,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
+from label_studio_sdk.core.api_error import ApiError
+
 from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
@@ -32,6 +34,7 @@ from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace, slugify
+from annotate.labelstudio.team import team_add
 
 DEFAULT_BATCH_SIZE = 100
 TASK_PAGE_SIZE = 100
@@ -248,8 +251,6 @@ def ensure_project(
 
 def _check_label_config(connection: Connection, project: Any, label_config: str) -> None:
     """Ask Label Studio (strictly) whether the annotations already made allow the new config."""
-    from label_studio_sdk.core.api_error import ApiError
-
     with connection.errors(f"checking the new label config of {project.title!r}"):
         try:
             connection.client.projects.validate_label_config(id=project.id, label_config=label_config)
@@ -419,8 +420,6 @@ def _import_batch(
     connection: Connection, project_id: int, batch: list[Article], doing: str
 ) -> tuple[str | None, list[int]]:
     """Import one batch: (Label Studio's reason when it refuses the batch as such, else None; the new task ids)."""
-    from label_studio_sdk.core.api_error import ApiError
-
     with connection.errors(doing):
         try:
             answer = connection.client.projects.import_tasks(
@@ -534,8 +533,6 @@ def _upload(
     on_progress: ProgressCallback | None,
     result: PredictionsResult,
 ) -> None:
-    from label_studio_sdk.core.api_error import ApiError
-
     if on_progress:
         on_progress(Progress(Stage.predictions, 0, len(ready)))
     for done, (number, task, record) in enumerate(ready, 1):
@@ -569,8 +566,6 @@ def _upload(
 
 def _account_id(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
     """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
-    from annotate.labelstudio.team import team_add
-
     def find() -> int | None:
         with connection.errors("listing the accounts"):
             return next((u.id for u in connection.client.users.list() if (u.email or "").lower() == email.lower()), None)

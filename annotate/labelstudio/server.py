@@ -12,11 +12,13 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import unquote, urlparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -173,8 +175,6 @@ def _backend(database: str | None) -> str | None:
 
 
 def _postgres_env(database: str) -> dict[str, str]:
-    from urllib.parse import unquote, urlparse
-
     parsed = urlparse(database)
     if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
         raise ServerError(f"--database must look like postgresql://user:password@host:5432/name, got {parsed.scheme}://…")
@@ -303,8 +303,6 @@ def save_template(workspace: Workspace, template: Path) -> None:
 
     SQLite's backup API copies a consistent database while the server runs.
     """
-    import sqlite3
-
     template.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = data_dir(workspace)
     with sqlite3.connect(folder / TEMPLATE_FILES[0]) as live, sqlite3.connect(template / TEMPLATE_FILES[0]) as copy:

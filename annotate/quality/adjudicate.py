@@ -48,6 +48,18 @@ from annotate.core.records import effective_attributes, iter_records, record_to_
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
+from annotate.core.validate import validate_record
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import (
+    NO_RETRY,
+    AnnotationsResult,
+    PredictionIssue,
+    ensure_project,
+    import_annotations,
+    project_tasks,
+    read_prediction_lines,
+)
 
 GOLD_ANNOTATOR = "gold"
 CURATION_SUFFIX = " · curation"
@@ -383,9 +395,6 @@ def curation_config(scheme: Scheme) -> str:
 
 
 def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
-    from annotate.labelstudio.instructions import instructions
-    from annotate.labelstudio.push import ensure_project
-
     project, _ = ensure_project(
         connection,
         title,
@@ -398,8 +407,6 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
 
 def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
-    from annotate.labelstudio.push import NO_RETRY
-
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
             id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
@@ -420,9 +427,6 @@ def _show_prefilled(connection: Connection, project: Any) -> None:
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
     """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
-    from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks
-
     project = find_project(connection, title)
     if project is None:
         return {}, {}, None
@@ -497,8 +501,6 @@ class _Run:
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
     def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
-        from annotate.core.validate import validate_record
-
         problems = tuple(str(p) for p in validate_record(record, self.scheme))
         if problems:
             self.result.invalid.append(replace(outcome, problems=problems))
@@ -583,8 +585,6 @@ def adjudicate(
 def _submit_decisions(
     workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
 ) -> Any:
-    from annotate.labelstudio.push import AnnotationsResult, import_annotations, read_prediction_lines
-
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
     recorded = AnnotationsResult(file=str(path), annotator=curator)
@@ -596,8 +596,6 @@ def _submit_decisions(
 
 
 def _no_curation(number: int, item: Any) -> Any:
-    from annotate.labelstudio.push import PredictionIssue
-
     article = item.get("article_id") if isinstance(item, dict) else None
     return PredictionIssue(number, article, "no curation task: the article is not in dispute")
 

@@ -37,6 +37,10 @@ from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
+from annotate.core.validate import FileKind, read_items, task_records, validate_record
+from annotate.labelstudio.client import connect, find_project, resolve
+from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.labelstudio.pull import Checkpoint
 
 NONE = "(none)"
 """The confusion row/column of a span one annotator marked and the other did not."""
@@ -189,6 +193,7 @@ def compare(a: Units, b: Units) -> PairCounts:
 
 def krippendorff_alpha(units: dict[Any, dict[str, str]], annotators: list[str]) -> float | None:
     """Nominal alpha over the units at least two of `annotators` gave a value; None where undefined."""
+    # lazy: krippendorff brings numpy (a tenth of a second), which only this figure needs
     import krippendorff
     import numpy as np
 
@@ -474,9 +479,6 @@ def records_from_file(path: Path, workspace: Workspace) -> tuple[list[dict], int
     A Label Studio export is converted and checked the way pull does it, but nothing is
     written: agreement on a file must not replace the last pull's records.
     """
-    from annotate.labelstudio.pseudonyms import Pseudonyms
-    from annotate.core.validate import FileKind, read_items, task_records, validate_record
-
     scheme = current_scheme(workspace)
     kind, items = read_items(Path(path))
     records, invalid, project_ids = [], 0, set()
@@ -502,9 +504,6 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     The last pull's checkpoint names the server and project, so no request is needed;
     only for an export file without one does this ask the server.
     """
-    from annotate.labelstudio.client import connect, find_project, resolve
-    from annotate.labelstudio.pull import Checkpoint
-
     checkpoint = Checkpoint.load(workspace, slugify(title))
     url = None
     if project_id is None and checkpoint is not None:
@@ -526,6 +525,7 @@ def agreement(workspace: Workspace, *, project: str | None = None, from_file: Pa
 
     The files go to exports/agreement/<project slug>.json and .html.
     """
+    # lazy: report imports this module; the cycle goes when the CLI saves the report (#14)
     from annotate.quality.report import render_html
 
     title = _project_title(workspace, project)

@@ -1,4 +1,4 @@
-"""The whole flow on the seed corpus, for `make demo`: run as `python -m annotate.demo`.
+"""The whole flow on the seed corpus, for `make demo`: run as `python scripts/demo.py`.
 
 It works in a scratch copy of the project (exports/scratch/workspace/, git-ignored) with
 its own embedded Label Studio, so it never rewrites the committed records: start the
@@ -24,7 +24,7 @@ from annotate.labelstudio.push import push
 from annotate.core.settings import load_project_settings
 from annotate.labelstudio.team import team_add
 from annotate.core.validate import validate
-from annotate.core.workspace import Workspace, find_workspace
+from annotate.core.workspace import Workspace, find_workspace, write_private
 
 PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
 CURATOR = "curator@seed.annotate.local"
@@ -43,7 +43,7 @@ def _try_login(workspace: Workspace) -> tuple[str, str | None]:
         return TRY_ACCOUNT, json.loads(path.read_text())["password"]
     account = team_add(workspace, [TRY_ACCOUNT])[0]
     if account.password:
-        server.write_private(path, json.dumps({"email": TRY_ACCOUNT, "password": account.password}))
+        write_private(path, json.dumps({"email": TRY_ACCOUNT, "password": account.password}))
     return TRY_ACCOUNT, account.password
 
 
