@@ -10,11 +10,11 @@ import contextlib
 import functools
 import json
 import signal
-import sys
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Annotated, Any
+from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -22,7 +22,7 @@ from rich.progress import Progress
 
 from annotate.core import corpus as corpus_lib
 from annotate.core import generated
-from annotate.core import validate as validate_lib
+from annotate.core import exports as exports_lib
 from annotate.core.errors import AnnotateError, NotBuilt
 from annotate.core.workspace import Workspace, find_workspace
 from annotate.dataset import publish as publish_lib
@@ -56,6 +56,19 @@ app.add_typer(team_app, name="team")
 class Format(str, Enum):
     text = "text"
     json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+# Options several commands share, declared once.
+ProjectOption = Annotated[
+    str | None, typer.Option("--project", help="Label Studio project title (default: `project` in annotate.yaml).")
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="text or json")]
 
 
 def err(message: str) -> None:
@@ -101,12 +114,14 @@ def _print_json(data: Any) -> None:
 @server_app.command("start")
 @_run
 def server_start(
-    port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8080, or the last one used)."),
-    database: Optional[str] = typer.Option(
-        None,
-        help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL, or 'sqlite'. "
-        "Default: the backend of the last start (SQLite the first time).",
-    ),
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default 8080, or the last one used).")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL, or 'sqlite'. "
+            "Default: the backend of the last start (SQLite the first time).",
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded Label Studio and wait until it answers; harmless when it already runs."""
     workspace = _workspace()
@@ -124,7 +139,8 @@ def server_start(
     verb = "started" if state.started else "already running"
     typer.echo(f"Label Studio {verb} at {state.url}")
     if settings:
-        typer.echo(f"Admin login: {settings.admin_email} (password in {server_lib.settings_path(workspace)}, owner-only)")
+        where = server_lib.settings_path(workspace)
+        typer.echo(f"Admin login: {settings.admin_email} (password in {where}, owner-only)")
 
 
 @server_app.command("stop")
@@ -137,7 +153,7 @@ def server_stop() -> None:
 
 @server_app.command("status")
 @_run
-def server_status(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+def server_status(format: FormatOption = Format.text) -> None:
     """Say whether the embedded Label Studio runs, and whether the server commands use accepts the key.
 
     Exit 0 when the server that commands use answers and accepts the key, 1 otherwise.
@@ -161,7 +177,7 @@ def server_status(format: Format = typer.Option(Format.text, "--format", help="t
 @corpus_app.command("add")
 @_run
 def corpus_add(
-    paths: List[Path] = typer.Argument(..., help="Article files (.txt, .md, .jsonl) or folders of them."),
+    paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md, .jsonl) or folders of them.")],
 ) -> None:
     """Add articles; duplicates are reported, bad files named with the reason (exit 1 if any was refused)."""
     result = corpus_lib.corpus_add(_workspace(), paths)
@@ -178,7 +194,7 @@ def corpus_add(
 
 @corpus_app.command("list")
 @_run
-def corpus_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+def corpus_list(format: FormatOption = Format.text) -> None:
     """List the corpus: id, title and length of each article. Exit 1 when a corpus file is not an article."""
     listing = corpus_lib.corpus_list(_workspace())
     if format is Format.json:
@@ -205,12 +221,16 @@ def _report_broken(broken: list[Any]) -> None:
 @app.command()
 @_run
 def scheme(
-    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only compare; exit 1 when a generated file is stale.")
+    ] = False,
 ) -> None:
-    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
+    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""  # noqa: E501 - the help's first line
     result = generated.scheme(_workspace(), check=check)
     s = result.scheme
-    summary = f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
+    summary = (
+        f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
+    )
     if check:
         typer.echo(f"{summary}; {len(result.unchanged)} generated file(s) up to date.")
         return
@@ -229,23 +249,28 @@ def _not_built(name: str) -> None:
 @app.command()
 @_run
 def push(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    annotators_per_task: Optional[int] = typer.Option(
-        None, help="Overlap: how many different annotators label each article."
-    ),
-    predictions: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of canonical records to upload as pre-annotations."
-    ),
-    model_version: Optional[str] = typer.Option(
-        None, help="Model version of the predictions (default: the predictions file's name without suffix)."
-    ),
-    annotations: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of canonical records to import as finished annotations (a recorded pass)."
-    ),
-    annotator: Optional[str] = typer.Option(
-        None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
-    ),
-    batch_size: int = typer.Option(100, help="Articles per import request."),
+    project: ProjectOption = None,
+    annotators_per_task: Annotated[
+        int | None, typer.Option(help="Overlap: how many different annotators label each article.")
+    ] = None,
+    predictions: Annotated[
+        Path | None, typer.Option(help="JSON Lines file of canonical records to upload as pre-annotations.")
+    ] = None,
+    model_version: Annotated[
+        str | None,
+        typer.Option(help="Model version of the predictions (default: the predictions file's name without suffix)."),
+    ] = None,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines file of canonical records to import as finished annotations (a recorded pass)."),
+    ] = None,
+    annotator: Annotated[
+        str | None,
+        typer.Option(
+            help="E-mail of the account the --annotations are by; created (password printed once) if missing."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Articles per import request.")] = 100,
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
 
@@ -275,8 +300,8 @@ def push(
     )
     bad = bool(result.failed)
     if result.broken:
-        for item in result.broken:
-            err(f"not an article  {item.source}: {item.reason}")
+        for refusal in result.broken:
+            err(f"not an article  {refusal.source}: {refusal.reason}")
         err(f"{len(result.broken)} corpus file(s) skipped; fix or remove them and push again.")
         bad = True
     if result.predictions:
@@ -290,7 +315,8 @@ def push(
 def _report_annotations(report: Any) -> bool:
     """Print what happened to recorded annotations; True when some record was not imported."""
     if report.new_account and report.new_account.password:
-        typer.echo(f"Created account {report.annotator}; first-login password (shown once): {report.new_account.password}")
+        password = report.new_account.password
+        typer.echo(f"Created account {report.annotator}; first-login password (shown once): {password}")
     return _report_upload(report, f"Annotations by {report.annotator}", f"{report.imported} imported")
 
 
@@ -314,7 +340,7 @@ def _report_upload(report: Any, heading: str, done: str) -> bool:
 class _PushBar:
     """A progress bar on stderr per stage of a push (tasks, then predictions)."""
 
-    def __enter__(self) -> "_PushBar":
+    def __enter__(self) -> _PushBar:
         self.progress = Progress(console=Console(stderr=True), transient=False)
         self.progress.start()
         self.bars: dict[str, Any] = {}
@@ -335,11 +361,14 @@ class _PushBar:
 @app.command()
 @_run
 def pull(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    full: bool = typer.Option(False, "--full", help="Fetch every task again instead of only those changed."),
-    from_file: Optional[Path] = typer.Option(
-        None, "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
-    ),
+    project: ProjectOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Fetch every task again instead of only those changed.")] = False,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
+        ),
+    ] = None,
 ) -> None:
     """Bring finished annotations back from Label Studio as canonical records.
 
@@ -365,21 +394,23 @@ def pull(
 @app.command()
 @_run
 def validate(
-    path: Path = typer.Argument(..., help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list)."),
-    format: Format = typer.Option(Format.text, "--format", help="text or json"),
+    path: Annotated[
+        Path, typer.Argument(help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list).")
+    ],
+    format: FormatOption = Format.text,
 ) -> None:
     """Check a Label Studio export or canonical records against the JSON Schema and the scheme.
 
     Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
     """
-    report = validate_lib.validate(path, _workspace())
+    report = exports_lib.validate(path, _workspace())
     if format is Format.json:
         _print_json(report.as_dict())
     else:
         for problem in report.problems:
             typer.echo(str(problem))
         verdict = "valid" if report.valid else f"{len(report.problems)} problem(s)"
-        tasks = f"{report.tasks} task(s), " if report.kind is validate_lib.FileKind.export else ""
+        tasks = f"{report.tasks} task(s), " if report.kind is exports_lib.FileKind.export else ""
         typer.echo(f"{path}: {verdict} in {tasks}{report.annotations} annotation(s).")
     if not report.valid:
         raise typer.Exit(1)
@@ -390,7 +421,7 @@ def validate(
 
 @team_app.command("add")
 @_run
-def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
+def team_add(emails: Annotated[list[str], typer.Argument(help="E-mail addresses of the annotators.")]) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
     accounts = team_lib.team_add(_workspace(), emails)
     for account in accounts:
@@ -399,12 +430,14 @@ def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of t
         else:
             typer.echo(f"created  {account.email}  password: {account.password}")
     if any(not a.existing for a in accounts):
-        typer.echo(f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now.")
+        typer.echo(
+            f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now."
+        )
 
 
 @team_app.command("list")
 @_run
-def team_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+def team_list(format: FormatOption = Format.text) -> None:
     """List the accounts with how many annotations each has done and the pseudonym their work carries."""
     members = team_lib.team_list(_workspace())
     if format is Format.json:
@@ -415,20 +448,15 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     typer.echo(f"{len(members)} account(s)")
 
 
-class ReportFormat(str, Enum):
-    text = "text"
-    json = "json"
-    html = "html"
-
-
 @app.command()
 @_run
 def agreement(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    from_file: Optional[Path] = typer.Option(
-        None, "--from-file", help="A Label Studio JSON export (or records .jsonl) instead of the last pull."
-    ),
-    format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="text, json or html"),
+    project: ProjectOption = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A Label Studio JSON export (or records .jsonl) instead of the last pull."),
+    ] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="text, json or html")] = ReportFormat.text,
 ) -> None:
     """Report inter-annotator agreement per pair, label and event type.
 
@@ -449,17 +477,26 @@ def agreement(
 @app.command()
 @_run
 def adjudicate(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    allow_single: bool = typer.Option(
-        False, "--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."
-    ),
-    min_annotators: int = typer.Option(2, "--min-annotators", help="Annotations an article needs before it is merged."),
-    decisions: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of a curator's recorded decisions (whole-article records) to submit to curation."
-    ),
-    curator: Optional[str] = typer.Option(
-        None, help="E-mail of the curator's account for --decisions; created (password printed once) if missing."
-    ),
+    project: ProjectOption = None,
+    allow_single: Annotated[
+        bool,
+        typer.Option("--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."),
+    ] = False,
+    min_annotators: Annotated[
+        int, typer.Option("--min-annotators", help="Annotations an article needs before it is merged.")
+    ] = 2,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Lines file of a curator's recorded decisions (whole-article records) to submit to curation."
+        ),
+    ] = None,
+    curator: Annotated[
+        str | None,
+        typer.Option(
+            help="E-mail of the curator's account for --decisions; created (password printed once) if missing."
+        ),
+    ] = None,
 ) -> None:
     """Merge several annotators' work into gold; send disagreements to a curator.
 
@@ -478,13 +515,19 @@ def adjudicate(
     if result.decisions is not None:
         _report_annotations(result.decisions)
     for item in result.gold:
-        typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
+        method = item.method.value if item.method else "?"
+        typer.echo(f"gold       {item.article_id}  by {method} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:
         typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
     for item in result.awaiting_curation:
-        typer.echo(f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, task {item.curation_task} not submitted yet")
+        typer.echo(
+            f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, "
+            f"task {item.curation_task} not submitted yet"
+        )
     for item in result.too_few:
-        typer.echo(f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)")
+        typer.echo(
+            f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)"
+        )
     for item in result.invalid:
         err(f"invalid    {item.article_id}  " + "; ".join(item.problems))
     typer.echo(
@@ -499,30 +542,33 @@ def adjudicate(
 @app.command()
 @_run
 def publish(
-    version: Optional[str] = typer.Option(None, "--version", help="The version to publish, X.Y.Z."),
-    bump: Optional[str] = typer.Option(
-        None, "--bump", help="major, minor or patch: the next version after the last one published."
-    ),
-    out: Optional[Path] = typer.Option(
-        None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
-    ),
-    push_to_hub: Optional[str] = typer.Option(
-        None, "--push-to-hub", help="ORG/NAME: upload to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Build and list every file and the tag; write and send nothing."
-    ),
-    project: Optional[str] = typer.Option(
-        None, "--project", help="Label Studio project title (default from annotate.yaml)."
-    ),
+    version: Annotated[str | None, typer.Option("--version", help="The version to publish, X.Y.Z.")] = None,
+    bump: Annotated[
+        publish_lib.Bump | None,
+        typer.Option("--bump", help="major, minor or patch: the next version after the last one published."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
+        ),
+    ] = None,
+    push_to_hub: Annotated[
+        str | None,
+        typer.Option(
+            "--push-to-hub", help="ORG/NAME: upload to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build and list every file and the tag; write and send nothing.")
+    ] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Write a versioned Hugging Face dataset from the gold set.
 
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
-        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
     with _progress("Writing articles") as update:
         result = publish_lib.publish(
             _workspace(),
@@ -574,4 +620,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -23,7 +23,7 @@ from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
 from annotate.core.settings import load_project_settings
 from annotate.labelstudio.team import team_add
-from annotate.core.validate import validate
+from annotate.core.exports import validate
 from annotate.core.workspace import Workspace, find_workspace, write_private
 
 PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
@@ -99,7 +99,8 @@ def run(project: Workspace) -> None:
     print("Load the dataset just built with one line:")
     print(f'  .venv/bin/python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
     print(f"The demo's workspace: {workspace.root.relative_to(project.root)} (gold, records, agreement report).")
-    print(f"Stop Label Studio: ANNOTATE_WORKSPACE={workspace.root.relative_to(project.root)} .venv/bin/annotate server stop")
+    scratch = workspace.root.relative_to(project.root)
+    print(f"Stop Label Studio: ANNOTATE_WORKSPACE={scratch} .venv/bin/annotate server stop")
 
 
 def main() -> int:

@@ -13,7 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import yaml
 
@@ -183,7 +184,7 @@ def read_article(path: Path) -> Article:
     if end < 0:
         raise CorpusError(f"{path}: the front matter is not closed by a '---' line.")
     try:
-        meta = yaml.load(raw[4:end], Loader=_SAFE_LOADER) or {}  # noqa: S506 - a safe loader
+        meta = yaml.load(raw[4:end], Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise CorpusError(f"{path}: the front matter is not valid YAML ({exc}).") from None
     if not isinstance(meta, dict) or not meta.get("id"):
@@ -243,7 +244,8 @@ def read_corpus(workspace: Workspace) -> tuple[list[Article], list[Refusal]]:
             broken.append(Refusal(str(path), str(exc)))
             continue
         if article.id in seen:
-            broken.append(Refusal(str(path), f"carries the article id {article.id} of {seen[article.id].name}; remove one"))
+            reason = f"carries the article id {article.id} of {seen[article.id].name}; remove one"
+            broken.append(Refusal(str(path), reason))
             continue
         seen[article.id] = path
         articles.append(article)

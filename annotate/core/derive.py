@@ -108,7 +108,9 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "Offsets are Python string indices (code points) into text; text[start:end] equals the span text."
         ),
         "type": "object",
-        "required": ["article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"],
+        "required": [
+            "article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"
+        ],
         "additionalProperties": False,
         "properties": {
             "article_id": {"type": "string", "minLength": 1},

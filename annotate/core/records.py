@@ -13,9 +13,13 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
+
+Record = dict[str, Any]
+"""A canonical record (DESIGN.md): one (article, annotation)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def results_to_record(
             problem("bad-result", f"a result item is not an object: {item!r}"[:200], None)
             continue
         kind, source, region = item.get("type"), item.get("from_name"), item.get("id")
-        value = item.get("value") if isinstance(item.get("value"), dict) else {}
+        value: dict[str, Any] = item["value"] if isinstance(item.get("value"), dict) else {}
         if kind == "relation":
             relations.append(item)
         elif kind == "choices" and source in attribute_names:
@@ -198,12 +202,35 @@ def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dic
 # --- record files (JSON Lines) -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a JSON Lines file that is not UTF-8 JSON."""
+
+    number: int
+    error: UnicodeDecodeError | json.JSONDecodeError
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, JSON value) of each non-blank line, one at a time; a line that is no UTF-8 JSON gives a `BadLine`.
+
+    The one reader of JSON Lines: records, predictions and curator decisions alike.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                yield number, BadLine(number, exc)
+
+
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON Lines file, one at a time (bounded memory)."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    """The records of a JSON Lines file written by this package, one at a time; a bad line raises its error."""
+    for _, value in json_lines(path):
+        if isinstance(value, BadLine):
+            raise value.error
+        yield value
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:

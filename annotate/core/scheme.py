@@ -141,7 +141,7 @@ def load_scheme(path: Path) -> Scheme:
 
 def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
@@ -150,7 +150,7 @@ def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
         if context and start and mark and start.line != mark.line:
             problem += f"; {context} on line {start.line + 1}"
         raise SchemeError([f"{where}not valid YAML ({problem})"], source) from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _LineDict):
         raise SchemeError(["line 1: the scheme must be a mapping with entities, events and attributes"], source)
     builder = _Builder(data)
     scheme = builder.build()
@@ -198,9 +198,9 @@ class _Builder:
         if not isinstance(items, list) or not items:
             self.fail(self.data.line, f"{key} must be a non-empty list")
             return []
-        good = []
+        good: list[_LineDict] = []
         for item in items:
-            if isinstance(item, dict):
+            if isinstance(item, _LineDict):
                 good.append(item)
             else:
                 self.fail(self.data.line, f"every item of {key} must be a mapping, got {item!r}")

@@ -241,7 +241,9 @@ def _example(document: dict[str, Any] | None) -> str:
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
     sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
-    gold = ", ".join(f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items()))
+    gold = ", ".join(
+        f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items())
+    )
     digest = (m.get("guidelines_sha256") or "")[:12]
     version = m.get("guidelines_version")
     guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")

@@ -17,10 +17,11 @@ import subprocess
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
@@ -107,16 +108,21 @@ def _semver(text: str) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
+def _version_key(name: str) -> tuple[int, int, int]:
+    """A version's place in order; a name that is no version sorts first."""
+    return _semver(name) or (0, 0, 0)
+
+
 def published_versions(history: Path) -> list[str]:
     """Versions already published in a dataset folder, oldest first."""
     if not history.is_dir():
         return []
     found = [p.name for p in history.iterdir() if _semver(p.name) and (p / MANIFEST).is_file()]
-    return sorted(found, key=_semver)
+    return sorted(found, key=_version_key)
 
 
 def next_version(previous: str | None, bump: Bump) -> str:
-    major, minor, patch = _semver(previous) if previous else (0, 0, 0)
+    major, minor, patch = _version_key(previous) if previous else (0, 0, 0)
     if bump is Bump.major:
         return f"{major + 1}.0.0"
     if bump is Bump.minor:
@@ -302,7 +308,7 @@ def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
 
 def _write_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
-) -> tuple[_Build, dict[str, dict[str, Any]]]:
+) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
     build = _Build(scheme, writers)
     problems = _Problems()
@@ -484,14 +490,14 @@ class _Plan:
 def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | None) -> dict[str, Any]:
     """Write parquet, card and manifest of one version into `folder`; return the manifest."""
     build, extent = _write_rows(folder, plan.workspace, plan.slug, plan.scheme, on_progress)
-    versions = [v for v in published_versions(plan.history) if _semver(v) < _semver(plan.version)]
+    versions = [v for v in published_versions(plan.history) if _version_key(v) < _version_key(plan.version)]
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
     settings = load_project_settings(plan.workspace).dataset
     commit, dirty = _source_commit(plan.workspace.root, plan.target)
     manifest = {
         "name": plan.name,
         "version": plan.version,
-        "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "published_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "scheme": {"name": plan.scheme.name, "version": plan.scheme.version},
         "guidelines_version": _guidelines_version(plan.workspace),
         "guidelines_sha256": _guidelines_sha256(plan.workspace),

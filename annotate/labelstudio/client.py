@@ -11,7 +11,8 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import httpx
 from label_studio_sdk.core.api_error import ApiError
@@ -57,7 +58,7 @@ class Connection:
                     "Run `annotate server start` for the embedded server, or set LABEL_STUDIO_API_KEY "
                     "to a valid token of that server."
                 ) from None
-            if exc.status_code >= 500:
+            if (exc.status_code or 0) >= 500:
                 raise LabelStudioError(
                     f"Label Studio at {self.url} answered {exc.status_code} (a server error) while {doing}"
                     f"{_gist(self.redact(str(exc.body)))}. Check the server's log (`annotate server status` "

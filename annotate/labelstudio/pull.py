@@ -18,10 +18,11 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from label_studio_sdk.core.api_error import ApiError
 
@@ -32,7 +33,7 @@ from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.exports import ExportFile, read_items, task_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.core import derive
 from annotate.labelstudio.client import connect, find_project
@@ -109,7 +110,7 @@ class RawSnapshot:
         ignore = raw_root / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
         self.folder = workspace.raw_dir(slug) / stamp
         self.folder.mkdir(mode=0o700)
         os.chmod(self.folder, 0o700)
@@ -289,8 +290,8 @@ def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Pa
 def _pull_file(
     workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
 ) -> PullResult:
-    kind, tasks = read_items(path)
-    if kind is not FileKind.export:
+    contents = read_items(path)
+    if not isinstance(contents, ExportFile):
         raise ExportError(
             f"{path} holds canonical records, not a Label Studio export. "
             "Give --from-file the JSON export downloaded from the project's Export button."
@@ -300,11 +301,11 @@ def _pull_file(
     snapshot.copy(path)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
     with _batch(workspace, slug, scheme, Pseudonyms(workspace)) as batch:
-        tasks = list(tasks)
-        for done, task in enumerate(tasks, 1):
+        every = list(contents.tasks)
+        for done, task in enumerate(every, 1):
             batch.add(task)
             if on_progress:
-                on_progress(done, len(tasks))
+                on_progress(done, len(every))
         result.tasks_fetched = len(batch.changed_tasks)
         _finish(result, batch, replace_all=full)
     return result
@@ -334,12 +335,12 @@ def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
         now = email.utils.parsedate_to_datetime(response.headers["date"])
     except (KeyError, TypeError, ValueError):
         # No usable Date header (an unusual proxy): take local time with a wide margin for clock skew.
-        now = datetime.now(timezone.utc) - timedelta(minutes=10)
+        now = datetime.now(UTC) - timedelta(minutes=10)
     try:
         count = int(response.json()["task_number"])
     except (ValueError, KeyError, TypeError):
         count = None
-    return now.astimezone(timezone.utc).strftime(_FILTER_TIME), count
+    return now.astimezone(UTC).strftime(_FILTER_TIME), count
 
 
 def _query(after_id: int, since: str | None) -> str:

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from label_studio_sdk.core.api_error import ApiError
 
@@ -28,7 +29,7 @@ from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
-from annotate.core.records import Problem, record_to_results
+from annotate.core.records import BadLine, Problem, json_lines, record_to_results
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
@@ -197,10 +198,11 @@ def push(
         cache.unlink(missing_ok=True)
         raise
     _remember_tasks(connection, remote.id, cache, tasks, new, result)
-    if lines is not None:
-        result.predictions = PredictionsResult(file=str(predictions), model_version=model_version or Path(predictions).stem)
+    if predictions is not None and lines is not None:
+        version = model_version or Path(predictions).stem
+        result.predictions = PredictionsResult(file=str(predictions), model_version=version)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
-    if recorded is not None:
+    if annotations is not None and annotator is not None and recorded is not None:
         result.annotations = AnnotationsResult(file=str(annotations), annotator=annotator)
         import_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
     return result
@@ -209,7 +211,9 @@ def push(
 def _check_options(title: str, overlap: int | None, batch_size: int, model_version: str | None) -> None:
     low, high = TITLE_LENGTH
     if not low <= len(title) <= high:
-        raise UsageError(f"The project title {title!r} has {len(title)} characters; Label Studio needs {low} to {high}.")
+        raise UsageError(
+            f"The project title {title!r} has {len(title)} characters; Label Studio needs {low} to {high}."
+        )
     if overlap is not None and overlap < 1:
         raise UsageError(f"--annotators-per-task must be 1 or more, not {overlap}.")
     if batch_size < 1:
@@ -320,7 +324,8 @@ def _fingerprint(connection: Connection, project_id: int) -> list[int]:
     query = json.dumps({"ordering": ["-tasks:id"]})
     with connection.errors(f"reading the task count of project {project_id}"):
         count = connection.client.projects.get(id=project_id).task_number or 0
-        last = next(iter(connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)), None)
+        newest = connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)
+        last = next(iter(newest), None)
     return [count, last.id if last else 0]
 
 
@@ -411,7 +416,7 @@ def _import(
             result.failed.append(FailedBatch([a.id for a in batch], refusal))
         else:
             result.created.extend(a.id for a in batch)
-            result.task_ids.update(zip((a.id for a in batch), task_ids))
+            result.task_ids.update(zip((a.id for a in batch), task_ids, strict=False))
         if on_progress:
             on_progress(Progress(Stage.tasks, start + len(batch), total))
 
@@ -429,7 +434,8 @@ def _import_batch(
                 request_options=NO_RETRY,
             )
         except ApiError as exc:
-            if exc.status_code in (401, 403) or not 400 <= exc.status_code < 500:
+            status = exc.status_code or 0
+            if status in (401, 403) or not 400 <= status < 500:
                 raise  # not this batch's fault: stop, the next run lists what arrived
             return connection.redact(" ".join(_strings(exc.body)))[:300], []
     return None, list(getattr(answer, "task_ids", None) or [])
@@ -440,25 +446,22 @@ def _import_batch(
 
 def read_prediction_lines(path: Path) -> list[tuple[int, dict[str, Any] | PredictionIssue]]:
     """Each non-blank line of a JSON Lines file: its number and the record, or why it is no record."""
+    lines: list[tuple[int, dict[str, Any] | PredictionIssue]] = []
     try:
-        raw = path.read_text(encoding="utf-8")
+        for number, item in json_lines(path):
+            if isinstance(item, BadLine):
+                error = item.error
+                if isinstance(error, UnicodeDecodeError):
+                    raise error
+                lines.append((number, PredictionIssue(number, None, f"not JSON ({error.msg})")))
+            elif not isinstance(item, dict):
+                lines.append((number, PredictionIssue(number, None, "not a record object")))
+            else:
+                lines.append((number, item))
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist. Give --predictions a JSON Lines file of canonical records.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} cannot be read as UTF-8 text ({exc}). Give a JSON Lines file of records.") from None
-    lines: list[tuple[int, dict[str, Any] | PredictionIssue]] = []
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            lines.append((number, PredictionIssue(number, None, f"not JSON ({exc.msg})")))
-            continue
-        if not isinstance(item, dict):
-            lines.append((number, PredictionIssue(number, None, "not a record object")))
-        else:
-            lines.append((number, item))
     return lines
 
 
@@ -548,7 +551,8 @@ def _upload(
                     )
                     result.uploaded += 1
                 except ApiError as exc:
-                    if exc.status_code in (401, 403) or not 400 <= exc.status_code < 500:
+                    status = exc.status_code or 0
+                    if status in (401, 403) or not 400 <= status < 500:
                         raise
                     reason = "Label Studio refused it: " + " ".join(_strings(exc.body))[:300]
                     result.refused.append(PredictionIssue(number, record["article_id"], reason))
@@ -568,7 +572,8 @@ def _account_id(workspace: Workspace, connection: Connection, email: str, result
     """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
     def find() -> int | None:
         with connection.errors("listing the accounts"):
-            return next((u.id for u in connection.client.users.list() if (u.email or "").lower() == email.lower()), None)
+            users = connection.client.users.list()
+            return next((u.id for u in users if (u.email or "").lower() == email.lower()), None)
 
     found = find()
     if found is None:
@@ -602,7 +607,7 @@ def import_annotations(
     result: AnnotationsResult,
     on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Import recorded canonical records as `result.annotator`'s annotations on the project's tasks of their articles."""
+    """Import recorded canonical records as `result.annotator`'s annotations on the tasks of their articles."""
     user_id = _account_id(workspace, connection, result.annotator, result)
     tasks = project_tasks(connection, project_id, with_text=True)
     already = _annotated_by(connection, project_id, user_id)

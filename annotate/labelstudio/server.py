@@ -6,6 +6,7 @@ by its owner only. Nothing here prints; `start` returns once the server answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -21,7 +22,7 @@ import urllib.request
 from urllib.parse import unquote, urlparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from annotate.core.errors import ServerError
 from annotate.core.workspace import Workspace, write_private
@@ -113,7 +114,7 @@ def _read_pid(workspace: Workspace) -> int | None:
 def healthy(url: str, timeout: float = 3.0) -> bool:
     """True when a Label Studio answers its health check at `url`."""
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
             return b"UP" in response.read()
     except (OSError, urllib.error.URLError, ValueError):
         return False
@@ -231,7 +232,7 @@ def start(
         "WARNING",
     ]
     log = _log_path(workspace).open("ab")
-    process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
+    process = subprocess.Popen(
         command,
         env=_server_env(settings, folder),
         stdout=log,
@@ -277,10 +278,8 @@ def _terminate(pid: int, grace: float = 20.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def stop(workspace: Workspace) -> ServerStatus:

@@ -37,10 +37,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from annotate.core import derive
-from annotate.quality.agreement import Article, group_articles
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.errors import ExportError, UsageError
 from annotate.core.scheme import current_scheme
@@ -157,10 +159,11 @@ class Decision:
 
     @property
     def disputes(self) -> int:
-        return sum(
-            map(
-                len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes)
-            )
+        return (
+            len(self.disputed_entities)
+            + len(self.disputed_triggers)
+            + len(self.disputed_arguments)
+            + len(self.disputed_attributes)
         )
 
 
@@ -574,7 +577,7 @@ def adjudicate(
     scheme = current_scheme(workspace)
     connection = connect(workspace)
     result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-    if decisions is not None:
+    if decisions is not None and curator is not None:
         recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
         if recorded.imported:
             result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
@@ -618,7 +621,7 @@ def _adjudicate_once(
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
-        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
+        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate), strict=False):
             result.sent_to_curation.append(replace(outcome, curation_task=task_id))
     if remote is not None:
         if run.to_curate or tasks:

@@ -30,14 +30,16 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from annotate.core.errors import AnnotateError, ExportError
 from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
-from annotate.core.validate import FileKind, read_items, task_records, validate_record
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles, records_from_file
 from annotate.labelstudio.client import connect, find_project, resolve
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.labelstudio.pull import Checkpoint
@@ -59,7 +61,7 @@ class Counts:
     a: int = 0
     b: int = 0
 
-    def add(self, other: "Counts") -> None:
+    def add(self, other: Counts) -> None:
         self.matched += other.matched
         self.a += other.a
         self.b += other.b
@@ -160,7 +162,7 @@ class PairCounts:
     roles: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     articles: int = 0
 
-    def add(self, other: "PairCounts") -> None:
+    def add(self, other: PairCounts) -> None:
         for name in ("entities", "partial", "triggers", "arguments", "roles"):
             mine, theirs = getattr(self, name), getattr(other, name)
             for label, counts in theirs.items():
@@ -255,39 +257,6 @@ def confusion_matrix(table: Counter, order: Iterable[str]) -> dict[str, Any]:
 
 
 # --- the whole report --------------------------------------------------------------------
-
-
-@dataclass
-class Article:
-    """One article's latest non-cancelled annotation per annotator."""
-
-    article_id: str
-    title: str | None
-    task_id: int | None
-    records: dict[str, dict[str, Any]]
-
-
-def group_articles(records: Iterable[dict[str, Any]]) -> tuple[list[Article], int]:
-    """Articles with their latest annotation per annotator, and how many cancelled ones were left out."""
-    latest: dict[str, dict[str, dict]] = defaultdict(dict)
-    cancelled = 0
-    for record in records:
-        if record.get("cancelled"):
-            cancelled += 1
-            continue
-        mine = latest[record["article_id"]]
-        current = mine.get(record["annotator"])
-        if current is None or _when(record) >= _when(current):
-            mine[record["annotator"]] = record
-    articles = []
-    for article_id, by_annotator in sorted(latest.items()):
-        first = next(iter(by_annotator.values()))
-        articles.append(Article(article_id, first.get("title"), first.get("task_id"), by_annotator))
-    return articles, cancelled
-
-
-def _when(record: dict[str, Any]) -> tuple[str, str]:
-    return (str(record.get("updated_at") or record.get("created_at") or ""), str(record.get("annotation_id")))
 
 
 def summary(counts: PairCounts) -> dict[str, Any]:
@@ -459,7 +428,8 @@ def _project_title(workspace: Workspace, project: str | None) -> str:
 def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], int, str, Any]:
     """(records, invalid ones left out, where they came from, project id or None): a file or the last pull."""
     if from_file is not None:
-        records, invalid, project_id = records_from_file(Path(from_file), workspace)
+        scheme = current_scheme(workspace)
+        records, invalid, project_id = records_from_file(Path(from_file), scheme, annotator=Pseudonyms(workspace))
         return records, invalid, str(from_file), project_id
     path = workspace.records_path(slugify(title))
     if not path.exists():
@@ -471,31 +441,6 @@ def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> t
         return list(iter_records(path)), 0, str(path.relative_to(workspace.root)), None
     except ValueError as exc:
         raise ExportError(f"{path} is not canonical records ({exc}). Run `annotate pull` again.") from None
-
-
-def records_from_file(path: Path, workspace: Workspace) -> tuple[list[dict], int, Any]:
-    """(valid records, how many were left out as invalid, project id) of an export or a records file.
-
-    A Label Studio export is converted and checked the way pull does it, but nothing is
-    written: agreement on a file must not replace the last pull's records.
-    """
-    scheme = current_scheme(workspace)
-    kind, items = read_items(Path(path))
-    records, invalid, project_ids = [], 0, set()
-    if kind is FileKind.records:
-        for item in items:
-            good = isinstance(item, dict) and not validate_record(item, scheme)
-            records += [item] if good else []
-            invalid += not good
-        return records, invalid, None
-    annotator = Pseudonyms(workspace)
-    for task in items:
-        project_ids.add(task.get("project"))
-        for record, problems in task_records(task, scheme, annotator=annotator):
-            records += [] if problems else [record]
-            invalid += bool(problems)
-    project_ids.discard(None)
-    return records, invalid, project_ids.pop() if len(project_ids) == 1 else None
 
 
 def _task_links(workspace: Workspace, title: str, project_id: Any):

@@ -57,7 +57,7 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
     for index, (label, row) in enumerate(rows.items()):
         top = index * group
         parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{top + group / 2}" text-anchor="end">{escape(label)}</text>')
-        for offset, ((key, caption), colour) in enumerate(zip(series, SERIES_COLOURS)):
+        for offset, ((key, caption), colour) in enumerate(zip(series, SERIES_COLOURS, strict=False)):
             figures = row.get(key) or {}
             value = figures.get("f1")
             y = top + offset * (BAR_HEIGHT + BAR_GAP)
@@ -72,7 +72,7 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
     parts.append("</svg>")
     legend = "".join(
         f'<span style="background:{colour}"></span>{escape(caption)}'
-        for (_, caption), colour in zip(series, SERIES_COLOURS)
+        for (_, caption), colour in zip(series, SERIES_COLOURS, strict=False)
     )
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
