@@ -16,7 +16,8 @@ from annotate.quality.agreement import agreement
 from annotate.labelstudio.client import connect
 from annotate.core.corpus import article_from_text, write_article
 from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import project_tasks, push
+from annotate.labelstudio.projects import project_tasks
+from annotate.labelstudio.push import push
 from annotate.core.records import record_to_results
 from annotate.labelstudio.team import team_add
 

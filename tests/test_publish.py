@@ -479,7 +479,8 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
 
     from annotate.labelstudio.client import connect
     from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks, push
+    from annotate.labelstudio.projects import project_tasks
+    from annotate.labelstudio.push import push
     from annotate.core.records import record_to_results
     from annotate.labelstudio.team import team_add
 

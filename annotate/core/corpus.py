@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import yaml
 
 from annotate.core.errors import CorpusError
-from annotate.core.workspace import Workspace
+from annotate.core.workspace import Workspace, write_atomic
 
 MAX_ARTICLE_BYTES = 5_000_000
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -214,11 +214,8 @@ def _slug(text: str) -> str:
 
 
 def write_article(folder: Path, article: Article) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_slug(article.display_title)}-{article.id[:8]}.txt"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_article(article), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, render_article(article))
     article.path = path
     return path
 

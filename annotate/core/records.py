@@ -10,13 +10,13 @@ validator to report, never dropped in silence.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Iterator
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
+from annotate.core.workspace import atomic_writer
 
 Record = dict[str, Any]
 """A canonical record (DESIGN.md): one (article, annotation)."""
@@ -235,14 +235,9 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
     """Write records as JSON Lines atomically (a temporary file moved into place); return the count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
             count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
     return count

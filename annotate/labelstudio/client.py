@@ -11,13 +11,17 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 
 import httpx
 from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
+
+if TYPE_CHECKING:  # the SDK client takes most of a second to import: `connect` imports it when it runs
+    from label_studio_sdk.client import LabelStudio
 from annotate.labelstudio.server import load_settings
 from annotate.core.workspace import Workspace
 
@@ -30,11 +34,23 @@ RETRIES = 3
 @dataclass
 class Connection:
     url: str
-    client: Any = field(repr=False)
+    client: LabelStudio = field(repr=False)
     api_key: str = field(repr=False)
 
     def redact(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text
+
+    def get_raw(self, path: str, params: dict[str, Any], doing: str) -> httpx.Response:
+        """A GET through the SDK's own authenticated HTTP client, the body kept exactly as the server sent it.
+
+        The SDK's typed pagers re-parse every page into models; what pull keeps must be the raw response.
+        """
+        http = self.client._client_wrapper.httpx_client
+        with self.errors(doing):
+            response = http.request(path, method="GET", params=params)
+            if not 200 <= response.status_code < 300:
+                raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
+        return response
 
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:
@@ -140,7 +156,8 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
 def find_project(connection: Connection, title: str) -> Any | None:
     """The project with exactly this title, or None. Label Studio's title filter matches substrings."""
     with connection.errors(f"looking up the project {title!r}"):
-        for project in connection.client.projects.list(title=title, page_size=100):
+        projects: Iterable[Any] = connection.client.projects.list(title=title, page_size=100)
+        for project in projects:
             if project.title == title:
                 return project
     return None

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterator
 
-from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from annotate.core.scheme import current_scheme
@@ -36,7 +35,7 @@ from annotate.core.settings import load_project_settings
 from annotate.core.exports import ExportFile, read_items, task_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.core import derive
-from annotate.labelstudio.client import connect, find_project
+from annotate.labelstudio.client import Connection, connect, find_project
 
 PAGE_SIZE = 100
 STATE_FILE = "pull.json"
@@ -314,23 +313,12 @@ def _pull_file(
 # --- from the server ----------------------------------------------------------------------------
 
 
-def _http(connection: Any, path: str, params: dict[str, Any], doing: str):
-    """A GET through the SDK's own authenticated client, keeping the body as the server sent it."""
-    # The SDK's typed pager re-parses pages into models; the raw response is what must be kept.
-    http = connection.client._client_wrapper.httpx_client
-    with connection.errors(doing):
-        response = http.request(path, method="GET", params=params)
-        if not 200 <= response.status_code < 300:
-            raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
-    return response
-
-
-def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
+def _project_now(connection: Connection, project_id: int) -> tuple[str, int | None]:
     """The server's clock and the project's task count, read before the first page is asked for.
 
     The clock is the Date of this response: every change made after it has a later `updated_at`.
     """
-    response = _http(connection, f"api/projects/{project_id}/", {}, "reading the project")
+    response = connection.get_raw(f"api/projects/{project_id}/", {}, "reading the project")
     try:
         now = email.utils.parsedate_to_datetime(response.headers["date"])
     except (KeyError, TypeError, ValueError):
@@ -355,7 +343,9 @@ def _query(after_id: int, since: str | None) -> str:
     return json.dumps({"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]})
 
 
-def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot) -> Iterator[dict[str, Any]]:
+def _pages(
+    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot
+) -> Iterator[dict[str, Any]]:
     """Pages of tasks with their annotations, each saved raw before it is read.
 
     Keyset paging (id greater than the last one seen) stays correct when tasks are
@@ -371,7 +361,7 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
             "page_size": PAGE_SIZE,
             "query": _query(after, since),
         }
-        response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
+        response = connection.get_raw("api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = _parse_page(response.content, connection.url)
         yield page
@@ -393,13 +383,13 @@ def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     return page
 
 
-def _task_ids(connection: Any, project_id: int) -> set[str]:
+def _task_ids(connection: Connection, project_id: int) -> set[str]:
     """Every task id the project has now, paged without annotations: to notice deleted tasks."""
     ids: set[str] = set()
     after = 0
     while True:
         params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": _query(after, None)}
-        response = _http(connection, "api/tasks/", params, "listing the project's task ids")
+        response = connection.get_raw("api/tasks/", params, "listing the project's task ids")
         tasks = _parse_page(response.content, connection.url)["tasks"]
         ids.update(str(task["id"]) for task in tasks)
         if len(tasks) < PAGE_SIZE:
@@ -407,13 +397,13 @@ def _task_ids(connection: Any, project_id: int) -> set[str]:
         after = tasks[-1]["id"]
 
 
-def _emails(connection: Any) -> dict[int, str]:
+def _emails(connection: Connection) -> dict[int, str]:
     """Server user id → e-mail, so pseudonyms follow a person across servers and exports."""
     with connection.errors("listing the users"):
         return {user.id: user.email for user in connection.client.users.list() if user.email}
 
 
-def _find(connection: Any, title: str) -> Any:
+def _find(connection: Connection, title: str) -> Any:
     found = find_project(connection, title)
     if found is None:
         raise ProjectNotFound(
@@ -461,7 +451,7 @@ def config_drift(config: str, expected: str) -> list[str]:
     return drift
 
 
-def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
+def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
     """Refuse a project whose config no longer has the scheme's labels, before anything is fetched."""
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
@@ -503,7 +493,7 @@ def _pull_server(
 
 
 def _fetch(
-    connection: Any,
+    connection: Connection,
     project_id: int,
     previous: Checkpoint | None,
     snapshot: RawSnapshot,

@@ -241,7 +241,7 @@ def start(
         start_new_session=True,
         cwd=folder,
     )
-    _pid_path(workspace).write_text(str(process.pid))
+    write_private(_pid_path(workspace), str(process.pid))
     _wait_until_up(process, settings.url, _log_path(workspace), timeout, on_wait)
     return ServerStatus(True, settings.url, process.pid, folder, _log_path(workspace), started=True)
 

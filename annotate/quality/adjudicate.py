@@ -53,7 +53,7 @@ from annotate.core.workspace import Workspace, slugify
 from annotate.core.validate import validate_record
 from annotate.labelstudio.instructions import instructions
 from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import (
+from annotate.labelstudio.projects import (
     NO_RETRY,
     AnnotationsResult,
     PredictionIssue,
@@ -408,13 +408,13 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
     return project
 
 
-def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
+def _send_to_curation(connection: Connection, project: Any, tasks: list[Any]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
             id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
         )
-    return list(answer.task_ids or [])
+    return list(getattr(answer, "task_ids", None) or [])  # sent by the server, not declared by the SDK
 
 
 def _show_prefilled(connection: Connection, project: Any) -> None:
