@@ -18,12 +18,14 @@ from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from annotate.core import corpus as corpus_lib
 from annotate.core import generated
 from annotate.core import exports as exports_lib
-from annotate.core.errors import AnnotateError, NotBuilt
+from annotate.core.errors import AnnotateError
+from annotate.core.progress import Progress as Step
+from annotate.core.progress import ProgressCallback
 from annotate.core.workspace import Workspace, find_workspace
 from annotate.dataset import publish as publish_lib
 from annotate.labelstudio import client as client_lib
@@ -97,11 +99,22 @@ def _workspace() -> Workspace:
 
 
 @contextlib.contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr, gone when done; yields the callback the library reports to."""
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task(label, total=None)
-        yield lambda done, total: progress.update(bar, completed=done, total=total)
+def _progress(verb: str, *, keep: bool = False) -> Iterator[ProgressCallback]:
+    """Progress bars on stderr, one per stage the library reports ("Pushing tasks"); yields the callback.
+
+    `keep` leaves the finished bars on screen (push: each stage's count is worth seeing), else they go.
+    """
+    bars: dict[str, TaskID] = {}
+    with Progress(console=Console(stderr=True), transient=not keep) as progress:
+
+        def update(step: Step) -> None:
+            if not step.total:
+                return
+            if step.stage not in bars:
+                bars[step.stage] = progress.add_task(f"{verb} {step.stage}", total=step.total)
+            progress.update(bars[step.stage], completed=step.done, total=step.total)
+
+        yield update
 
 
 def _print_json(data: Any) -> None:
@@ -154,9 +167,9 @@ def server_stop() -> None:
 @server_app.command("status")
 @_run
 def server_status(format: FormatOption = Format.text) -> None:
-    """Say whether the embedded Label Studio runs, and whether the server commands use accepts the key.
+    """Say whether the embedded Label Studio runs, and whether the Label Studio the commands talk to accepts the key.
 
-    Exit 0 when the server that commands use answers and accepts the key, 1 otherwise.
+    Exit 0 when the Label Studio the commands talk to answers and accepts the API key, 1 otherwise.
     """
     workspace = _workspace()
     state = server_lib.status(workspace)
@@ -239,11 +252,7 @@ def scheme(
     typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
 
 
-# --- commands of later stages ------------------------------------------------------------
-
-
-def _not_built(name: str) -> None:
-    raise NotBuilt(f"`annotate {name}` is not built yet.")
+# --- push, pull, validate ----------------------------------------------------------------
 
 
 @app.command()
@@ -276,7 +285,7 @@ def push(
 
     A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
     """
-    with _PushBar() as bar:
+    with _progress("Pushing", keep=True) as update:
         result = push_lib.push(
             _workspace(),
             project=project,
@@ -286,7 +295,7 @@ def push(
             annotations=annotations,
             annotator=annotator,
             batch_size=batch_size,
-            on_progress=bar.update,
+            on_progress=update,
         )
     verb = "created" if result.project_created else "updated"
     typer.echo(f"Project {result.title!r} {verb}: {result.url}")
@@ -337,27 +346,6 @@ def _report_upload(report: Any, heading: str, done: str) -> bool:
     return bool(report.refused or report.not_in_project)
 
 
-class _PushBar:
-    """A progress bar on stderr per stage of a push (tasks, then predictions)."""
-
-    def __enter__(self) -> _PushBar:
-        self.progress = Progress(console=Console(stderr=True), transient=False)
-        self.progress.start()
-        self.bars: dict[str, Any] = {}
-        return self
-
-    def update(self, step: Any) -> None:
-        stage = step.stage.value
-        if not step.total:
-            return
-        if stage not in self.bars:
-            self.bars[stage] = self.progress.add_task(f"Pushing {stage}", total=step.total)
-        self.progress.update(self.bars[stage], completed=step.done, total=step.total)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
-
-
 @app.command()
 @_run
 def pull(
@@ -375,7 +363,7 @@ def pull(
     After the first pull only tasks changed since the last one are fetched. The raw pages are kept
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
-    with _progress("Pulling tasks") as update:
+    with _progress("Pulling") as update:
         result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
     for item in result.quarantined:
         for problem in item.problems:
@@ -569,7 +557,7 @@ def publish(
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    with _progress("Writing articles") as update:
+    with _progress("Writing") as update:
         result = publish_lib.publish(
             _workspace(),
             version=version,

@@ -129,8 +129,8 @@ def test_pull_with_the_server_stopped_midway_keeps_the_checkpoint_and_the_rerun_
     client.annotations.delete(id=tasks["fault-0001"].annotations[0]["id"])
     seen: list[int] = []
 
-    def stop_the_server_after_the_first_page(done: int, total: int) -> None:
-        seen.append(done)
+    def stop_the_server_after_the_first_page(step) -> None:
+        seen.append(step.done)
         if len(seen) == 1:
             server.stop(label_studio.workspace)
 

@@ -348,7 +348,7 @@ def test_parquet_is_written_in_batches_with_progress(offline_workspace: Workspac
     write_gold_and_records(offline_workspace)
     monkeypatch.setattr(annotate.dataset.rows, "BATCH_ROWS", 1)
     seen = []
-    result = publish(offline_workspace, version="1.0.0", on_progress=lambda done, total: seen.append((done, total)))
+    result = publish(offline_workspace, version="1.0.0", on_progress=lambda step: seen.append((step.done, step.total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     train = pq.ParquetFile(result.folder / "data" / "annotations" / "train.parquet")
     assert train.metadata.num_row_groups == train.metadata.num_rows > 1

@@ -21,7 +21,7 @@ from datetime import datetime, UTC
 from enum import Enum
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
@@ -29,6 +29,7 @@ from annotate.core.derive import features as derive_features
 from annotate.core.errors import PublishError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
+from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import iter_records
 from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
 from annotate.core.scheme import Scheme
@@ -85,9 +86,6 @@ class PublishResult:
     pushed_url: str | None = None
     load_local: str = ""
     load_hub: str | None = None
-
-
-ProgressCallback = Callable[[int, int], None]
 
 
 # --- versions and places ------------------------------------------------------------------------
@@ -324,7 +322,7 @@ def _write_rows(
         if not problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
         if on_progress:
-            on_progress(done, index.total)
+            on_progress(Progress("articles", done, index.total))
     for number, record in _safe(index.records_path, _records(index.records_path)):
         problems.check(record, scheme, f"{index.records_path.name} record {number}")
         if not problems.count:

@@ -22,12 +22,13 @@ from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
@@ -43,8 +44,6 @@ CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
 _FILTER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-Progress = Callable[[int, int], None]
-"""Called with (tasks done, tasks expected) as a pull goes."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def pull(
     project: str | None = None,
     full: bool = False,
     from_file: Path | None = None,
-    on_progress: Progress | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> PullResult:
     """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
     scheme = current_scheme(workspace)
@@ -287,7 +286,7 @@ def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Pa
 
 
 def _pull_file(
-    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
 ) -> PullResult:
     contents = read_items(path)
     if not isinstance(contents, ExportFile):
@@ -304,7 +303,7 @@ def _pull_file(
         for done, task in enumerate(every, 1):
             batch.add(task)
             if on_progress:
-                on_progress(done, len(every))
+                on_progress(Progress("tasks", done, len(every)))
         result.tasks_fetched = len(batch.changed_tasks)
         _finish(result, batch, replace_all=full)
     return result
@@ -466,7 +465,7 @@ def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
 
 
 def _pull_server(
-    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
 ) -> PullResult:
     connection = connect(workspace)
     project = _find(connection, title)
@@ -499,7 +498,7 @@ def _fetch(
     snapshot: RawSnapshot,
     batch: _Batch,
     result: PullResult,
-    on_progress: Progress | None,
+    on_progress: ProgressCallback | None,
 ) -> dict[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
     known = dict(previous.tasks) if previous else {}
@@ -515,5 +514,5 @@ def _fetch(
                 batch.add(task)
             known[key] = updated
         if on_progress:
-            on_progress(seen, max(expected, seen))
+            on_progress(Progress("tasks", seen, max(expected, seen)))
     return known

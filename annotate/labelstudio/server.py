@@ -43,9 +43,6 @@ class ServerSettings:
     port: int = DEFAULT_PORT
     database: str | None = None
 
-    def redacted(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("api_key", "admin_password")}
-
 
 @dataclass
 class ServerStatus:
