@@ -230,9 +230,11 @@ def test_broken_tasks_in_an_export_are_quarantined_by_task_and_the_good_one_is_k
 def test_a_records_file_with_a_broken_line_names_it_and_checks_the_lines_after_it(offline_workspace, tmp_path):
     """Feeds: canonical records in JSON Lines with a half-written third line between good records."""
     from annotate.core.records import record_from_annotation
+    from annotate.core.scheme import current_scheme
 
     task = _valid_task()
-    record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56")
+    names = current_scheme(offline_workspace).attribute_names
+    record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56", attribute_names=names)
     bad = {**record, "annotation_id": "later", "entities": [{**record["entities"][0], "label": "COMPANY"}]}
     lines = [json.dumps(record), json.dumps({**record, "annotation_id": "x2"}), '{"article_id": "cut', json.dumps(bad)]
     path = tmp_path / "records.jsonl"

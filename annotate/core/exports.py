@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 from annotate.core import derive
 from annotate.core.errors import ExportError
-from annotate.core.records import BadLine, Problem, Record, json_lines, record_from_annotation
+from annotate.core.records import BadLine, Problem, json_lines, record_from_annotation
 from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.validate import show_value, validate_record
 from annotate.core.workspace import Workspace
@@ -89,7 +89,7 @@ def validate(path: Path, source: Workspace | Scheme) -> Report:
 
 def task_records(
     task: dict[str, Any], scheme: Scheme, *, annotator: Annotator
-) -> Iterator[tuple[Record, list[Problem]]]:
+) -> Iterator[tuple[Mapping[str, Any], list[Problem]]]:
     """Each submitted or cancelled annotation of an exported task as (record, every problem).
 
     `annotator` turns an annotation's `completed_by` into the pseudonym the record carries.
@@ -119,7 +119,7 @@ def task_records(
         yield record, problems + checked
 
 
-def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[Record, list[Problem]]]:
+def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[Mapping[str, Any], list[Problem]]]:
     annotations = task.get("annotations")
     for annotation in (annotations if isinstance(annotations, list) else []) or [None]:
         annotation_id = annotation.get("id") if isinstance(annotation, dict) else None
@@ -207,14 +207,14 @@ def _iter_lines(path: Path) -> Iterator[Any]:
             yield Problem("not-json", f"line {number} is not JSON ({value.error.msg} at column {value.error.colno})")
 
 
-def records_from_file(path: Path, scheme: Scheme, *, annotator: Annotator) -> tuple[list[Record], int, Any]:
+def records_from_file(path: Path, scheme: Scheme, *, annotator: Annotator) -> tuple[list[dict[str, Any]], int, Any]:
     """(valid records, how many were left out as invalid, project id) of an export or a records file.
 
     A Label Studio export is converted and checked the way pull does it, but nothing is
     written: reading a file must not replace the last pull's records.
     """
     contents = read_items(Path(path))
-    records: list[Record] = []
+    records: list[dict[str, Any]] = []
     invalid = 0
     if isinstance(contents, RecordsFile):
         for item in contents.records:
@@ -226,7 +226,7 @@ def records_from_file(path: Path, scheme: Scheme, *, annotator: Annotator) -> tu
     for task in contents.tasks:
         project_ids.add(task.get("project"))
         for record, problems in task_records(task, scheme, annotator=annotator):
-            records += [] if problems else [record]
+            records += [] if problems else [dict(record)]
             invalid += bool(problems)
     project_ids.discard(None)
     return records, invalid, project_ids.pop() if len(project_ids) == 1 else None
@@ -241,13 +241,13 @@ class AnnotatedArticle:
 
     article_id: str
     title: str | None
-    task_id: int | None
-    records: dict[str, Record]
+    task_id: int | str | None
+    records: dict[str, dict[str, Any]]
 
 
-def group_articles(records: Iterable[Record]) -> tuple[list[AnnotatedArticle], int]:
+def group_articles(records: Iterable[dict[str, Any]]) -> tuple[list[AnnotatedArticle], int]:
     """Articles with their latest annotation per annotator, and how many cancelled ones were left out."""
-    latest: dict[str, dict[str, Record]] = defaultdict(dict)
+    latest: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     cancelled = 0
     for record in records:
         if record.get("cancelled"):
@@ -264,6 +264,6 @@ def group_articles(records: Iterable[Record]) -> tuple[list[AnnotatedArticle], i
     return articles, cancelled
 
 
-def recency(record: Record) -> tuple[str, str]:
+def recency(record: Mapping[str, Any]) -> tuple[str, str]:
     """Orders one annotator's records of an article: the last updated (or created), then the highest id, is latest."""
     return (str(record.get("updated_at") or record.get("created_at") or ""), str(record.get("annotation_id")))

@@ -12,14 +12,65 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from collections.abc import Iterable, Iterator
+from typing import Any, NotRequired, TypedDict
+from collections.abc import Iterable, Iterator, Mapping
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
 from annotate.core.workspace import atomic_writer
 
-Record = dict[str, Any]
-"""A canonical record (DESIGN.md): one (article, annotation)."""
+
+
+# --- the shapes (as labels/record.schema.json requires them; the scheme names the values) ----------
+
+
+class Span(TypedDict):
+    start: int
+    end: int
+    text: str
+
+
+class Entity(TypedDict):
+    id: str
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+class Argument(TypedDict):
+    role: str
+    target: str
+    """The id of an entity, or of another event for an EVENT role."""
+
+
+class Event(TypedDict):
+    id: str
+    type: str
+    trigger: Span
+    arguments: list[Argument]
+    attributes: dict[str, str]
+    """The scheme's attributes set on the trigger; one not set takes the scheme's default."""
+
+
+class Record(TypedDict):
+    """A canonical record (DESIGN.md): one (article, annotation)."""
+
+    article_id: str
+    annotation_id: str
+    annotator: str
+    """A pseudonym, never an e-mail or a server user id."""
+    ground_truth: bool
+    cancelled: bool
+    text: str
+    entities: list[Entity]
+    events: list[Event]
+    task_id: NotRequired[int | str | None]
+    lead_time: NotRequired[float | None]
+    created_at: NotRequired[str | None]
+    updated_at: NotRequired[str | None]
+    title: NotRequired[str | None]
+    provenance: NotRequired[dict[str, Any]]
+    """Gold records only: how the record was decided, unit by unit."""
 
 
 @dataclass(frozen=True)
@@ -50,21 +101,22 @@ class Problem:
         return f"{where}: [{self.code}] {self.message}" if where else f"[{self.code}] {self.message}"
 
 
-def _span(value: dict[str, Any]) -> dict[str, Any]:
-    return {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}
+def _span(value: Mapping[str, Any]) -> Span:
+    # As the annotation has them, wrong types included: the validator names what is wrong.
+    return {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}  # type: ignore[typeddict-item]
 
 
 def results_to_record(
     results: list[dict[str, Any]],
     *,
-    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
+    attribute_names: Iterable[str],
     task: int | str | None = None,
     annotation: int | str | None = None,
-) -> tuple[list[dict], list[dict], list[Problem]]:
-    """Label Studio result items → (entities, events, problems)."""
-    attribute_names = set(attribute_names)
-    entities: list[dict] = []
-    events: dict[str, dict] = {}
+) -> tuple[list[Entity], list[Event], list[Problem]]:
+    """Label Studio result items → (entities, events, problems); `attribute_names` are the scheme's."""
+    attributes = set(attribute_names)
+    entities: list[Entity] = []
+    events: dict[str, Event] = {}
     problems: list[Problem] = []
 
     def problem(code: str, message: str, region: str | None) -> None:
@@ -79,7 +131,7 @@ def results_to_record(
         value: dict[str, Any] = item["value"] if isinstance(item.get("value"), dict) else {}
         if kind == "relation":
             relations.append(item)
-        elif kind == "choices" and source in attribute_names:
+        elif kind == "choices" and source in attributes:
             choices.append(item)
         elif kind == "labels" and source in (ENTITY, TRIGGER):
             labels = value.get("labels") or []
@@ -128,7 +180,7 @@ def results_to_record(
     return entities, list(events.values()), problems
 
 
-def record_to_results(record: dict[str, Any]) -> list[dict[str, Any]]:
+def record_to_results(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A canonical record → Label Studio result items (regions, per-trigger choices, relations)."""
     results: list[dict[str, Any]] = []
     for entity in record.get("entities", []):
@@ -166,9 +218,12 @@ def record_from_annotation(
     annotation: dict[str, Any],
     *,
     annotator: str,
-    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
-) -> tuple[dict[str, Any], list[Problem]]:
-    """One task and one of its annotations from a Label Studio export → (record, conversion problems)."""
+    attribute_names: Iterable[str],
+) -> tuple[Record, list[Problem]]:
+    """One task and one of its annotations from a Label Studio export → (record, conversion problems).
+
+    `attribute_names` are the scheme's: a choice named otherwise is reported, not kept.
+    """
     data = task.get("data") or {}
     entities, events, problems = results_to_record(
         annotation.get("result") or [],
@@ -176,7 +231,7 @@ def record_from_annotation(
         task=task.get("id"),
         annotation=annotation.get("id"),
     )
-    record = {
+    record: Record = {
         "article_id": str(data.get("article_id") or f"task-{task.get('id')}"),
         "annotation_id": str(annotation.get("id")),
         "task_id": task.get("id"),
@@ -194,7 +249,7 @@ def record_from_annotation(
     return record, problems
 
 
-def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, str]:
+def effective_attributes(event: Mapping[str, Any], defaults: dict[str, str]) -> dict[str, str]:
     """An event's attributes with the scheme's defaults filled in where none was set."""
     return {**defaults, **(event.get("attributes") or {})}
 

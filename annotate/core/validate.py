@@ -8,7 +8,7 @@ Checking a whole file (an export or records) is `annotate.core.exports.validate`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
@@ -71,7 +71,7 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
     return reference, fast
 
 
-def validate_record(record: dict[str, Any], scheme: Scheme) -> list[Problem]:
+def validate_record(record: Mapping[str, Any], scheme: Scheme) -> list[Problem]:
     """Every problem of one canonical record: structure (JSON Schema) and meaning (the scheme)."""
     if not isinstance(record, dict):
         return [Problem("schema", f"a record must be a JSON object, got {show_value(record)}")]
@@ -95,7 +95,7 @@ def _explained(path: list[Any], validator: str) -> bool:
 class _RecordChecker:
     """Collects the problems of one record; each check looks only at well-typed parts."""
 
-    def __init__(self, record: dict[str, Any], scheme: Scheme) -> None:
+    def __init__(self, record: Mapping[str, Any], scheme: Scheme) -> None:
         self.record = record
         self.scheme = scheme
         self.problems: list[Problem] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -43,7 +44,7 @@ class CardFacts:
     scheme: Scheme
     manifest: dict[str, Any]
     dataset_info: list[dict[str, Any]]
-    example: dict[str, Any] | None
+    example: Mapping[str, Any] | None
     agreement: dict[str, Any] | None
     corpus_size: int
     local_path: str
@@ -224,7 +225,7 @@ follow the split of their article.
 """
 
 
-def _example(document: dict[str, Any] | None) -> str:
+def _example(document: Mapping[str, Any] | None) -> str:
     if document is None:
         return "{}"
     cut = _EXAMPLE_CHARS

@@ -31,7 +31,7 @@ from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import iter_records
-from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
+from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, token_row
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
@@ -277,9 +277,9 @@ class _Build:
     articles: dict[str, dict[str, str]] = field(default_factory=dict)
     annotators: set[str] = field(default_factory=set)
     dropped_in_tokens: int = 0
-    example: dict[str, Any] | None = None
+    example: DocumentRow | None = None
 
-    def add_gold(self, document: dict[str, Any]) -> None:
+    def add_gold(self, document: DocumentRow) -> None:
         split = split_of(document["id"])
         tokens, dropped = token_row(document)
         self.writers["documents"].add(split, document)

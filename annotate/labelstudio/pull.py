@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
@@ -205,7 +205,7 @@ class _Batch:
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
 
-    def _quarantine_one(self, task: Any, annotation: Any, record: dict, problems: list[Problem]) -> None:
+    def _quarantine_one(self, task: Any, annotation: Any, record: Mapping[str, Any], problems: list[Problem]) -> None:
         entry = {
             "task_id": task,
             "annotation_id": None if annotation is None else str(annotation),  # as records carry it
