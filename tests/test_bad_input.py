@@ -297,7 +297,7 @@ def test_a_project_title_that_climbs_out_keeps_every_file_under_exports(offline_
 
 def test_a_version_or_dataset_name_given_as_an_absolute_path_is_refused(offline_workspace, tmp_path):
     """Feeds: --version /tmp/…/1.0.0 and dataset.name set to an absolute path in annotate.yaml."""
-    from tests.test_publish import write_gold_and_records
+    from tests.builders import write_gold_and_records
 
     write_gold_and_records(offline_workspace)
     target = tmp_path / "elsewhere"

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.builders import REPO
 
 ALLOWED = {
     "core": {"core"},

@@ -12,7 +12,7 @@ from annotate.core import derive
 from annotate.core.errors import SchemeError
 from annotate.core.scheme import load_scheme, parse_scheme
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
 SCHEME = load_scheme(REPO / "labels" / "scheme.yaml")

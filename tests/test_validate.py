@@ -15,7 +15,7 @@ from annotate.core.exports import validate
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace
 from annotate.core.scheme import load_scheme
-from tests.conftest import REPO
+from tests.builders import REPO
 from tests.helpers import assert_no_traceback, run_cli
 
 EXPORTS = Path(__file__).parent / "exports"
