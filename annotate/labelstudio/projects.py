@@ -1,7 +1,8 @@
 """A Label Studio project and what goes into it: its config and instructions, its tasks, and records.
 
 `ensure_project` creates a project or brings its label config and instructions up to date
-(push and adjudicate's curation project share it); `project_tasks` lists its tasks by
+(push and adjudicate's curation project share it; `ensure_scheme_project` is the annotation
+project's: the scheme's config, the guidelines as instructions); `project_tasks` lists its tasks by
 article id; `push_predictions` and `import_annotations` send canonical records into its
 tasks as predictions or as one account's annotations, each line checked first. No request
 that stores something is retried: a retried POST whose first answer was lost would store
@@ -20,6 +21,7 @@ from typing import Any
 from label_studio_sdk.core.api_error import ApiError
 from label_studio_sdk.core.request_options import RequestOptions
 
+from annotate.core import derive
 from annotate.core.corpus import text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
 from annotate.core.progress import Progress, ProgressCallback
@@ -28,6 +30,7 @@ from annotate.core.scheme import Scheme
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.client import Connection, find_project
+from annotate.labelstudio.instructions import instructions
 from annotate.labelstudio.team import team_add
 
 TASK_PAGE_SIZE = 100
@@ -122,6 +125,19 @@ def ensure_project(
     with connection.errors(f"updating the project {title!r}"):
         client.projects.update(id=existing.id, **settings)
     return current, False
+
+
+def ensure_scheme_project(
+    connection: Connection, workspace: Workspace, scheme: Scheme, title: str, *, annotators_per_task: int | None = None
+) -> tuple[Any, bool]:
+    """`ensure_project` with the scheme's label config and the guidelines as instructions: an annotation project."""
+    return ensure_project(
+        connection,
+        title,
+        label_config=derive.label_config(scheme),
+        instructions_html=instructions(workspace, scheme),
+        annotators_per_task=annotators_per_task,
+    )
 
 
 def _check_label_config(connection: Connection, project: Any, label_config: str) -> None:

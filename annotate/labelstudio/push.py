@@ -21,7 +21,6 @@ from typing import Any
 
 from label_studio_sdk.core.api_error import ApiError
 
-from annotate.core import derive
 from annotate.core.corpus import Article, Refusal, read_corpus
 from annotate.core.errors import AnnotateError, PushInterrupted, UsageError
 from annotate.core.progress import Progress, ProgressCallback
@@ -29,7 +28,6 @@ from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify, write_private
 from annotate.labelstudio.client import Connection, connect
-from annotate.labelstudio.instructions import instructions
 from annotate.labelstudio.projects import (
     NO_RETRY,
     AnnotationsResult,
@@ -37,7 +35,7 @@ from annotate.labelstudio.projects import (
     Stage,
     Task,
     body_strings,
-    ensure_project,
+    ensure_scheme_project,
     import_annotations,
     project_tasks,
     push_predictions,
@@ -121,12 +119,8 @@ def push(
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
-    remote, created = ensure_project(
-        connection,
-        title,
-        label_config=derive.label_config(scheme),
-        instructions_html=instructions(workspace, scheme),
-        annotators_per_task=annotators_per_task,
+    remote, created = ensure_scheme_project(
+        connection, workspace, scheme, title, annotators_per_task=annotators_per_task
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     cache = workspace.project_state(slugify(title)) / TASK_CACHE
