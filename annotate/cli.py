@@ -22,6 +22,7 @@ from rich.progress import Progress, TaskID
 
 from annotate.core import corpus as corpus_lib
 from annotate.core import generated
+from annotate.core import init as init_lib
 from annotate.core import exports as exports_lib
 from annotate.core.errors import AnnotateError
 from annotate.core.progress import Progress as Step
@@ -119,6 +120,44 @@ def _progress(verb: str, *, keep: bool = False) -> Iterator[ProgressCallback]:
 
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# --- init --------------------------------------------------------------------------------
+
+
+@app.command()
+@_run
+def init(
+    directory: Annotated[Path, typer.Argument(help="The new project folder (it must not exist yet, or be empty).")],
+    from_scheme: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-scheme",
+            help="The scheme.yaml to start from (default: the current project's labels/scheme.yaml).",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Title of its Label Studio project (default: the folder's name in words)."),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", help="Name of its dataset, the folder under exports/ (default: the folder's name)."),
+    ] = None,
+) -> None:
+    """Create a new project folder for a new dataset: scheme, guidelines skeleton, empty corpus, its own annotate.yaml.
+
+    Commands run inside the new folder use its project and dataset, so they need no --project.
+    """
+    result = init_lib.init(directory, from_scheme=from_scheme, project=project, dataset=dataset)
+    root = result.workspace.root
+    for path in result.written:
+        typer.echo(f"wrote {path.relative_to(root)}")
+    typer.echo(
+        f"New project at {root}: Label Studio project {result.project!r}, dataset {result.dataset!r}, "
+        f"scheme copied from {result.scheme_from}."
+    )
+    typer.echo(f"Next: cd {root}, write guidelines/, then `annotate corpus add ARTICLES` and `annotate push`.")
 
 
 # --- server ------------------------------------------------------------------------------

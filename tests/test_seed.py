@@ -73,6 +73,19 @@ def test_recorded_passes_and_curation_rebuild_the_published_version(workspace, l
     data_files = lambda m: {p: f["sha256"] for p, f in m["files"].items() if p.startswith("data/") and "annotations" not in p}  # noqa: E731
     assert data_files(ours) == data_files(theirs)
 
+    # The card says how the seed was made from what the workspace records, not from a fixed note.
+    process = (rebuilt.folder / "README.md").read_text(encoding="utf-8").split("### Annotation process")[1]
+    process = process.split("Inter-annotator agreement")[0]
+    assert "10 annotation(s) by 2 pseudonymous annotator(s)" in process
+    assert sorted(ours["annotation"]["annotators"].values(), key=str) == [
+        {"annotations": 5, "timed": 0, "untimed": 5, "cancelled": 0}
+    ] * 2
+    assert "`pass-a.jsonl`: made by a language-model annotator" in process
+    assert "curation, `curation.jsonl`: made by a curator, also a language-model annotator" in process
+    assert "No human annotator has reviewed" in process
+    (curator,) = ours["annotation"]["decided_by"]["curator"]
+    assert f"Curator decisions by 1 pseudonymous account(s): `{curator}`" in process
+
 
 def test_published_seed_dataset_loads_in_one_line_with_its_agreement_in_the_card():
     documents = datasets.load_dataset(str(PUBLISHED), "documents")

@@ -242,13 +242,6 @@ def _example(document: Mapping[str, Any] | None) -> str:
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
     sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
-    gold = ", ".join(
-        f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items())
-    )
-    digest = (m.get("guidelines_sha256") or "")[:12]
-    version = m.get("guidelines_version")
-    guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
-    note = f"\n\n{facts.settings.annotation_note.strip()}" if facts.settings.annotation_note else ""
     return f"""
 ## Dataset creation
 
@@ -267,15 +260,80 @@ The `source` and `url` columns name where each article came from.
 
 ### Annotation process
 
-Annotators labelled the articles in Label Studio following the project's guidelines ({guidelines})
-and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonymous
-annotator(s) contributed. Gold in this version: {gold}. {len(m['left_out'])} corpus article(s) had neither a
-ground-truth annotation nor an adjudicated record and are left out.{note}
+{_process(facts)}
 
 Inter-annotator agreement (from `annotate agreement`):
 
 {_agreement_table(facts.agreement)}
 """
+
+
+def _guidelines(manifest: dict[str, Any]) -> str:
+    digest = (manifest.get("guidelines_sha256") or "")[:12]
+    version = manifest.get("guidelines_version")
+    return (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
+
+
+def _process(facts: CardFacts) -> str:
+    """Who annotated and how gold was decided, as the records (and provenance.yaml) of this version say."""
+    m = facts.manifest
+    made = m.get("annotation") or {}
+    parts = [
+        f"The annotations follow the project's guidelines ({_guidelines(m)}) and labelling scheme version "
+        f"{facts.scheme.version}, and went through Label Studio.",
+        _who_annotated(m["annotators"], made.get("annotators") or {}),
+    ]
+    # The recorded passes are described only where this version holds imported work they can describe.
+    if made.get("recorded") and any(w["untimed"] for w in (made.get("annotators") or {}).values()):
+        parts.append(_recorded(made["recorded"]))
+    parts.append(_how_gold(m, made.get("decided_by") or {}))
+    return "\n\n".join(parts)
+
+
+def _who_annotated(count: int, work: dict[str, dict[str, int]]) -> str:
+    if not work:
+        return "**Who annotated.** No annotator's record is in this version."
+    total = sum(w["annotations"] for w in work.values())
+    rows = [
+        "| annotator (pseudonym) | annotations | made in the labelling view | imported finished | cancelled |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| `{name}` | {w['annotations']} | {w['timed']} | {w['untimed']} | {w['cancelled']} |"
+        for name, w in sorted(work.items())
+    ]
+    return (
+        f"**Who annotated.** {total} annotation(s) by {count} pseudonymous annotator(s); the `annotations` "
+        "configuration holds each one.\n\n" + "\n".join(rows) + "\n\nAn annotation made in Label Studio's "
+        "labelling view records the time its annotator spent on it (`lead_time`); one imported finished, as a "
+        "recorded pass, has none."
+    )
+
+
+def _recorded(recorded: dict[str, Any]) -> str:
+    lines = ["**Recorded passes**, as `corpus/annotations/provenance.yaml` describes them:", ""]
+    lines += [f"- `{p['file']}`: made by {p['made_by']}; {p['how']}" for p in recorded.get("passes", [])]
+    if recorded.get("curation"):
+        c = recorded["curation"]
+        lines.append(f"- curation, `{c['file']}`: made by {c['made_by']}; {c['how']}")
+    if recorded.get("note"):
+        lines += ["", recorded["note"]]
+    return "\n".join(lines)
+
+
+def _how_gold(m: dict[str, Any], deciders: dict[str, dict[str, int]]) -> str:
+    gold = ", ".join(
+        f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items())
+    )
+    text = f"**How gold was decided.** Gold in this version: {gold}."
+    who = {"curator": "Curator decisions by", "ground_truth": "Ground-truth annotations by"}
+    for method, people in sorted(deciders.items()):
+        named = ", ".join(f"`{name}` ({n} article(s))" for name, n in sorted(people.items()))
+        text += f" {who.get(method, f'Decided ({method}) by')} {len(people)} pseudonymous account(s): {named}."
+    left = len(m["left_out"])
+    return text + (
+        f" {left} corpus article(s) had neither a ground-truth annotation nor an adjudicated record and are left out."
+    )
 
 
 def _agreement_table(overall: dict[str, Any] | None) -> str:

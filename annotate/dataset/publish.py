@@ -30,6 +30,7 @@ from annotate.core.errors import PublishError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.core.progress import Progress, ProgressCallback
+from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
 from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, token_row
 from annotate.core.scheme import Scheme
@@ -140,6 +141,17 @@ def _choose_version(history: Path, version: str | None, bump: Bump | str | None)
     if not _semver(version):
         raise PublishError(f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0); give one that is.")
     return version
+
+
+def _refuse_lower_than_latest(plan: _Plan) -> None:
+    """A new version must come after the dataset's latest, so "latest" always means the newest work."""
+    versions = published_versions(plan.history)
+    chosen, latest = _semver(plan.version), _semver(versions[-1]) if versions else None
+    if chosen and latest and chosen < latest:
+        raise PublishError(
+            f"Version {plan.version} is lower than {versions[-1]}, the latest published version of {plan.name}; "
+            f"nothing was published. Publish {next_version(versions[-1], Bump.patch)} or higher (--bump patch)."
+        )
 
 
 def _history_folder(workspace: Workspace, name: str, out: Path | None) -> Path:
@@ -276,6 +288,7 @@ class _Build:
     sources: Counter = field(default_factory=Counter)
     articles: dict[str, dict[str, str]] = field(default_factory=dict)
     annotators: set[str] = field(default_factory=set)
+    provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
     example: DocumentRow | None = None
 
@@ -321,12 +334,14 @@ def _write_rows(
         problems.check(record, scheme, f"gold record of article {record.get('article_id')}")
         if not problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
+            build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
     for number, record in _safe(index.records_path, _records(index.records_path)):
         problems.check(record, scheme, f"{index.records_path.name} record {number}")
         if not problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
+            build.provenance.add_record(record)
             if not record.get("cancelled"):
                 build.annotators.add(str(record["annotator"]))
     for writer in writers.values():
@@ -487,6 +502,7 @@ class _Plan:
 
 def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | None) -> dict[str, Any]:
     """Write parquet, card and manifest of one version into `folder`; return the manifest."""
+    recorded = load_recorded(plan.workspace)
     build, extent = _write_rows(folder, plan.workspace, plan.slug, plan.scheme, on_progress)
     versions = [v for v in published_versions(plan.history) if _version_key(v) < _version_key(plan.version)]
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
@@ -507,6 +523,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "gold_from": dict(build.gold_from),
         "sources": dict(build.sources.most_common()),
         "annotators": len(build.annotators),
+        "annotation": {**build.provenance.as_dict(), "recorded": recorded.as_dict() if recorded else None},
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
@@ -568,6 +585,7 @@ def publish(
     )
     if plan.target.exists() or plan.target.is_symlink():
         return _existing_version(plan, push_to_hub, dry_run, hub)
+    _refuse_lower_than_latest(plan)
     manifest, files = _write_version(plan, dry_run, on_progress)
     result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
     if push_to_hub and not dry_run:
