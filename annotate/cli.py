@@ -35,8 +35,6 @@ from annotate.labelstudio import push as push_lib
 from annotate.labelstudio import server as server_lib
 from annotate.labelstudio import team as team_lib
 from annotate.quality import adjudicate as adjudicate_lib
-from annotate.quality import agreement as agreement_lib
-from annotate.quality.report import render_text
 
 app = typer.Typer(
     help=(
@@ -485,20 +483,28 @@ def agreement(
     ] = None,
     format: Annotated[ReportFormat, typer.Option("--format", help="text, json or html")] = ReportFormat.text,
 ) -> None:
-    """Report inter-annotator agreement per pair, label and event type.
+    """Report inter-annotator agreement: per pair, over all annotators, and each annotator against the gold.
 
-    Compares every pair of annotators who completed the same article (cancelled annotations left out):
-    entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
-    and the HTML report are also saved under exports/agreement/.
+    Compares the annotators who completed the same article (cancelled annotations left out): entity F1
+    (nervaluate's strict, exact, partial, type), trigger and argument identification and classification F1,
+    Krippendorff's alpha over all annotators for labels, event types and attributes, gamma for entity spans,
+    bootstrap intervals over articles, label confusion. The JSON and the HTML report are also saved under
+    exports/agreement/.
     """
-    report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
+    # lazy: agreement (and its report) import numpy and scipy, which `annotate --help` must not wait for
+    from annotate.quality import agreement as agreement_lib
+    from annotate.quality.report import render_text, save_report
+
+    workspace = _workspace()
+    report = agreement_lib.agreement(workspace, project=project, from_file=from_file)
+    saved = save_report(report, workspace.agreement_dir())
     if format is ReportFormat.json:
         _print_json(report.as_dict())
     elif format is ReportFormat.html:
-        typer.echo(f"wrote {report.saved[-1]}")
+        typer.echo(f"wrote {saved[-1]}")
     else:
         typer.echo(render_text(report))
-        typer.echo(f"Saved: {', '.join(str(p) for p in report.saved)}")
+        typer.echo(f"Saved: {', '.join(str(p) for p in saved)}")
 
 
 @app.command()
@@ -634,6 +640,57 @@ def publish(
     typer.echo(f"Load it: {result.load_local}")
     if result.load_hub:
         typer.echo(f"From the Hub: {result.load_hub}")
+
+
+class ScoreFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@_run
+def score(
+    predictions: Annotated[
+        Path,
+        typer.Argument(
+            help="The system's output: JSON Lines of `documents` rows or canonical records, a parquet file or a folder."
+        ),
+    ],
+    dataset: Annotated[
+        Path | None,
+        typer.Option("--dataset", help="A published version folder (default: the newest under exports/<dataset>/)."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="The split whose gold the predictions are scored against.")
+    ] = "test",
+    system: Annotated[
+        str | None, typer.Option("--system", help="The system's name (default: the file's name).")
+    ] = None,
+    format: Annotated[ScoreFormat, typer.Option("--format", help="text, json or markdown")] = ScoreFormat.text,
+) -> None:
+    """Score a system's predictions against the gold of a published version.
+
+    Entity strict / exact / partial / type, trigger and argument identification and classification
+    (and attached), attribute accuracy and macro-F1, each with a bootstrap interval over articles, beside
+    the version's annotators in the same measures. Bad predictions are refused row by row; the report is
+    saved under exports/scores/ for the next version's card.
+    """
+    from annotate.quality import score as score_lib  # lazy: it imports numpy and scipy
+
+    try:
+        workspace: Workspace | None = _workspace()
+    except AnnotateError:
+        workspace = None
+    report = score_lib.score(predictions, dataset=dataset, split=split, system=system, workspace=workspace)
+    if format is ScoreFormat.json:
+        _print_json(report.as_dict())
+    elif format is ScoreFormat.markdown:
+        typer.echo(score_lib.render_markdown(report))
+    else:
+        typer.echo(score_lib.render_text(report))
+    if report.saved and format is not ScoreFormat.json:
+        typer.echo(f"Saved: {report.saved}")
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

@@ -84,3 +84,9 @@ class PullFailed(AnnotateError):
 
 class LabelConfigChanged(AnnotateError):
     """A Label Studio project's label config no longer has the scheme's labels (it was edited by hand)."""
+
+
+class ScoreError(AnnotateError):
+    """Predictions cannot be scored as given (a bad row, an unknown article, no version to score against)."""
+
+    exit_code = 2

@@ -21,6 +21,8 @@ class DatasetSettings:
     hub_repo: str | None = None
     annotations_creators: tuple[str, ...] = ("expert-generated",)
     """The card's `annotations_creators` (Hugging Face terms: expert-generated, crowdsourced, machine-generated…)."""
+    authors: tuple[str, ...] = ()
+    """Who to cite (CITATION.cff, BibTeX): "Family, Given" for a person, anything else for a team."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
             **raw_dataset,
             "language": tuple(raw_dataset.get("language") or ("en",)),
             "annotations_creators": tuple(raw_dataset.get("annotations_creators") or ("expert-generated",)),
+            "authors": tuple(str(a) for a in raw_dataset.get("authors") or ()),
         }
     )
     return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)

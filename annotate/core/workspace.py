@@ -13,7 +13,7 @@ from typing import TextIO
 
 from annotate.core.errors import WorkspaceError
 
-RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement"})
+RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement", "scores"})
 
 WORKSPACE_ENV = "ANNOTATE_WORKSPACE"
 
@@ -54,6 +54,7 @@ class Workspace:
     #   exports/records/<slug>.jsonl canonical records; <slug>.quarantine.jsonl the invalid ones
     #   exports/gold/<slug>.jsonl    adjudicated gold records
     #   exports/agreement/<slug>.*   agreement reports
+    #   exports/scores/<system>.json `annotate score` reports, read by publish for the card
     #   exports/<dataset>/<X.Y.Z>/   published dataset versions
     def raw_dir(self, slug: str) -> Path:
         return self.exports / "raw" / slug
