@@ -494,51 +494,26 @@ def _article_row(tally: ArticleTally, task_url: Callable[[Any], str | None]) -> 
 
 def _headline(overall: Mapping[str, Any], attribute_names: Sequence[str]) -> list[dict[str, Any]]:
     """The figures a reader looks at first, each with its definition name and interval."""
-    rows = []
-    for group in ("entities", "events"):
-        for name, figure in overall[group].items():
-            rows.append(
-                {
-                    "name": f"{name}_f1",
-                    "definition": name,
-                    "caption": FIGURE_CAPTIONS[name],
-                    "value": figure["f1"],
-                    "ci": figure["ci"],
-                }
-            )
+
+    def row(name: str, definition: str, caption: str, value: Any, ci: Any) -> dict[str, Any]:
+        return {"name": name, "definition": definition, "caption": caption, "value": value, "ci": ci}
+
+    rows = [
+        row(f"{name}_f1", name, FIGURE_CAPTIONS[name], figure["f1"], figure["ci"])
+        for group in ("entities", "events")
+        for name, figure in overall[group].items()
+    ]
     for kind in ALPHA_KINDS:
         figure = overall["alpha"][kind]
-        rows.append(
-            {
-                "name": f"{kind}_alpha",
-                "definition": f"{kind}_alpha",
-                "caption": FIGURE_CAPTIONS[f"{kind}_alpha"],
-                "value": figure["value"],
-                "ci": figure["ci"],
-            }
-        )
+        name = f"{kind}_alpha"
+        rows.append(row(name, name, FIGURE_CAPTIONS[name], figure["value"], figure["ci"]))
     for name in attribute_names:
         figure = overall["attributes"][name]
-        rows.append(
-            {
-                "name": f"attribute_alpha:{name}",
-                "definition": "attribute_alpha",
-                "caption": f"Krippendorff's alpha, {name}",
-                "value": figure["alpha"],
-                "ci": figure["ci"],
-            }
-        )
+        caption = f"Krippendorff's alpha, {name}"
+        rows.append(row(f"attribute_alpha:{name}", "attribute_alpha", caption, figure["alpha"], figure["ci"]))
     gamma = overall.get("entity_gamma")
     if gamma is not None:
-        rows.append(
-            {
-                "name": "entity_gamma",
-                "definition": "entity_gamma",
-                "caption": FIGURE_CAPTIONS["entity_gamma"],
-                "value": gamma["value"],
-                "ci": None,
-            }
-        )
+        rows.append(row("entity_gamma", "entity_gamma", FIGURE_CAPTIONS["entity_gamma"], gamma["value"], None))
     return rows
 
 

@@ -330,6 +330,15 @@ def render_html(report: AgreementReport) -> str:
     )
 
 
+def _three_f1s(row: dict[str, Any]) -> str:
+    """A pair's or an annotator's articles, then entity strict / trigger / argument classification F1."""
+    f1 = _f1s(row)
+    return (
+        f"{row['articles']} article(s)  {fmt(f1['strict'])} / "
+        f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
+    )
+
+
 def render_text(report: AgreementReport) -> str:
     """A terminal summary: the headline figures with their intervals, then per pair and against gold."""
     overall, boot = report.overall, report.bootstrap
@@ -352,19 +361,11 @@ def render_text(report: AgreementReport) -> str:
             lines.append(f"  note, {name}: {row['rare_values']}")
     lines.append("Pairs (entity strict / trigger classification / argument classification F1):")
     for pair in report.pairs:
-        f1 = _f1s(pair)
-        lines.append(
-            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  {fmt(f1['strict'])} / "
-            f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
-        )
+        lines.append(f"  {' · '.join(pair['annotators'])}  {_three_f1s(pair)}")
     if report.against_gold:
         lines.append("Against the gold (entity strict / trigger classification / argument classification F1):")
         for row in report.against_gold:
-            f1 = _f1s(row)
-            lines.append(
-                f"  {row['annotator']}  {row['articles']} article(s)  {fmt(f1['strict'])} / "
-                f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
-            )
+            lines.append(f"  {row['annotator']}  {_three_f1s(row)}")
     return "\n".join(lines)
 
 
