@@ -19,6 +19,7 @@ from typing import Any
 
 from annotate.core import derive
 from annotate.core.errors import ExportError
+from annotate.core.inputs import InputRefused, json_path, load_json, schema_problems
 from annotate.core.records import BadLine, Problem, json_lines, record_from_annotation
 from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.validate import show_value, validate_record
@@ -79,12 +80,30 @@ def validate(path: Path, source: Workspace | Scheme) -> Report:
             report.annotations += 1
             report.problems += [record] if isinstance(record, Problem) else validate_record(record, scheme)
         return report
+    seen: set[Any] = set()
     for task in contents.tasks:
         report.tasks += 1
+        repeated = repeated_task(task, seen)
+        if repeated:
+            report.problems.append(repeated)
+            continue
         for _record, problems in task_records(task, scheme, annotator=lambda _user: "unchecked"):
             report.annotations += 1
             report.problems += problems
     return report
+
+
+def repeated_task(task: dict[str, Any], seen: set[Any]) -> Problem | None:
+    """A problem when this task's id came earlier in the same export (its annotations would count twice)."""
+    task_id = task.get("id")
+    if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+        return None  # the schema check names an id of the wrong type
+    if task_id in seen:
+        return Problem(
+            "duplicate-task", f"task {task_id} appears more than once in the export; the first is kept", task_id
+        )
+    seen.add(task_id)
+    return None
 
 
 def task_records(
@@ -104,9 +123,17 @@ def task_records(
     if annotations is not None and not isinstance(annotations, list):
         annotations = []
         yield {}, [Problem("bad-task", "the task's annotations are not a list", task_id)]
-    for annotation in annotations or []:
+    shape = [p for p in _shape_problems(task, task_id) if p.annotation is None]
+    if shape:
+        yield {}, shape
+        return
+    for index, annotation in enumerate(annotations or []):
         if not isinstance(annotation, dict):
             yield {}, [Problem("bad-annotation", f"an annotation is not an object: {show_value(annotation)}", task_id)]
+            continue
+        wrong = _shape_problems(annotation, task_id, ("annotations", index), "annotation")
+        if wrong:
+            yield {}, wrong
             continue
         record, problems = record_from_annotation(
             task,
@@ -117,6 +144,32 @@ def task_records(
         # Name the annotation by Label Studio's id as the export has it, as the conversion problems do.
         checked = [replace(p, annotation=annotation.get("id")) for p in validate_record(record, scheme)]
         yield record, problems + checked
+
+
+def _shape_problems(
+    item: dict[str, Any], task_id: Any, prefix: tuple[Any, ...] = (), part: str = "task"
+) -> list[Problem]:
+    """Where a task (or one of its annotations) breaks the export schema; annotations are checked one by one."""
+    if part == "task":
+        item = {k: v for k, v in item.items() if k != "annotations"}
+        code = "bad-task"
+    else:
+        item = {"annotations": [item]}
+        code = "bad-annotation"
+    found = []
+    for problem in schema_problems("export-task", item):
+        message = problem.message
+        if part == "annotation":
+            message = message.replace("annotations[0]", json_path(prefix), 1)
+        annotation = prefix and _annotation_id(item)
+        found.append(Problem(code, f"does not match a Label Studio export: {message}", task_id, annotation or None))
+    return found
+
+
+def _annotation_id(wrapped: dict[str, Any]) -> Any:
+    annotation = wrapped["annotations"][0]
+    value = annotation.get("id")
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else "(no id)"
 
 
 def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[Mapping[str, Any], list[Problem]]]:
@@ -143,9 +196,13 @@ def read_items(path: Path) -> ExportFile | RecordsFile:
     if path.suffix == ".jsonl":
         return RecordsFile(_json_lines(path))  # read line by line, however long the file
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_bytes())
     except UnicodeDecodeError:
         raise ExportError(f"{path} is not UTF-8 text, so not a JSON export. Export it again as JSON.") from None
+    except InputRefused as exc:
+        raise ExportError(
+            f"{path} is not a JSON export Label Studio writes: {exc}. Export it again as JSON."
+        ) from None
     except json.JSONDecodeError:
         return RecordsFile(_json_lines(path))
     if isinstance(data, dict) and _looks_like_record(data):
@@ -203,6 +260,8 @@ def _iter_lines(path: Path) -> Iterator[Any]:
             yield value
         elif isinstance(value.error, UnicodeDecodeError):
             yield Problem("not-json", f"line {number} of the records file is not UTF-8 text")
+        elif isinstance(value.error, InputRefused):
+            yield Problem("not-json", f"line {number} is not JSON: {value.error}")
         else:
             yield Problem("not-json", f"line {number} is not JSON ({value.error.msg} at column {value.error.colno})")
 

@@ -16,6 +16,7 @@ from typing import Any, NotRequired, TypedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
+from annotate.core.inputs import InputRefused, load_json
 from annotate.core.workspace import atomic_writer
 
 
@@ -262,21 +263,22 @@ class BadLine:
     """A line of a JSON Lines file that is not UTF-8 JSON."""
 
     number: int
-    error: UnicodeDecodeError | json.JSONDecodeError
+    error: UnicodeDecodeError | json.JSONDecodeError | InputRefused
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, JSON value) of each non-blank line, one at a time; a line that is no UTF-8 JSON gives a `BadLine`.
 
-    The one reader of JSON Lines: records, predictions and curator decisions alike.
+    The one reader of JSON Lines: records, predictions and curator decisions alike. Lines end at \\n only
+    (U+2028 may sit inside a string); NaN, Infinity and absurd nesting are refused (`InputRefused`).
     """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
             try:
-                yield number, json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                yield number, load_json(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError, InputRefused) as exc:
                 yield number, BadLine(number, exc)
 
 

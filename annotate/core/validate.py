@@ -153,6 +153,10 @@ class _RecordChecker:
         if not isinstance(span, dict):
             return
         start, end, quoted = span.get("start"), span.get("end"), span.get("text")
+        if any(isinstance(v, float) for v in (start, end)):
+            # JSON Schema counts 3.0 as an integer; a string index cannot be one.
+            self.fail("offsets", f"{what} offsets {start}:{end} must be whole numbers, not decimals", region)
+            return
         if not (_is_int(start) and _is_int(end) and isinstance(quoted, str)):
             return  # the schema check has named the wrong type
         in_range = 0 <= start < end <= len(self.text)
@@ -214,6 +218,9 @@ class _RecordChecker:
             return
         entity = next((e for e in self.entities if e.get("id") == target), None)
         trigger = next((e for e in self.events if e.get("id") == target), None)
+        if target == region:
+            self.fail("self-argument", f"{role_name} of event {show_value(region)} points at the event itself", region)
+            return
         if entity is None and trigger is None:
             missing = f"{role_name} points at region {show_value(target)}, which does not exist"
             self.fail("missing-target", missing, region)
@@ -248,7 +255,9 @@ class _RecordChecker:
         spans: list[tuple[Any, Any, Any]] = [(e.get("id"), e, e.get("label")) for e in self.entities]
         spans += [(e.get("id"), e.get("trigger"), e.get("type")) for e in self.events]
         for region, span, label in spans:
-            if not isinstance(span, dict):
+            if not isinstance(span, dict) or not (_is_int(span.get("start")) and _is_int(span.get("end"))):
+                continue  # the schema check names offsets of the wrong type
+            if not isinstance(label, str):
                 continue
             key = (span.get("start"), span.get("end"), label)
             if key in seen:

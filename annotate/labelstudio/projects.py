@@ -24,6 +24,7 @@ from label_studio_sdk.core.request_options import RequestOptions
 from annotate.core import derive
 from annotate.core.corpus import text_hash
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from annotate.core.inputs import InputRefused
 from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import BadLine, Problem, json_lines, record_to_results
 from annotate.core.scheme import Scheme
@@ -219,7 +220,8 @@ def read_prediction_lines(path: Path) -> list[tuple[int, dict[str, Any] | Predic
                 error = item.error
                 if isinstance(error, UnicodeDecodeError):
                     raise error
-                lines.append((number, PredictionIssue(number, None, f"not JSON ({error.msg})")))
+                reason = f"not JSON: {error}" if isinstance(error, InputRefused) else f"not JSON ({error.msg})"
+                lines.append((number, PredictionIssue(number, None, reason)))
             elif not isinstance(item, dict):
                 lines.append((number, PredictionIssue(number, None, "not a record object")))
             else:

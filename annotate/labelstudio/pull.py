@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.inputs import load_json
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.progress import Progress, ProgressCallback
@@ -33,7 +34,7 @@ from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.exports import ExportFile, read_items, task_records
+from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
@@ -194,7 +195,14 @@ class _Batch:
         self.quarantined: list[Quarantined] = []
 
     def add(self, task: dict[str, Any]) -> None:
-        self.changed_tasks.add(task.get("id"))
+        task_id = task.get("id")
+        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
+        repeated = repeated_task(task, self.changed_tasks)
+        if repeated:
+            self._quarantine_one(task_id, None, {}, [repeated])
+            return
+        self.changed_tasks.add(task_id)
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
@@ -371,7 +379,7 @@ def _pages(
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     try:
-        page = json.loads(body)
+        page = load_json(body)
     except ValueError:
         page = None
     if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):

@@ -60,6 +60,7 @@ from annotate.core.exports import group_articles, records_from_file
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
+from annotate.core.urls import redact_url
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.client import connect, find_project, resolve
 from annotate.labelstudio.pseudonyms import Pseudonyms
@@ -679,7 +680,7 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
     try:
-        url = url or resolve(workspace)[0]
+        url = redact_url(url or resolve(workspace)[0])
         if project_id is None:
             found = find_project(connect(workspace), title)
             project_id = found.id if found else None
