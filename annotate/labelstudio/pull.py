@@ -37,6 +37,7 @@ from annotate.core.settings import load_project_settings
 from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.core import derive
+from annotate.labelstudio import passes as blind
 from annotate.labelstudio.client import Connection, connect, find_project
 
 PAGE_SIZE = 100
@@ -76,6 +77,8 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    passes: list[PullResult] = field(default_factory=list)
+    """With blind annotation, what each pass project gave (this result is their union)."""
 
 
 def pull(
@@ -85,12 +88,21 @@ def pull(
     full: bool = False,
     from_file: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    passes: bool = True,
 ) -> PullResult:
-    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
+
+    A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
+    into one records file; `passes=False` pulls the one project of exactly this title.
+    """
     scheme = current_scheme(workspace)
     title = project or load_project_settings(workspace).project
     if from_file is not None:
         return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+    if passes:
+        found = blind.pass_projects(connect(workspace), title)
+        if found:
+            return blind.pull_passes(workspace, title, found, full=full, on_progress=on_progress)
     return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
 
 
