@@ -37,6 +37,7 @@ from annotate.labelstudio import server as server_lib
 from annotate.labelstudio import team as team_lib
 from annotate.labelstudio import watch as watch_lib
 from annotate.quality import adjudicate as adjudicate_lib
+from annotate.quality import migrate as migrate_lib
 
 app = typer.Typer(
     help=(
@@ -410,13 +411,16 @@ def _report_upload(report: Any, heading: str, done: str) -> bool:
 @app.command()
 @_run
 def migrate(
-    project: Optional[str] = typer.Option(
-        None, help="Label Studio project title (default: `project` in annotate.yaml)."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print, per article, what would change; change nothing."),
-    files_only: bool = typer.Option(
-        False, "--files-only", help="Migrate only the records, gold and recorded passes; no Label Studio needed."
-    ),
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print, per article, what would change; change nothing.")
+    ] = False,
+    files_only: Annotated[
+        bool,
+        typer.Option(
+            "--files-only", help="Migrate only the records, gold and recorded passes; no Label Studio needed."
+        ),
+    ] = False,
 ) -> None:
     """Carry every annotation over to the scheme's new version, following labels/migrations/.
 
@@ -424,8 +428,6 @@ def migrate(
     and recorded passes. A rerun changes nothing; a run that stopped is finished by running it again. What
     the migration cannot decide is listed in exports/migrations/, never dropped.
     """
-    from annotate.quality import migrate as migrate_lib
-
     with _progress("Migrating tasks") as update:
         result = migrate_lib.migrate(
             _workspace(), project=project, dry_run=dry_run, label_studio=not files_only, on_progress=update
