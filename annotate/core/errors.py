@@ -58,10 +58,6 @@ class ExportError(AnnotateError):
     exit_code = 2
 
 
-class NotBuilt(AnnotateError):
-    """The command exists in the interface but is not implemented yet."""
-
-
 class LabelConfigRefused(LabelStudioError):
     """Label Studio refused a new label config because existing annotations use what it removes."""
 
