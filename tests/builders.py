@@ -13,6 +13,7 @@ from typing import Any
 from annotate.core.corpus import article_from_text, load_corpus, write_article
 from annotate.core.records import record_to_results, write_records
 from annotate.core.settings import load_project_settings
+from annotate.core import generated
 from annotate.core.workspace import Workspace
 from annotate.dataset.tokens import Span
 from annotate.labelstudio.client import connect
@@ -21,6 +22,28 @@ from annotate.labelstudio.push import push
 from annotate.labelstudio.team import team_add
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+SEED_1_0_0 = REPO / "corpus" / "annotations" / "1.0.0"
+"""The seed's version 1.0.0 as it was made: its scheme, guidelines, two passes, curation and provenance."""
+
+
+def as_seed_1_0_0(workspace: Workspace) -> Workspace:
+    """Turn a copy of the project into the seed as it stood at 1.0.0 (scheme 1.0.0, guidelines 1.1, pass-a/-b).
+
+    The tests of work made under the first scheme (migrations, rebuilding 1.0.0) start here, so they
+    keep testing what they did when the project's own scheme moves on.
+    """
+    shutil.copy2(SEED_1_0_0 / "scheme.yaml", workspace.scheme_path)
+    shutil.copy2(SEED_1_0_0 / "annotation-guidelines.md", workspace.guidelines / "annotation-guidelines.md")
+    shutil.rmtree(workspace.labels / "migrations", ignore_errors=True)
+    recorded = workspace.corpus / "annotations"
+    shutil.rmtree(recorded)
+    recorded.mkdir()
+    for name in ("pass-a.jsonl", "pass-b.jsonl", "curation.jsonl", "provenance.yaml"):
+        shutil.copy2(SEED_1_0_0 / name, recorded / name)
+    generated.scheme(workspace)
+    return workspace
 
 
 def copy_project_files(root: Path) -> Workspace:

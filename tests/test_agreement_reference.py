@@ -34,8 +34,8 @@ def _records(name: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def seed() -> dict[str, Any]:
     scheme = current_scheme(Workspace(REPO))
-    a, b = _records("pass-a"), _records("pass-b")
-    # The pseudonyms "pass-a" < "pass-b" make pass-a the reference of the pair.
+    a, b = _records("pass-c"), _records("pass-d")
+    # The pseudonyms "pass-c" < "pass-d" make pass-c the reference of the pair.
     report = compute_agreement(
         [*a.values(), *b.values()],
         defaults=scheme.defaults(),

@@ -29,16 +29,17 @@ from annotate.labelstudio.push import push
 from annotate.quality.adjudicate import adjudicate, curation_config, curation_title
 from annotate.quality.migrate import migrate
 
-from .conftest import REPO
+from .builders import SEED_1_0_0, as_seed_1_0_0
 from .helpers import assert_no_traceback, run_cli
 from .migration_fixture import GUIDELINES_CHANGE, write_scheme_1_1
 
-RECORDED = REPO / "corpus" / "annotations"
+RECORDED = SEED_1_0_0
 OLD_NAMES = {"WEA", "Contact.Meet", "Contact.Correspond", "Present"}
 
 
 def _annotated_project(workspace: Workspace, title: str, *, curate: bool = True, blind: bool = False) -> dict:
     """Under scheme 1.0.0: the corpus pushed, two annotators' passes imported, pulled; gold with a curator."""
+    as_seed_1_0_0(workspace)
     # Shared: one project holds both annotators' work; blind: one project per pass.
     push(workspace, project=title, annotators_per_task=2, blind=blind)
     accounts = {}

@@ -16,6 +16,7 @@ from annotate.labelstudio.client import find_project
 from annotate.labelstudio.push import push
 from annotate.quality.migrate import migrate
 
+from .builders import as_seed_1_0_0
 from .migration_fixture import write_scheme_1_1
 
 pytest.register_assert_rewrite("tests.browser")
@@ -49,6 +50,7 @@ def _record(article_id: str) -> dict:
 def test_an_annotator_sees_their_migrated_annotation_under_the_new_names(
     page, screenshots, workspace, label_studio, unique_title, tmp_path
 ):
+    as_seed_1_0_0(workspace)
     shutil.rmtree(workspace.corpus)
     article = Article(id=article_id_for(TEXT), text=TEXT, title="Summit")
     write_article(workspace.corpus, article)

@@ -167,7 +167,7 @@ def test_a_new_team_goes_from_init_to_publish_with_no_project_option(
     assert sorted(row["id"] for split in documents.values() for row in split) == sorted(ids.values())
     card = (version / "README.md").read_text(encoding="utf-8")
     assert f"\n# {settings.dataset.pretty_name}\n" in card
-    seed_claims = ("machine-generated", "language-model", "No human", "Recorded passes", "pass-a")
+    seed_claims = ("machine-generated", "language-model", "No human", "Recorded passes", "pass-a", "pass-c")
     for claim in (*seed_claims, seed.dataset.pretty_name):
         assert claim not in card, claim
     process = card.split("### Annotation process")[1].split("Inter-annotator agreement")[0]

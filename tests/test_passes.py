@@ -48,18 +48,18 @@ def test_two_annotators_per_task_get_one_project_each_with_the_same_tasks(worksp
 
 def test_recorded_passes_land_in_their_own_projects_and_pull_merges_them(workspace, label_studio, unique_title):
     push(workspace, project=unique_title, annotators_per_task=2)
-    tag = uuid.uuid4().hex[:8]  # accounts of this test's own: others count on making pass-a@seed.example
-    for name in ("pass-a", "pass-b"):
+    tag = uuid.uuid4().hex[:8]  # accounts of this test's own: no test order counts
+    for name in ("pass-c", "pass-d"):
         done = push(workspace, project=unique_title, annotations=RECORDED / f"{name}.jsonl", annotator=f"{name}-{tag}@seed.example")
         assert done.annotations.imported == 5
-    again = push(workspace, project=unique_title, annotations=RECORDED / "pass-a.jsonl", annotator=f"pass-a-{tag}@seed.example")
+    again = push(workspace, project=unique_title, annotations=RECORDED / "pass-c.jsonl", annotator=f"pass-c-{tag}@seed.example")
     assert again.annotations.imported == 0 and again.annotations.skipped == 5
 
     client = label_studio.connection().client
     users = {u.email: u.id for u in client.users.list()}
     first, second = pass_projects(label_studio.connection(), unique_title)
-    assert _authors(client, first.id) == {users[f"pass-a-{tag}@seed.example"]}
-    assert _authors(client, second.id) == {users[f"pass-b-{tag}@seed.example"]}
+    assert _authors(client, first.id) == {users[f"pass-c-{tag}@seed.example"]}
+    assert _authors(client, second.id) == {users[f"pass-d-{tag}@seed.example"]}
 
     pulled = pull(workspace, project=unique_title)
     records = list(iter_records(pulled.records_path))

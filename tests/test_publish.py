@@ -198,7 +198,7 @@ def test_card_tells_who_annotated_and_how_gold_was_decided_from_the_records(offl
     assert "1 decided by a curator" in process and "2 merged from what most annotators agreed on" in process
     assert f"Ground-truth annotations by 1 pseudonymous account(s): `{ANNOTATORS[0]}` (1 article(s))" in process
     # The seed's recorded passes (corpus/annotations/provenance.yaml, copied with the corpus) describe imported work.
-    assert "**Recorded passes**" in process and "`pass-a.jsonl`: made by a language-model annotator" in process
+    assert "**Recorded passes**" in process and "`pass-c.jsonl`: made by a language-model annotator" in process
     assert "No human annotator has reviewed" in process
 
 

@@ -253,8 +253,8 @@ def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, 
     from annotate.core.records import iter_records
     from annotate.core.workspace import slugify
 
-    recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
-    account = f"pass-a-{unique_title.split()[-1]}@seed.example"  # an account of this test's own: no test order counts
+    recorded = REPO / "corpus" / "annotations" / "pass-c.jsonl"
+    account = f"pass-c-{unique_title.split()[-1]}@seed.example"  # an account of this test's own: no test order counts
     first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert first.exit_code == 0, first.output + first.stderr
     assert "5 imported" in first.stdout and "first-login password" in first.stdout
@@ -266,7 +266,7 @@ def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, 
     assert len(pulled) == 5
     for original in iter_records(recorded):
         back = pulled[original["article_id"]]
-        assert back["annotator"] != "pass-a" and "@" not in back["annotator"]  # a pseudonym of the account
+        assert back["annotator"] != "pass-c" and "@" not in back["annotator"]  # a pseudonym of the account
         key = lambda e: (e["start"], e["end"], e["label"])  # noqa: E731
         assert sorted(map(key, back["entities"])) == sorted(map(key, original["entities"]))
         assert {e["id"]: e for e in back["events"]} == {e["id"]: e for e in original["events"]}
