@@ -27,10 +27,10 @@ from annotate.labelstudio.team import team_add
 from annotate.core.exports import validate
 from annotate.core.workspace import Workspace, find_workspace, write_private
 
-PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
+PASSES = {"pass-c": "pass-c@seed.annotate.local", "pass-d": "pass-d@seed.annotate.local"}
 CURATOR = "curator@seed.annotate.local"
 TRY_ACCOUNT = "try-annotator@annotate.local"
-SCRATCH_VERSION = "1.0.0"
+SCRATCH_VERSION = "1.1.0"
 
 
 def step(message: str) -> None:
