@@ -337,6 +337,12 @@ def pull(
     from_file: Optional[Path] = typer.Option(
         None, "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
     ),
+    new_project: bool = typer.Option(
+        False,
+        "--new-project",
+        help="The project is knowingly not the one the records came from (a new server): rebuild the records "
+        "from it; the old ones go to the .removed.jsonl file.",
+    ),
 ) -> None:
     """Bring finished annotations back from Label Studio as canonical records.
 
@@ -346,7 +352,11 @@ def pull(
     from annotate.labelstudio import pull as pull_lib
 
     with _progress("Pulling tasks") as update:
-        result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
+        result = pull_lib.pull(
+            _workspace(), project=project, full=full, from_file=from_file, new_project=new_project, on_progress=update
+        )
+    for warning in result.warnings:
+        err(f"Warning: {warning}")
     for item in result.quarantined:
         for problem in item.problems:
             err(f"quarantined  {problem}")
@@ -359,6 +369,8 @@ def pull(
     typer.echo(f"Records: {result.records_path} ({result.total_records} in all); raw: {result.raw}")
     if result.quarantined:
         typer.echo(f"Quarantined annotations: {result.quarantine_path}")
+    if result.removed_path:
+        typer.echo(f"Removed records are kept in {result.removed_path}")
 
 
 @app.command()
@@ -391,18 +403,29 @@ def validate(
 
 @team_app.command("add")
 @_run
-def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
+def team_add(
+    emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators."),
+    reset: bool = typer.Option(
+        False, "--reset", help="Give accounts that exist already a new password (embedded server only)."
+    ),
+) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
     from annotate.labelstudio import team as team_lib
 
-    accounts = team_lib.team_add(_workspace(), emails)
-    for account in accounts:
-        if account.existing:
-            typer.echo(f"exists   {account.email}  (already has an account; left as it is)")
-        else:
-            typer.echo(f"created  {account.email}  password: {account.password}")
-    if any(not a.existing for a in accounts):
-        typer.echo(f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now.")
+    login = None
+    try:
+        for account in team_lib.iter_team_add(_workspace(), emails, reset=reset):
+            if account.reset:
+                typer.echo(f"reset    {account.email}  password: {account.password}")
+            elif account.existing:
+                note = "already has an account; left as it is; --reset gives it a new password"
+                typer.echo(f"exists   {account.email}  ({note})")
+            else:
+                typer.echo(f"created  {account.email}  password: {account.password}")
+            login = login or (account.login_url if account.password else None)
+    finally:
+        if login:
+            typer.echo(f"Log in at {login}. The passwords are not kept anywhere: pass each one on privately now.")
 
 
 @team_app.command("list")
@@ -492,9 +515,15 @@ def adjudicate(
     for item in result.gold:
         typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:
-        typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
+        typer.echo(
+            f"curation   {item.article_id}  {item.disputes} unit(s) in dispute{_between_truths(item)} "
+            f"→ new task {item.curation_task}"
+        )
     for item in result.awaiting_curation:
-        typer.echo(f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, task {item.curation_task} not submitted yet")
+        typer.echo(
+            f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute{_between_truths(item)}, "
+            f"task {item.curation_task} not submitted yet"
+        )
     for item in result.too_few:
         typer.echo(f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)")
     for item in result.invalid:
@@ -506,6 +535,12 @@ def adjudicate(
     )
     if result.curation_url:
         typer.echo(f"Curation project {result.curation_project!r}: {result.curation_url}")
+
+
+def _between_truths(item: Any) -> str:
+    if not item.ground_truths:
+        return ""
+    return f" between {item.ground_truths} ground-truth annotations that differ (none is taken as gold)"
 
 
 @app.command()

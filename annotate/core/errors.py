@@ -88,3 +88,33 @@ class PullFailed(AnnotateError):
 
 class LabelConfigChanged(AnnotateError):
     """A Label Studio project's label config no longer has the scheme's labels (it was edited by hand)."""
+
+
+class RecordsDamaged(AnnotateError):
+    """A records or quarantine file has a line that is not a record (cut short, a merge conflict)."""
+
+    def __init__(self, path: object, damaged: object) -> None:
+        self.path = path
+        self.line = getattr(damaged, "line", None)
+        reason = getattr(damaged, "reason", "not a record")
+        super().__init__(
+            f"{path} line {self.line} is {reason}. Fix or delete that line, or run `annotate pull --full` to "
+            "rebuild the records from Label Studio (the damaged file is set aside, the readable records kept "
+            "until the server's replace them)."
+        )
+
+
+class ProjectMismatch(AnnotateError):
+    """The Label Studio project found is not the one the local records were pulled from."""
+
+
+class Busy(AnnotateError):
+    """Another annotate command is writing the same project's files right now."""
+
+
+class TitleTaken(UsageError):
+    """Two different project titles would share one records file and checkpoint."""
+
+
+class GoldDisputed(PublishError):
+    """Gold cannot be taken as it stands: there is no gold file, or ground truths differ."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
+from annotate.core.errors import RecordsDamaged
 
 
 @dataclass(frozen=True)
@@ -198,12 +199,61 @@ def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dic
 # --- record files (JSON Lines) -----------------------------------------------------------------
 
 
+_CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ", "||||||| ")
+
+
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON Lines file, one at a time (bounded memory)."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    """The records of a JSON Lines file, one at a time (bounded memory).
+
+    A line that is not a JSON object (cut short, a git conflict marker) raises
+    `RecordsDamaged` naming the file and the line.
+    """
+    for _, record in scan_records(path):
+        if isinstance(record, DamagedLine):
+            raise RecordsDamaged(path, record)
+        yield record
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """A line of a records file that is not a record, and why."""
+
+    line: int
+    reason: str
+
+
+def readable_records(path: Path) -> tuple[list[dict[str, Any]], list[DamagedLine]]:
+    """Every record of a JSON Lines file that can be read, and the lines that cannot (nothing raised for them)."""
+    records: list[dict[str, Any]] = []
+    damaged: list[DamagedLine] = []
+    for _, record in scan_records(path):
+        if isinstance(record, DamagedLine):
+            damaged.append(record)
+        else:
+            records.append(record)
+    return records, damaged
+
+
+def scan_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | DamagedLine]]:
+    """(line number, record or what is wrong with the line) for each non-blank line, nothing raised."""
+    with path.open(encoding="utf-8", newline="\n") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            if line.startswith(_CONFLICT_MARKERS):
+                yield number, DamagedLine(number, "a git conflict marker (an unfinished merge)")
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                cut = not line.endswith("\n")
+                reason = "cut short (the file ends in the middle of a record)" if cut else f"not JSON ({exc.msg})"
+                yield number, DamagedLine(number, reason)
+                continue
+            if not isinstance(record, dict):
+                yield number, DamagedLine(number, "not a JSON object")
+                continue
+            yield number, record
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
@@ -211,11 +261,15 @@ def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
-            count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # the records being written could not all be read: the old file stays
+        raise
     tmp.replace(path)
     return count

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -24,15 +24,16 @@ from typing import Any, Callable, Iterator
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
-from annotate.core.errors import PublishError
+from annotate.core.errors import GoldDisputed, PublishError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
+from annotate.core.gold import GroundTruths
 from annotate.core.records import iter_records
 from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
-from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
+from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, normalise_title, project_slug
 
 CONFIGS = ("documents", "tokens", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
@@ -166,6 +167,8 @@ class GoldIndex:
     gold_path: Path
     ground_truth: dict[str, tuple[str, int]] = field(default_factory=dict)
     adjudicated: dict[str, int] = field(default_factory=dict)
+    disputed: list[str] = field(default_factory=list)
+    """Articles whose ground-truth annotations differ and that no decision in the gold file settles yet."""
 
     @property
     def total(self) -> int:
@@ -180,17 +183,36 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def index_gold(records_path: Path, gold_path: Path) -> GoldIndex:
-    """Ground truth from the annotators' records (latest per article), else the adjudicated record."""
+    """Gold per article by the one rule of `annotate.core.gold`: agreed ground truth, else the gold file.
+
+    Refused (`GoldDisputed`) without a gold file, so gold is never built behind adjudicate's back;
+    an article whose ground truths differ is gold only once the gold file has a decision for it.
+    """
+    if not gold_path.is_file():
+        raise GoldDisputed(
+            f"There is no gold file ({gold_path}), so nothing says which record of each article is gold. "
+            "Run `annotate adjudicate` (it takes agreed ground-truth annotations as gold and sends the "
+            "rest to curation), then publish."
+        )
     index = GoldIndex(records_path, gold_path)
+    truths: dict[str, GroundTruths[int]] = defaultdict(GroundTruths)
     for number, record in _safe(records_path, _records(records_path)):
-        if record.get("ground_truth") and not record.get("cancelled"):
-            key = (str(record.get("updated_at") or record.get("created_at") or ""), number)
-            article = str(record.get("article_id"))
-            if key >= index.ground_truth.get(article, ("", 0)):
-                index.ground_truth[article] = key
+        truths[str(record.get("article_id"))].add(record, number)
+    methods: dict[str, str] = {}
     for number, record in _safe(gold_path, _records(gold_path)):
         if not record.get("cancelled"):
-            index.adjudicated[str(record.get("article_id"))] = number
+            article = str(record.get("article_id"))
+            index.adjudicated[article] = number
+            methods[article] = _decided_how(record)
+    for article, found in truths.items():
+        if found.gold is not None:
+            index.ground_truth[article] = ("", found.gold)
+        elif found.disputed and methods.get(article) == "ground_truth":
+            # Written when the article had one ground truth; they differ now, so it waits for a curator.
+            del index.adjudicated[article]
+            index.disputed.append(article)
+        elif found.disputed and article not in index.adjudicated:
+            index.disputed.append(article)
     return index
 
 
@@ -554,7 +576,7 @@ def publish(
     plan = _Plan(
         workspace=workspace,
         scheme=current_scheme(workspace),
-        slug=slugify(project) if project else settings.project_slug,
+        slug=project_slug(workspace, normalise_title(project or settings.project)),
         name=settings.dataset.name,
         version=chosen,
         history=history,

@@ -137,9 +137,13 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
 
 
 def find_project(connection: Connection, title: str) -> Any | None:
-    """The project with exactly this title, or None. Label Studio's title filter matches substrings."""
+    """The project with exactly this title (Label Studio strips titles), or None.
+
+    Label Studio's title filter matches substrings.
+    """
+    title = title.strip()
     with connection.errors(f"looking up the project {title!r}"):
         for project in connection.client.projects.list(title=title, page_size=100):
-            if project.title == title:
+            if (project.title or "").strip() == title:
                 return project
     return None

@@ -22,15 +22,23 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.errors import (
+    ExportError,
+    LabelConfigChanged,
+    LabelStudioError,
+    ProjectMismatch,
+    ProjectNotFound,
+    PullFailed,
+    RecordsDamaged,
+)
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
-from annotate.core.records import Problem, iter_records, write_records
+from annotate.core.records import DamagedLine, Problem, iter_records, scan_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import FileKind, read_items, task_records
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
 
 PAGE_SIZE = 100
 STATE_FILE = "pull.json"
@@ -71,6 +79,10 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    removed_path: Path | None = None
+    """Where the removed records were kept (`<slug>.removed.jsonl`), when some were removed."""
+    warnings: list[str] = field(default_factory=list)
+    """What the pull noticed and worked around (a checkpoint it could not use, a damaged file set aside)."""
 
 
 def pull(
@@ -79,14 +91,25 @@ def pull(
     project: str | None = None,
     full: bool = False,
     from_file: Path | None = None,
+    new_project: bool = False,
     on_progress: Progress | None = None,
 ) -> PullResult:
-    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
+
+    A pull never empties the records because the server forgot them: a project that is not
+    the one the checkpoint came from, or a full pull that would keep none of the records,
+    is refused unless `new_project` says it is meant (the old records then go to the
+    removed file, like every record a pull removes).
+    """
     scheme = current_scheme(workspace)
-    title = project or load_project_settings(workspace).project
-    if from_file is not None:
-        return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
-    return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
+    title = normalise_title(project or load_project_settings(workspace).project)
+    slug = project_slug(workspace, title, claim=True)
+    with locked(workspace, slug, "pull"):
+        if from_file is not None:
+            return _pull_file(
+                workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
+            )
+        return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
 
 
 # --- raw snapshots ------------------------------------------------------------------------------
@@ -152,6 +175,8 @@ class Checkpoint:
     """Server time just before the last pull began: tasks updated at or after it are fetched next."""
     tasks: dict[str, str]
     """Each task's `updated_at` as last converted, so a task listed again unchanged is not redone."""
+    created_at: str | None = None
+    """When the server project was created: with its id, what tells it from a project made anew."""
 
     @staticmethod
     def path(workspace: Workspace, slug: str) -> Path:
@@ -159,14 +184,49 @@ class Checkpoint:
 
     @classmethod
     def load(cls, workspace: Workspace, slug: str) -> Checkpoint | None:
+        """The checkpoint, or None when there is none or it cannot be used (see `read`)."""
+        return cls.read(workspace, slug)[0]
+
+    @classmethod
+    def read(cls, workspace: Workspace, slug: str) -> tuple[Checkpoint | None, str | None]:
+        """(checkpoint, None), or (None, why it cannot be used) for a damaged one, or (None, None) for none."""
+        path = cls.path(workspace, slug)
         try:
-            data = json.loads(cls.path(workspace, slug).read_text(encoding="utf-8"))
-            return cls(str(data["server"]), int(data["project_id"]), str(data["since"]), dict(data["tasks"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no usable checkpoint: the pull is a full one
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, None
+        except (OSError, ValueError) as exc:
+            return None, f"the checkpoint {path} cannot be read ({exc})"
+        problem = _checkpoint_problem(data)
+        if problem:
+            return None, f"the checkpoint {path} is damaged ({problem})"
+        created = data.get("created_at")
+        return cls(data["server"], data["project_id"], data["since"], dict(data["tasks"]), created), None
 
     def save(self, workspace: Workspace, slug: str) -> None:
         write_private(self.path(workspace, slug), json.dumps(self.__dict__, sort_keys=True))
+
+
+def _checkpoint_problem(data: Any) -> str | None:
+    """What is wrong with a checkpoint's fields, or None; a wrong field would make every pull fail."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not isinstance(data.get("server"), str) or not data["server"].startswith(("http://", "https://")):
+        return "`server` is not a URL"
+    if type(data.get("project_id")) is not int or data["project_id"] < 1:
+        return "`project_id` is not a positive whole number"
+    try:
+        datetime.strptime(str(data.get("since")), _FILTER_TIME)
+    except ValueError:
+        return "`since` is not a time"
+    tasks = data.get("tasks")
+    if not isinstance(tasks, dict) or not all(
+        isinstance(k, str) and k.isdigit() and isinstance(v, str) for k, v in tasks.items()
+    ):
+        return "`tasks` is not a map of task ids to times"
+    if not isinstance(data.get("created_at"), (str, type(None))):
+        return "`created_at` is not a time"
+    return None
 
 
 # --- conversion and merging ---------------------------------------------------------------------
@@ -211,28 +271,83 @@ class _Batch:
         self._quarantine.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.quarantined.append(Quarantined(task, annotation, tuple(problems)))
 
-    def merge_into(self, records: Path, quarantine: Path, *, replace_all: bool) -> tuple[int, int]:
+    def merge_into(self, result: PullResult, *, replace_all: bool, new_project: bool, aside: Path) -> None:
         """Write the current full sets: earlier records of unchanged tasks, then the new ones.
 
-        Returns (records in all, records removed because their annotation is gone).
+        Records whose annotation is gone are first appended to the removed file. On a full pull
+        a damaged records file is set aside (copied to `aside`) and its readable records are
+        treated like the others; an incremental pull refuses it (`RecordsDamaged`).
         """
         self._records.close()
         self._quarantine.close()
-        removed = [0]
-        kept = self._kept(records, replace_all, removed)
-        total = write_records(records, chain(kept, iter_records(self.records_tmp)))
-        kept_quarantine = self._kept(quarantine, replace_all, [0])
-        write_records(quarantine, chain(kept_quarantine, iter_records(self.quarantine_tmp)))
-        return total, removed[0]
+        paths = (result.records_path, result.quarantine_path)
+        if replace_all:
+            for path in paths:
+                self._set_aside(path, aside, result)
+        removed = [r for path in paths for r in self._dropped(path, replace_all)]
+        if not new_project:
+            self._refuse_wholesale(result, replace_all, len(removed))
+        if removed:
+            result.removed_path = _keep_removed(result, removed)
+        result.total_records = write_records(
+            result.records_path, chain(self._kept(result.records_path, replace_all), iter_records(self.records_tmp))
+        )
+        write_records(
+            result.quarantine_path,
+            chain(self._kept(result.quarantine_path, replace_all), iter_records(self.quarantine_tmp)),
+        )
+        result.removed = sum(1 for r in removed if r["file"] == result.records_path.name)
 
-    def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[dict[str, Any]]:
+    def _lines(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         if not path.exists():
             return
-        for record in iter_records(path):
-            if not replace_all and record.get("task_id") not in self.changed_tasks:
-                yield record
-            elif str(record.get("annotation_id")) not in self.annotation_ids:
-                removed[0] += 1
+        for _, record in scan_records(path):
+            if isinstance(record, DamagedLine):
+                if not replace_all:
+                    raise RecordsDamaged(path, record)
+                continue  # set aside already; a full pull rebuilds the records from the server
+            yield record
+
+    def _stays(self, record: dict[str, Any], replace_all: bool) -> bool:
+        return not replace_all and record.get("task_id") not in self.changed_tasks
+
+    def _kept(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
+        return (record for record in self._lines(path, replace_all) if self._stays(record, replace_all))
+
+    def _dropped(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
+        for record in self._lines(path, replace_all):
+            if not self._stays(record, replace_all) and str(record.get("annotation_id")) not in self.annotation_ids:
+                yield {"file": path.name, "record": record}
+
+    def _refuse_wholesale(self, result: PullResult, replace_all: bool, removed: int) -> None:
+        """No earlier record kept or brought back, yet some removed: the server forgot them, not the annotators."""
+        if not removed or not result.records_path.exists():
+            return
+        for record in self._lines(result.records_path, replace_all):
+            if self._stays(record, replace_all) or str(record.get("annotation_id")) in self.annotation_ids:
+                return
+        raise ProjectMismatch(
+            f"Nothing was changed: Label Studio no longer has any annotation of the {removed} record(s) in "
+            f"{result.records_path}, as if its project were a new or emptied one. If the server lost its data, "
+            "point LABEL_STUDIO_URL at the right server or re-import the records (`annotate push --annotations`); "
+            "if the old records are really gone for good, run `annotate pull --full --new-project` "
+            "(they are kept in the .removed.jsonl file beside the records)."
+        )
+
+    def _set_aside(self, path: Path, aside: Path, result: PullResult) -> None:
+        if not path.exists():
+            return
+        damaged = [line for _, line in scan_records(path) if isinstance(line, DamagedLine)]
+        if not damaged:
+            return
+        aside.mkdir(parents=True, exist_ok=True, mode=0o700)
+        copy = aside / f"{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H-%M-%SZ')}-{path.name}"
+        copy.write_bytes(path.read_bytes())
+        lines = ", ".join(str(line.line) for line in damaged[:5]) + (" …" if len(damaged) > 5 else "")
+        result.warnings.append(
+            f"{path} had {len(damaged)} damaged line(s) (line {lines}); the file as it was is kept at {copy}, "
+            "and the records were rebuilt from the server."
+        )
 
     def discard(self) -> None:
         for handle in (self._records, self._quarantine):
@@ -257,10 +372,21 @@ def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudony
         batch.discard()
 
 
-def _finish(result: PullResult, batch: _Batch, *, replace_all: bool) -> None:
-    result.total_records, result.removed = batch.merge_into(
-        result.records_path, result.quarantine_path, replace_all=replace_all
-    )
+def _keep_removed(result: PullResult, removed: list[dict[str, Any]]) -> Path:
+    """Append removed records to `<slug>.removed.jsonl` (synced) before the records file loses them."""
+    path = result.records_path.with_name(f"{result.slug}.removed.jsonl")
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with path.open("a", encoding="utf-8") as handle:
+        for entry in removed:
+            handle.write(json.dumps({"removed_at": stamp, **entry}, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def _finish(workspace: Workspace, result: PullResult, batch: _Batch, *, replace_all: bool, new_project: bool) -> None:
+    aside = workspace.project_state(result.slug) / "damaged"
+    batch.merge_into(result, replace_all=replace_all, new_project=new_project, aside=aside)
     result.records_written = batch.written
     result.cancelled = batch.cancelled
     result.quarantined = batch.quarantined
@@ -282,7 +408,14 @@ def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Pa
 
 
 def _pull_file(
-    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace,
+    path: Path,
+    title: str,
+    scheme: Scheme,
+    *,
+    full: bool,
+    new_project: bool,
+    on_progress: Progress | None,
 ) -> PullResult:
     kind, tasks = read_items(path)
     if kind is not FileKind.export:
@@ -290,7 +423,7 @@ def _pull_file(
             f"{path} holds canonical records, not a Label Studio export. "
             "Give --from-file the JSON export downloaded from the project's Export button."
         )
-    slug = slugify(title)
+    slug = project_slug(workspace, title)
     snapshot = RawSnapshot(workspace, slug)
     snapshot.copy(path)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
@@ -301,7 +434,7 @@ def _pull_file(
             if on_progress:
                 on_progress(done, len(tasks))
         result.tasks_fetched = len(batch.changed_tasks)
-        _finish(result, batch, replace_all=full)
+        _finish(workspace, result, batch, replace_all=full, new_project=new_project)
     return result
 
 
@@ -478,20 +611,32 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
 
 
 def _pull_server(
-    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace,
+    title: str,
+    scheme: Scheme,
+    *,
+    full: bool,
+    new_project: bool,
+    on_progress: Progress | None,
 ) -> PullResult:
     from annotate.labelstudio.client import connect
 
     connection = connect(workspace)
     project = _find(connection, title)
     _check_config(connection, project, scheme)
-    slug = slugify(title)
-    previous = Checkpoint.load(workspace, slug)
-    if full or previous is None or previous.server != connection.url or previous.project_id != project.id:
+    slug = project_slug(workspace, title)
+    previous, damaged = Checkpoint.read(workspace, slug)
+    created = _created_at(project)
+    if previous is not None and not new_project:
+        _check_same_project(previous, connection.url, project, created, workspace.records_path(slug))
+    same = previous is not None and previous.server == connection.url and previous.project_id == project.id
+    if full or new_project or not same:
         full, previous = True, None  # a full pull: every task fetched, the records rebuilt from them
     since, task_count = _project_now(connection, project.id)
     snapshot = RawSnapshot(workspace, slug)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
+    if damaged:
+        result.warnings.append(f"{damaged[0].upper()}{damaged[1:]}; this pull fetched every task instead.")
     with _batch(workspace, slug, scheme, Pseudonyms(workspace, emails=_emails(connection))) as batch:
         known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress)
         result.tasks_fetched = len(batch.changed_tasks)
@@ -500,10 +645,42 @@ def _pull_server(
             for gone in set(known) - _task_ids(connection, project.id):
                 batch.changed_tasks.add(int(gone))  # their records are dropped at the merge
                 del known[gone]
-        _finish(result, batch, replace_all=full)
+        _finish(workspace, result, batch, replace_all=full, new_project=new_project)
     # Only now, with the records on disk, may the next pull start from here.
-    Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
+    Checkpoint(connection.url, project.id, since, known, created).save(workspace, slug)
     return result
+
+
+def _created_at(project: Any) -> str | None:
+    created = getattr(project, "created_at", None)
+    if isinstance(created, datetime):
+        return created.astimezone(timezone.utc).strftime(_FILTER_TIME)
+    return str(created) if created else None
+
+
+def _check_same_project(previous: Checkpoint, url: str, project: Any, created: str | None, records: Path) -> None:
+    """Refuse a project that is not the one the checkpoint came from: its records would all be replaced.
+
+    Told apart by id and creation time; for a checkpoint older than the creation time was kept,
+    a project created after that pull began cannot be the one it pulled.
+    """
+    if previous.server != url:
+        return  # another server: a full pull, guarded against emptying the records at the merge
+    why = None
+    if previous.project_id != project.id:
+        why = f"it has id {project.id}, the records' project had id {previous.project_id}"
+    elif previous.created_at and created and previous.created_at != created:
+        why = f"it was created at {created}, the records' project at {previous.created_at}"
+    elif created and created > previous.since:
+        why = f"it was created at {created}, after the last pull ({previous.since})"
+    if why:
+        raise ProjectMismatch(
+            f"Nothing was changed: the project {project.title!r} at {url} is not the one the records in {records} "
+            f"were pulled from ({why}); the server's database was probably replaced or the project made anew. "
+            "Point LABEL_STUDIO_URL at the server the records came from, or, to rebuild the records from this "
+            "project, run `annotate pull --full --new-project` (the old records are kept in the .removed.jsonl "
+            "file beside them)."
+        )
 
 
 def _fetch(

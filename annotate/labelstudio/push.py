@@ -31,7 +31,7 @@ from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
 
 DEFAULT_BATCH_SIZE = 100
 TASK_PAGE_SIZE = 100
@@ -169,8 +169,37 @@ def push(
     """
     if (annotations is None) != (annotator is None):
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
-    title = project or load_project_settings(workspace).project
+    title = normalise_title(project or load_project_settings(workspace).project)
     _check_options(title, annotators_per_task, batch_size, model_version)
+    slug = project_slug(workspace, title, claim=True)
+    with locked(workspace, slug, "push"):
+        return _push(
+            workspace,
+            title,
+            slug,
+            annotators_per_task=annotators_per_task,
+            predictions=predictions,
+            model_version=model_version,
+            annotations=annotations,
+            annotator=annotator,
+            batch_size=batch_size,
+            on_progress=on_progress,
+        )
+
+
+def _push(
+    workspace: Workspace,
+    title: str,
+    slug: str,
+    *,
+    annotators_per_task: int | None,
+    predictions: Path | None,
+    model_version: str | None,
+    annotations: Path | None,
+    annotator: str | None,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+) -> PushResult:
     scheme = current_scheme(workspace)
     articles, broken = read_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
@@ -184,7 +213,7 @@ def push(
         annotators_per_task=annotators_per_task,
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
-    cache = workspace.project_state(slugify(title)) / TASK_CACHE
+    cache = workspace.project_state(slug) / TASK_CACHE
     tasks = _known_tasks(connection, remote.id, cache)
     new = _sort_articles(articles, tasks, result)
     try:

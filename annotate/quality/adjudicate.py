@@ -3,7 +3,9 @@
 For each article of the last pull (cancelled annotations left out, an annotator's latest
 annotation only), in this order:
 
-1. an annotation marked ground truth in Label Studio is gold as it stands;
+1. an annotation marked ground truth in Label Studio is gold as it stands, when the
+   article's ground truths all say the same (`annotate.core.gold`, the rule publish follows
+   too); ground truths that differ are a dispute and go to curation like any other;
 2. a curator's submission for the article (see below) is gold;
 3. with fewer than `min_annotators` annotations the article is reported, not made gold,
    unless `allow_single`;
@@ -47,7 +49,8 @@ from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records, record_to_results, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.gold import GroundTruths
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
 
 GOLD_ANNOTATOR = "gold"
 CURATION_SUFFIX = " · curation"
@@ -84,8 +87,12 @@ class Votes:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
     texts: dict[tuple[int, int], str] = field(default_factory=dict)
+    unanimous: bool = False
+    """Accept only what every voter marked: for ground truths, each of which claims to be right."""
 
     def majority(self, voters: Iterable[str]) -> bool:
+        if self.unanimous:
+            return len(set(voters)) == len(self.annotators)
         return 2 * len(set(voters)) > len(self.annotators)
 
 
@@ -453,6 +460,8 @@ class Outcome:
     disputes: int = 0
     curation_task: int | None = None
     problems: tuple[str, ...] = ()
+    ground_truths: int = 0
+    """When the dispute is between ground-truth annotations that say different things: how many."""
 
 
 @dataclass
@@ -475,7 +484,7 @@ class AdjudicationResult:
 
 
 def _last_pull(workspace: Workspace, title: str) -> list[dict[str, Any]]:
-    path = workspace.records_path(slugify(title))
+    path = workspace.records_path(project_slug(workspace, title))
     if not path.exists():
         raise ExportError(
             f"No pulled records for the project {title!r} ({path} is missing). Run `annotate pull` first."
@@ -493,6 +502,7 @@ class _Run:
     curation_tasks: dict[str, Any]
     allow_single: bool
     min_annotators: int
+    truths: dict[str, GroundTruths[dict[str, Any]]] = field(default_factory=dict)
     gold: list[dict[str, Any]] = field(default_factory=list)
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
@@ -511,8 +521,11 @@ class _Run:
         votes = collect_votes(article.records, defaults)
         outcome = Outcome(article.article_id, article.title, len(votes.annotators))
         decided = self._decided(article, votes, defaults)
+        truths = self.truths.get(article.article_id)
         if decided is not None:
             self.keep(replace(outcome, method=Method(decided["provenance"]["method"])), decided)
+        elif truths is not None and truths.disputed:
+            self._dispute_truths(article, truths, outcome, defaults)
         elif len(votes.annotators) < self.min_annotators and not self.allow_single:
             self.result.too_few.append(outcome)
         else:
@@ -520,10 +533,11 @@ class _Run:
 
     def _decided(self, article: Article, votes: Votes, defaults: dict[str, str]) -> dict[str, Any] | None:
         """The gold record when someone has decided already: a ground-truth annotation, else a curator."""
-        truths = sorted((r for r in article.records.values() if r.get("ground_truth")), key=_when)
-        if truths:
-            how = {"method": Method.ground_truth, "decided_by": truths[-1]["annotator"]}
-            return gold_as_is(article, truths[-1], votes, defaults, **how)
+        truths = self.truths.get(article.article_id)
+        truth = truths.gold if truths is not None else None
+        if truth is not None:
+            how = {"method": Method.ground_truth, "decided_by": truth["annotator"]}
+            return gold_as_is(article, truth, votes, defaults, **how)
         curated = self.curated.get(article.article_id)
         # A decision made on another version of the text would put its spans in the wrong places.
         if curated is not None and curated.get("text") == votes.text:
@@ -535,18 +549,36 @@ class _Run:
             return gold_as_is(article, curated, votes, defaults, **how)
         return None
 
-    def _merge(self, article: Article, votes: Votes, outcome: Outcome, defaults: dict[str, str]) -> None:
-        decision = decide(votes)
-        if not decision.disputes:
-            record = gold_from_majority(article, votes, decision, defaults)
-            self.keep(replace(outcome, method=Method(record["provenance"]["method"])), record)
-            return
+    def _dispute_truths(
+        self, article: Article, truths: GroundTruths[dict[str, Any]], outcome: Outcome, defaults: dict[str, str]
+    ) -> None:
+        """Ground truths that differ: what all of them mark is accepted, everything else goes to the curator."""
+        records = [record for _, record in truths.latest.values()]
+        names = [r["annotator"] for r in records]
+        by_voter = {
+            (name if names.count(name) == 1 else f"{name} (annotation {r['annotation_id']})"): r
+            for name, r in zip(names, records)
+        }
+        votes = collect_votes(by_voter, defaults)
+        votes.unanimous = True
+        outcome = replace(outcome, ground_truths=truths.distinct)
+        self._curate(article, votes, decide(votes), outcome)
+
+    def _curate(self, article: Article, votes: Votes, decision: Decision, outcome: Outcome) -> None:
         outcome = replace(outcome, disputes=decision.disputes)
         existing = self.curation_tasks.get(article.article_id)
         if existing is not None:
             self.result.awaiting_curation.append(replace(outcome, curation_task=existing.id))
         else:
             self.to_curate.append((outcome, curation_task(article, votes, decision)))
+
+    def _merge(self, article: Article, votes: Votes, outcome: Outcome, defaults: dict[str, str]) -> None:
+        decision = decide(votes)
+        if not decision.disputes:
+            record = gold_from_majority(article, votes, decision, defaults)
+            self.keep(replace(outcome, method=Method(record["provenance"]["method"])), record)
+            return
+        self._curate(article, votes, decision, outcome)
 
 
 def adjudicate(
@@ -568,15 +600,16 @@ def adjudicate(
         raise UsageError(f"--min-annotators must be 1 or more, not {min_annotators}.")
     if (decisions is None) != (curator is None):
         raise UsageError("--decisions and --curator go together: the file, and the e-mail of the curator's account.")
-    title = project or load_project_settings(workspace).project
+    title = normalise_title(project or load_project_settings(workspace).project)
     scheme = current_scheme(workspace)
-    connection = connect(workspace)
-    result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-    if decisions is not None:
-        recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
-        if recorded.imported:
-            result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-        result.decisions = recorded
+    with locked(workspace, project_slug(workspace, title), "adjudicate"):
+        connection = connect(workspace)
+        result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+        if decisions is not None:
+            recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
+            if recorded.imported:
+                result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+            result.decisions = recorded
     return result
 
 
@@ -610,11 +643,16 @@ def _adjudicate_once(
     allow_single: bool,
     min_annotators: int,
 ) -> AdjudicationResult:
-    articles, cancelled = group_articles(_last_pull(workspace, title))
+    records = _last_pull(workspace, title)
+    truths: dict[str, GroundTruths[dict[str, Any]]] = defaultdict(GroundTruths)
+    for record in records:
+        truths[str(record.get("article_id"))].add(record, record)
+    articles, cancelled = group_articles(records)
     curation = curation_title(title)
     curated, tasks, remote = _curator_decisions(workspace, connection, curation)
-    result = AdjudicationResult(title, workspace.gold_path(slugify(title)), curation, cancelled=cancelled)
-    run = _Run(scheme, result, curated, tasks, allow_single, min_annotators)
+    gold_path = workspace.gold_path(project_slug(workspace, title))
+    result = AdjudicationResult(title, gold_path, curation, cancelled=cancelled)
+    run = _Run(scheme, result, curated, tasks, allow_single, min_annotators, dict(truths))
     for article in articles:
         run.article(article)
     if run.to_curate:

@@ -36,7 +36,7 @@ from annotate.core.errors import AnnotateError, ExportError
 from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.workspace import Workspace, normalise_title, project_slug
 
 NONE = "(none)"
 """The confusion row/column of a span one annotator marked and the other did not."""
@@ -448,7 +448,7 @@ def compute_agreement(
 
 
 def _project_title(workspace: Workspace, project: str | None) -> str:
-    return project or load_project_settings(workspace).project
+    return normalise_title(project or load_project_settings(workspace).project)
 
 
 def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], int, str, Any]:
@@ -456,7 +456,7 @@ def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> t
     if from_file is not None:
         records, invalid, project_id = records_from_file(Path(from_file), workspace)
         return records, invalid, str(from_file), project_id
-    path = workspace.records_path(slugify(title))
+    path = workspace.records_path(project_slug(workspace, title))
     if not path.exists():
         raise ExportError(
             f"No pulled records for the project {title!r} ({path} is missing). "
@@ -505,7 +505,7 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     from annotate.labelstudio.client import connect, find_project, resolve
     from annotate.labelstudio.pull import Checkpoint
 
-    checkpoint = Checkpoint.load(workspace, slugify(title))
+    checkpoint = Checkpoint.load(workspace, project_slug(workspace, title))
     url = None
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
@@ -544,7 +544,7 @@ def agreement(workspace: Workspace, *, project: str | None = None, from_file: Pa
     report.excluded["invalid_annotations"] = invalid
     folder = workspace.agreement_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    slug = slugify(title)
+    slug = project_slug(workspace, title)
     json_path, html_path = folder / f"{slug}.json", folder / f"{slug}.html"
     json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     html_path.write_text(render_html(report), encoding="utf-8")
