@@ -496,3 +496,59 @@ def test_differing_ground_truths_go_to_curation_and_publish_never_takes_the_late
     folder = workspace.exports / load_project_settings(workspace).dataset.name / "1.0.0"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert sorted(manifest["articles"]) == ["gt-1"] and manifest["gold_from"] == {"ground_truth": 1}
+
+
+def test_two_publishes_at_once_leave_one_whole_version_and_the_second_says_who_is_publishing(offline_workspace):
+    """Feeds: a second `annotate publish` while a first one is writing its parquet files."""
+    from annotate.dataset.publish import PARTIAL, verify_version
+    from tests.test_faults import _bulk_gold, _history, _publish_in_a_process
+
+    _bulk_gold(offline_workspace, 3000)
+    history = _history(offline_workspace)
+    first = _publish_in_a_process(offline_workspace)
+    try:
+        assert wait_until(lambda: any(history.glob(f"{PARTIAL}*/data/documents/*.parquet")), timeout=120)
+        second = run_cli("publish", "--version", "1.0.1")
+        _, errors = first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    message = _assert_sentence(second)
+    assert second.exit_code == 1 and f"pid {first.pid}" in message and "annotate publish" in message
+    assert first.returncode == 0, errors
+    assert [p.name for p in history.iterdir()] == ["1.0.0"]
+    manifest, _ = verify_version(history / "1.0.0")
+    assert len(manifest["articles"]) == 3000
+
+
+def test_a_damaged_gold_file_is_named_with_its_line_and_the_command_that_writes_it(offline_workspace):
+    """Feeds: git conflict markers in the gold file."""
+    from tests.test_publish import write_gold_and_records
+
+    write_gold_and_records(offline_workspace)
+    gold = offline_workspace.gold_path(load_project_settings(offline_workspace).project_slug)
+    _conflict(gold)
+    result = run_cli("publish", "--version", "1.0.0")
+    message = _assert_sentence(result)
+    assert result.exit_code == 1 and f"{gold} line 2" in message and "annotate adjudicate" in message
+
+
+def test_a_damaged_curation_records_file_names_the_pull_that_mends_it(workspace, label_studio, unique_title):
+    """Feeds: the curation project's records file cut short, found while adjudicate pulls the curator's work."""
+    from annotate.quality.adjudicate import adjudicate, curation_title
+    from tests.test_faults import _disputed_project
+
+    _disputed_project(workspace, label_studio, unique_title)
+    pull(workspace, project=unique_title)
+    adjudicate(workspace, project=unique_title)
+    adjudicate(workspace, project=unique_title)  # the curation project's first pull: its records and checkpoint
+    curation = _records_path(workspace, curation_title(unique_title))
+    curation.write_text('{"article_id": "adj-001", "annot')
+    result = run_cli("adjudicate", "--project", unique_title)
+    message = _assert_sentence(result, label_studio)
+    assert result.exit_code == 1 and f"{curation} line 1" in message
+    assert f"annotate pull --full --project {curation_title(unique_title)!r}" in message
+    repaired = run_cli("pull", "--full", "--project", curation_title(unique_title))
+    assert repaired.exit_code == 0, repaired.stderr
+    assert run_cli("adjudicate", "--project", unique_title).exit_code == 0

@@ -93,15 +93,17 @@ class LabelConfigChanged(AnnotateError):
 class RecordsDamaged(AnnotateError):
     """A records or quarantine file has a line that is not a record (cut short, a merge conflict)."""
 
-    def __init__(self, path: object, damaged: object) -> None:
+    def __init__(self, path: object, damaged: object, *, remedy: str | None = None) -> None:
         self.path = path
         self.line = getattr(damaged, "line", None)
         reason = getattr(damaged, "reason", "not a record")
-        super().__init__(
-            f"{path} line {self.line} is {reason}. Fix or delete that line, or run `annotate pull --full` to "
-            "rebuild the records from Label Studio (the damaged file is set aside, the readable records kept "
-            "until the server's replace them)."
+        self.reason = reason
+        remedy = remedy or (
+            "run `annotate pull --full` (with the same --project, if you gave one) to rebuild the records from "
+            "Label Studio; the damaged file is set aside first, and no record is dropped without being kept in "
+            "the .removed.jsonl file"
         )
+        super().__init__(f"{path} line {self.line} is {reason}. Fix or delete that line, or {remedy}.")
 
 
 class ProjectMismatch(AnnotateError):

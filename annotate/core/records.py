@@ -202,15 +202,16 @@ def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dic
 _CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ", "||||||| ")
 
 
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+def iter_records(path: Path, *, remedy: str | None = None) -> Iterator[dict[str, Any]]:
     """The records of a JSON Lines file, one at a time (bounded memory).
 
     A line that is not a JSON object (cut short, a git conflict marker) raises
-    `RecordsDamaged` naming the file and the line.
+    `RecordsDamaged` naming the file and the line, and `remedy`, the command that
+    writes the file again (by default the full pull that rebuilds records).
     """
     for _, record in scan_records(path):
         if isinstance(record, DamagedLine):
-            raise RecordsDamaged(path, record)
+            raise RecordsDamaged(path, record, remedy=remedy)
         yield record
 
 

@@ -158,7 +158,8 @@ def project_slug(workspace: Workspace, title: str, *, claim: bool = False) -> st
     if owner is not None and owner != title:
         raise TitleTaken(
             f"The project title {title!r} gives the same file names ({slug}) as the project {owner!r}, whose "
-            "records are kept here. Rename one of the two projects in Label Studio (and in annotate.yaml)."
+            "records are kept here. Rename one of the two projects in Label Studio (and in annotate.yaml); "
+            f"if {owner!r} was only renamed to {title!r}, delete {mark} and run the command again."
         )
     if claim and owner is None:
         write_private(workspace.project_state(slug) / TITLE_FILE, title)
@@ -183,12 +184,13 @@ _held: dict[Path, int] = {}
 
 
 @contextlib.contextmanager
-def locked(workspace: Workspace, name: str, doing: str) -> Iterator[None]:
+def locked(workspace: Workspace, name: str, doing: str, *, what: str | None = None) -> Iterator[None]:
     """Hold the lock `name` (a project's slug) while a command writes that project's files and tasks.
 
     The lock file under .annotate/locks/ holds the holder's pid and command; the lock itself is
     an flock on it, which the system lets go when the holder dies, so a stale file is simply
-    taken over. A second command refuses at once, naming the first.
+    taken over. A second command refuses at once, naming the first. `what` says in its
+    message what is locked (by default the project `name`).
     """
     import fcntl
 
@@ -206,9 +208,10 @@ def locked(workspace: Workspace, name: str, doing: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another annotate command"
+            target = what or f"the files of the project {name!r}"
             raise Busy(
-                f"{holder} is working on the project {name!r} right now, so {doing} would clash with it. "
-                "Wait until it has finished, then run this again."
+                f"{holder} is writing {target} right now, so this `annotate {doing}` "
+                "stopped before changing anything. Run it again once that one has finished."
             ) from None
         started = datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
         os.ftruncate(fd, 0)

@@ -33,7 +33,7 @@ from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
-from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, normalise_title, project_slug
+from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, normalise_title, project_slug
 
 CONFIGS = ("documents", "tokens", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
@@ -179,7 +179,8 @@ class GoldIndex:
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    return enumerate(iter_records(path), 1) if path.is_file() else iter(())
+    remedy = "run `annotate adjudicate` to write it again" if path.parent.name == "gold" else None
+    return enumerate(iter_records(path, remedy=remedy), 1) if path.is_file() else iter(())
 
 
 def index_gold(records_path: Path, gold_path: Path) -> GoldIndex:
@@ -572,6 +573,23 @@ def publish(
     if push_to_hub and not dry_run:
         hub_token(push_to_hub)  # before building, so a missing token costs nothing
     history = _history_folder(workspace, settings.dataset.name, out)
+    folder_id = hashlib.sha256(str(history).encode("utf-8")).hexdigest()[:16]
+    with locked(workspace, f"dataset-{folder_id}", "publish", what=f"versions into {history}"):
+        return _publish(workspace, settings, history, version, bump, push_to_hub, dry_run, project, on_progress, hub)
+
+
+def _publish(
+    workspace: Workspace,
+    settings: Any,
+    history: Path,
+    version: str | None,
+    bump: Bump | str | None,
+    push_to_hub: str | None,
+    dry_run: bool,
+    project: str | None,
+    on_progress: ProgressCallback | None,
+    hub: Any,
+) -> PublishResult:
     chosen = _choose_version(history, version, bump)
     plan = _Plan(
         workspace=workspace,

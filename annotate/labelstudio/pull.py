@@ -104,12 +104,25 @@ def pull(
     scheme = current_scheme(workspace)
     title = normalise_title(project or load_project_settings(workspace).project)
     slug = project_slug(workspace, title, claim=True)
-    with locked(workspace, slug, "pull"):
+    with locked(workspace, slug, "pull"), _naming_the_project(title, workspace):
         if from_file is not None:
             return _pull_file(
                 workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
             )
         return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+
+
+@contextlib.contextmanager
+def _naming_the_project(title: str, workspace: Workspace) -> Iterator[None]:
+    """A damaged records file of a project other than annotate.yaml's (a curation project): say which pull mends it."""
+    try:
+        yield
+    except RecordsDamaged as exc:
+        if title == normalise_title(load_project_settings(workspace).project):
+            raise
+        damaged = DamagedLine(exc.line or 0, exc.reason)
+        remedy = f"run `annotate pull --full --project {title!r}` to rebuild the records from Label Studio"
+        raise RecordsDamaged(exc.path, damaged, remedy=remedy) from None
 
 
 # --- raw snapshots ------------------------------------------------------------------------------
