@@ -671,6 +671,15 @@ def _created_at(project: Any) -> str | None:
     return str(created) if created else None
 
 
+def _later(created: str, since: str) -> bool:
+    """Created after the pull began; `since` is the server's Date header, whole seconds, so a second of slack."""
+    try:
+        made, began = (datetime.strptime(value, _FILTER_TIME) for value in (created, since))
+    except ValueError:
+        return False
+    return made > began + timedelta(seconds=1)
+
+
 def _check_same_project(previous: Checkpoint, url: str, project: Any, created: str | None, records: Path) -> None:
     """Refuse a project that is not the one the checkpoint came from: its records would all be replaced.
 
@@ -684,7 +693,7 @@ def _check_same_project(previous: Checkpoint, url: str, project: Any, created: s
         why = f"it has id {project.id}, the records' project had id {previous.project_id}"
     elif previous.created_at and created and previous.created_at != created:
         why = f"it was created at {created}, the records' project at {previous.created_at}"
-    elif created and created > previous.since:
+    elif not previous.created_at and created and _later(created, previous.since):
         why = f"it was created at {created}, after the last pull ({previous.since})"
     if why:
         raise ProjectMismatch(
