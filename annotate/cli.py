@@ -418,7 +418,7 @@ def team_add(
             if account.reset:
                 typer.echo(f"reset    {account.email}  password: {account.password}")
             elif account.existing:
-                note = "already has an account; left as it is; --reset gives it a new password"
+                note = "already has an account; left as it is; rerun with `--reset` for new login details"
                 typer.echo(f"exists   {account.email}  ({note})")
             else:
                 typer.echo(f"created  {account.email}  password: {account.password}")
