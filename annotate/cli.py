@@ -87,6 +87,40 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+# --- init --------------------------------------------------------------------------------
+
+
+@app.command()
+@_run
+def init(
+    directory: Path = typer.Argument(..., help="The new project folder (it must not exist yet, or be empty)."),
+    from_scheme: Optional[Path] = typer.Option(
+        None, "--from-scheme", help="The scheme.yaml to start from (default: the current project's labels/scheme.yaml)."
+    ),
+    project: Optional[str] = typer.Option(
+        None, "--project", help="Title of its Label Studio project (default: the folder's name in words)."
+    ),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", help="Name of its dataset, the folder under exports/ (default: the folder's name)."
+    ),
+) -> None:
+    """Create a new project folder for a new dataset: scheme, guidelines skeleton, empty corpus, its own annotate.yaml.
+
+    Commands run inside the new folder use its project and dataset, so they need no --project.
+    """
+    from annotate.core import init as init_lib
+
+    result = init_lib.init(directory, from_scheme=from_scheme, project=project, dataset=dataset)
+    root = result.workspace.root
+    for path in result.written:
+        typer.echo(f"wrote {path.relative_to(root)}")
+    typer.echo(
+        f"New project at {root}: Label Studio project {result.project!r}, dataset {result.dataset!r}, "
+        f"scheme copied from {result.scheme_from}."
+    )
+    typer.echo(f"Next: cd {root}, write guidelines/, then `annotate corpus add ARTICLES` and `annotate push`.")
+
+
 # --- server ------------------------------------------------------------------------------
 
 
@@ -460,23 +494,27 @@ def agreement(
     ),
     format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="text, json or html"),
 ) -> None:
-    """Report inter-annotator agreement per pair, label and event type.
+    """Report inter-annotator agreement: per pair, over all annotators, and each annotator against the gold.
 
-    Compares every pair of annotators who completed the same article (cancelled annotations left out):
-    entity F1 exact and partial, trigger and argument F1, Krippendorff's alpha, label confusion. The JSON
-    and the HTML report are also saved under exports/agreement/.
+    Compares the annotators who completed the same article (cancelled annotations left out): entity F1
+    (nervaluate's strict, exact, partial, type), trigger and argument identification and classification F1,
+    Krippendorff's alpha over all annotators for labels, event types and attributes, gamma for entity spans,
+    bootstrap intervals over articles, label confusion. The JSON and the HTML report are also saved under
+    exports/agreement/.
     """
     from annotate.quality import agreement as agreement_lib
-    from annotate.quality.report import render_text
+    from annotate.quality.report import render_text, save_report
 
-    report = agreement_lib.agreement(_workspace(), project=project, from_file=from_file)
+    workspace = _workspace()
+    report = agreement_lib.agreement(workspace, project=project, from_file=from_file)
+    saved = save_report(report, workspace.agreement_dir())
     if format is ReportFormat.json:
         _print_json(report.as_dict())
     elif format is ReportFormat.html:
-        typer.echo(f"wrote {report.saved[-1]}")
+        typer.echo(f"wrote {saved[-1]}")
     else:
         typer.echo(render_text(report))
-        typer.echo(f"Saved: {', '.join(str(p) for p in report.saved)}")
+        typer.echo(f"Saved: {', '.join(str(p) for p in saved)}")
 
 
 @app.command()
@@ -610,6 +648,49 @@ def publish(
     typer.echo(f"Load it: {result.load_local}")
     if result.load_hub:
         typer.echo(f"From the Hub: {result.load_hub}")
+
+
+class ScoreFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@_run
+def score(
+    predictions: Path = typer.Argument(
+        ..., help="The system's output: JSON Lines of `documents` rows or canonical records, a parquet file or a folder."
+    ),
+    dataset: Optional[Path] = typer.Option(
+        None, "--dataset", help="A published version folder (default: the newest under exports/<dataset>/)."
+    ),
+    split: str = typer.Option("test", "--split", help="The split whose gold the predictions are scored against."),
+    system: Optional[str] = typer.Option(None, "--system", help="The system's name (default: the file's name)."),
+    format: ScoreFormat = typer.Option(ScoreFormat.text, "--format", help="text, json or markdown"),
+) -> None:
+    """Score a system's predictions against the gold of a published version.
+
+    Entity strict / exact / partial / type, trigger and argument identification and classification
+    (and attached), attribute accuracy and macro-F1, each with a bootstrap interval over articles, beside
+    the version's annotators in the same measures. Bad predictions are refused row by row; the report is
+    saved under exports/scores/ for the next version's card.
+    """
+    from annotate.quality import score as score_lib  # lazy: it imports numpy and scipy
+
+    try:
+        workspace: Optional[Workspace] = _workspace()
+    except AnnotateError:
+        workspace = None
+    report = score_lib.score(predictions, dataset=dataset, split=split, system=system, workspace=workspace)
+    if format is ScoreFormat.json:
+        _print_json(report.as_dict())
+    elif format is ScoreFormat.markdown:
+        typer.echo(score_lib.render_markdown(report))
+    else:
+        typer.echo(score_lib.render_text(report))
+    if report.saved and format is not ScoreFormat.json:
+        typer.echo(f"Saved: {report.saved}")
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

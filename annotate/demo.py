@@ -17,6 +17,7 @@ import sys
 from annotate.labelstudio import server
 from annotate.quality.adjudicate import adjudicate
 from annotate.quality.agreement import agreement
+from annotate.quality.report import save_report
 from annotate.core.errors import AnnotateError
 from annotate.dataset.publish import publish
 from annotate.labelstudio.pull import pull
@@ -79,9 +80,10 @@ def run(project: Workspace) -> None:
     print(f"valid: {report.valid} ({len(report.problems)} problem(s))")
 
     step("Agreement between the two passes")
-    overall = agreement(workspace).as_dict()["overall"]
-    for key in ("entity_f1_exact", "entity_f1_partial", "trigger_f1", "argument_f1"):
-        print(f"  {key:18} {overall[key]}")
+    agreed = agreement(workspace)
+    save_report(agreed, workspace.agreement_dir())
+    for row in agreed.headline[:10]:
+        print(f"  {row['caption']:<42} {row['value']}")
 
     step("Adjudicating: agreed units become gold, the curator's recorded decisions settle the disputes")
     decided = adjudicate(workspace, decisions=recorded / "curation.jsonl", curator=CURATOR)

@@ -212,6 +212,7 @@ def label_studio_export(connection: Connection, project_id: int, destination: Pa
 def dataset_rows(workspace: Workspace, slug: str, articles: list[Article]) -> dict[str, list[dict[str, Any]]]:
     """The rows publish writes for each config, made with publish's own row functions."""
     from annotate.dataset.rows import annotation_row, document_row, token_row
+    from annotate.dataset.windows import article_tokens, window_rows
     from annotate.core.records import iter_records
 
     scheme = current_scheme(workspace)
@@ -224,6 +225,7 @@ def dataset_rows(workspace: Workspace, slug: str, articles: list[Article]) -> di
     return {
         "documents": documents,
         "tokens": [token_row(document)[0] for document in documents],
+        "windows": [w for d in documents for w in window_rows(d, *article_tokens(d)[:2])],
         "annotations": [annotation_row(r, scheme) for r in iter_records(workspace.records_path(slug))],
     }
 

@@ -17,3 +17,16 @@ def assert_no_traceback(result) -> None:
     assert "Traceback" not in result.output, result.output
     assert "Traceback" not in (result.stderr or ""), result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def seed_version(workspace, version: str = "1.0.0"):
+    """Publish the seed's committed gold and records in a throwaway workspace; return the version folder."""
+    import shutil
+
+    from annotate.dataset.publish import publish
+    from tests.conftest import REPO
+
+    for name in ("records", "gold"):
+        if not (workspace.exports / name).exists():
+            shutil.copytree(REPO / "exports" / name, workspace.exports / name)
+    return publish(workspace, version=version).folder

@@ -17,10 +17,12 @@ from annotate.core.derive import features
 from annotate.core.errors import HubError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.publish import publish, split_of
-from annotate.core.records import write_records
+from annotate.core.records import iter_records, write_records
 from annotate.core.settings import load_project_settings
 from annotate.dataset.tokens import Span, Token, spans_from_tags
 from annotate.core.workspace import Workspace
+from annotate.quality.agreement import compute_agreement
+from annotate.quality.report import save_report
 from tests.helpers import assert_no_traceback, run_cli
 from tests.test_tokens import seed_entity_spans
 
@@ -239,29 +241,112 @@ def test_card_declares_configs_and_tells_how_to_load(published) -> None:
     meta = yaml.safe_load(card.split("---\n")[1])
     assert meta["license"] == "cc-by-4.0" and meta["language"] == ["en"]
     assert meta["size_categories"] == ["n<1K"] and meta["task_categories"] == ["token-classification"]
-    assert {c["config_name"] for c in meta["configs"]} == {"documents", "tokens", "annotations"}
+    assert {c["config_name"] for c in meta["configs"]} == {"documents", "tokens", "windows", "annotations"}
     assert next(c for c in meta["configs"] if c["config_name"] == "documents")["default"] is True
     for config in meta["configs"]:
         for entry in config["data_files"]:
             assert (result.folder / entry["path"]).is_file()
     assert 'load_dataset("exports/nk-russia-events/1.0.0", "documents")' in card
-    assert 'revision="v1.0.0"' in card
+    # No Hub repository is set: only the local lines, no ORG/NAME placeholder (tests/test_benchmark.py has the Hub case).
+    assert "revision=" not in card and "ORG/NAME" not in card
     assert "CONSULT" in card and "Statement.Deny" in card  # the scheme's tables with PLOVER
     assert "Not computed" in card
     assert "1 corpus article(s) had neither" in card
     assert "2 pseudonymous" in card
 
 
-def test_card_shows_the_agreement_report_when_there_is_one(offline_workspace: Workspace) -> None:
-    write_gold_and_records(offline_workspace)
-    slug = load_project_settings(offline_workspace).project_slug
-    report = {"overall": {"entity_f1_exact": 0.8125, "trigger_f1": 0.5, "attribute_alpha": {"modality": 0.25}}}
-    offline_workspace.agreement_dir().mkdir(parents=True)
-    (offline_workspace.agreement_dir() / f"{slug}.json").write_text(json.dumps(report), encoding="utf-8")
-    result = publish(offline_workspace, version="1.0.0")
+def test_card_tells_who_annotated_and_how_gold_was_decided_from_the_records(offline_workspace: Workspace) -> None:
+    ws = offline_workspace
+    write_gold_and_records(ws)
+    slug = load_project_settings(ws).project_slug
+    records = [json.loads(line) for line in ws.records_path(slug).read_text(encoding="utf-8").splitlines()]
+    records[1]["lead_time"] = None  # the second annotator's first record was imported finished
+    records[3]["cancelled"] = True
+    write_records(ws.records_path(slug), records)
+    gold = [json.loads(line) for line in ws.gold_path(slug).read_text(encoding="utf-8").splitlines()]
+    for record in gold:
+        if record["provenance"]["method"] == "curator":
+            record["provenance"]["decided_by"] = "c0ffee00c0ffee00"
+    write_records(ws.gold_path(slug), gold)
+
+    card = (publish(ws, version="1.0.0").folder / "README.md").read_text(encoding="utf-8")
+    process = card.split("### Annotation process")[1].split("## Labels")[0]
+    assert "7 annotation(s) by 2 pseudonymous annotator(s)" in process
+    assert f"| `{ANNOTATORS[0]}` | 4 | 4 | 0 | 0 |" in process
+    assert f"| `{ANNOTATORS[1]}` | 3 | 2 | 1 | 1 |" in process
+    assert "Curator decisions by 1 pseudonymous account(s): `c0ffee00c0ffee00` (1 article(s))" in process
+    assert "1 decided by a curator" in process and "2 merged from what most annotators agreed on" in process
+    assert f"Ground-truth annotations by 1 pseudonymous account(s): `{ANNOTATORS[0]}` (1 article(s))" in process
+    # The seed's recorded passes (corpus/annotations/provenance.yaml, copied with the corpus) describe imported work.
+    assert "**Recorded passes**" in process and "`pass-a.jsonl`: made by a language-model annotator" in process
+    assert "No human annotator has reviewed" in process
+
+
+def test_card_of_work_done_in_the_browser_makes_no_claim_about_recorded_passes(published) -> None:
+    ws, result, _ = published
     card = (result.folder / "README.md").read_text(encoding="utf-8")
-    assert "| Entity span F1, exact (same start, end and label) | 0.812 |" in card
-    assert "| Krippendorff's alpha, attribute (modality) | 0.250 |" in card
+    assert "Recorded passes" not in card and "language-model" not in card
+    assert f"| `{ANNOTATORS[0]}` | 4 | 4 | 0 | 0 |" in card
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("passes: [{file: pass-a.jsonl}]", "must have exactly `file`, `made_by` and `how`"),
+        ("passes: [{file: gone.jsonl, made_by: x, how: y}]", "names gone.jsonl, which is not in"),
+        ("annotators: 3", "mapping of `passes`, `curation` and `note` only"),
+        ("passes: [unclosed", "not valid YAML"),
+    ],
+)
+def test_a_broken_provenance_file_is_named_and_nothing_is_published(offline_workspace, content, message) -> None:
+    write_gold_and_records(offline_workspace)
+    (offline_workspace.corpus / "annotations" / "provenance.yaml").write_text(content, encoding="utf-8")
+    result = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not (offline_workspace.exports / "nk-russia-events" / "1.0.0").exists()
+
+
+def test_the_old_annotation_note_setting_is_refused_with_where_it_went(offline_workspace) -> None:
+    path = offline_workspace.root / "annotate.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "  annotation_note: made by hand\n", encoding="utf-8")
+    result = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(result)
+    assert result.exit_code == 1 and "corpus/annotations/provenance.yaml" in result.stderr
+
+
+def test_card_quotes_the_agreement_json_published_beside_the_manifest(offline_workspace: Workspace) -> None:
+    write_gold_and_records(offline_workspace)
+    settings = load_project_settings(offline_workspace)
+    scheme = current_scheme(offline_workspace)
+    report = compute_agreement(
+        iter_records(offline_workspace.records_path(settings.project_slug)),
+        defaults=scheme.defaults(),
+        entity_names=scheme.entity_names,
+        event_names=scheme.event_names,
+        project=settings.project,
+        task_url=lambda task_id: f"http://127.0.0.1:8080/projects/1/data?task={task_id}",
+        resamples=200,
+        gamma=False,
+    )
+    save_report(report, offline_workspace.agreement_dir())
+
+    result = publish(offline_workspace, version="1.0.0")
+
+    published = json.loads((result.folder / "agreement.json").read_text(encoding="utf-8"))
+    manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert "agreement.json" in manifest["files"]
+    assert published["headline"] == report.as_dict()["headline"]
+    # The private server's task links stay out of the published copy.
+    assert published["articles"] and not any("url" in row for row in published["articles"])
+    card = (result.folder / "README.md").read_text(encoding="utf-8")
+    strict = next(row for row in published["headline"] if row["name"] == "strict_f1")
+    low, high = strict["ci"]
+    assert (
+        f"| Entity F1, strict | {strict['value']:.3f} | {low:.3f} to {high:.3f} | "
+        f"{published['definitions']['strict']} |" in card
+    )
+    assert "Krippendorff's alpha, modality |" in card and "seed 15" in card
 
 
 def test_manifest_checksums_every_file(published) -> None:
@@ -287,6 +372,18 @@ def test_republishing_a_version_is_refused(published) -> None:
     assert again.exit_code == 1
     assert "already published" in again.stderr and "--bump" in again.stderr
     assert (result.folder / "manifest.json").read_bytes() == before
+
+
+def test_a_version_lower_than_the_latest_is_refused(published) -> None:
+    ws, _, _ = published
+    assert publish(ws, version="1.2.0").version == "1.2.0"
+    lower = run_cli("publish", "--version", "1.1.9")
+    assert_no_traceback(lower)
+    assert lower.exit_code == 1
+    assert "lower than 1.2.0" in lower.stderr and "1.2.1" in lower.stderr
+    history = ws.exports / "nk-russia-events"
+    assert sorted(p.name for p in history.iterdir()) == ["1.0.0", "1.2.0"]
+    assert publish(ws, version="1.2.1").version == "1.2.1"
 
 
 def test_bump_continues_from_the_last_version_with_a_changelog(published) -> None:

@@ -143,7 +143,7 @@ def bio_tags(scheme: Scheme) -> list[str]:
 
 
 def features(scheme: Scheme, config: str):
-    """The `datasets.Features` of a published config (`documents`, `tokens` or `annotations`)."""
+    """The `datasets.Features` of a published config (`documents`, `tokens`, `windows` or `annotations`)."""
     from datasets import ClassLabel, Features, List, Value
 
     span = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}
@@ -173,6 +173,21 @@ def features(scheme: Scheme, config: str):
         return Features(
             {
                 "id": Value("string"),
+                "tokens": List(Value("string")),
+                "token_starts": List(Value("int32")),
+                "token_ends": List(Value("int32")),
+                "ner_tags": List(ClassLabel(names=bio_tags(scheme))),
+            }
+        )
+    if config == "windows":
+        return Features(
+            {
+                "id": Value("string"),
+                "article_id": Value("string"),
+                "window": Value("int32"),
+                "start": Value("int32"),
+                "end": Value("int32"),
+                "text": Value("string"),
                 "tokens": List(Value("string")),
                 "token_starts": List(Value("int32")),
                 "token_ends": List(Value("int32")),

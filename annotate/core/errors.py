@@ -120,3 +120,9 @@ class TitleTaken(UsageError):
 
 class GoldDisputed(PublishError):
     """Gold cannot be taken as it stands: there is no gold file, or ground truths differ."""
+
+
+class ScoreError(AnnotateError):
+    """Predictions cannot be scored as given (a bad row, an unknown article, no version to score against)."""
+
+    exit_code = 2

@@ -21,8 +21,8 @@ class DatasetSettings:
     hub_repo: str | None = None
     annotations_creators: tuple[str, ...] = ("expert-generated",)
     """The card's `annotations_creators` (Hugging Face terms: expert-generated, crowdsourced, machine-generated…)."""
-    annotation_note: str | None = None
-    """How this dataset's annotations were really made, in the maintainer's words, for the card."""
+    authors: tuple[str, ...] = ()
+    """Who to cite (CITATION.cff, BibTeX): "Family, Given" for a person, anything else for a team."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
     raw_dataset = data.get("dataset") or {}
     if not isinstance(raw_dataset, dict):
         raise WorkspaceError(f"{path}: `dataset` must be a mapping (name, pretty_name, license, language, hub_repo).")
+    if "annotation_note" in raw_dataset:
+        raise WorkspaceError(
+            f"{path}: `dataset.annotation_note` is no longer read: the card tells how the annotations were made "
+            "from the records, and recorded passes are described in corpus/annotations/provenance.yaml. "
+            "Move the note there (as `note`) and delete it from annotate.yaml."
+        )
     unknown = set(raw_dataset) - set(DatasetSettings.__dataclass_fields__)
     if unknown:
         raise WorkspaceError(f"{path}: unknown dataset setting(s) {sorted(unknown)}.")
@@ -57,6 +63,7 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
             **raw_dataset,
             "language": tuple(raw_dataset.get("language") or ("en",)),
             "annotations_creators": tuple(raw_dataset.get("annotations_creators") or ("expert-generated",)),
+            "authors": tuple(str(a) for a in raw_dataset.get("authors") or ()),
         }
     )
     return ProjectSettings(project=str(data.get("project") or ProjectSettings.project), dataset=dataset)

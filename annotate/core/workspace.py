@@ -11,7 +11,7 @@ from typing import Iterator
 
 from annotate.core.errors import Busy, TitleTaken, UsageError, WorkspaceError
 
-RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement"})
+RESERVED_EXPORT_NAMES = frozenset({"raw", "records", "gold", "agreement", "scores"})
 
 WORKSPACE_ENV = "ANNOTATE_WORKSPACE"
 
@@ -53,6 +53,7 @@ class Workspace:
     #                                <slug>.removed.jsonl the records pulls removed (recoverable)
     #   exports/gold/<slug>.jsonl    adjudicated gold records
     #   exports/agreement/<slug>.*   agreement reports
+    #   exports/scores/<system>.json `annotate score` reports, read by publish for the card
     #   exports/<dataset>/<X.Y.Z>/   published dataset versions
     def raw_dir(self, slug: str) -> Path:
         return self.exports / "raw" / slug

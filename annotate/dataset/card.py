@@ -15,19 +15,8 @@ import yaml
 from annotate.core import derive
 from annotate.core.scheme import Scheme
 from annotate.core.settings import DatasetSettings
+from annotate.dataset.citation import bibtex
 
-_METRICS = {
-    "entity_f1_exact": "Entity span F1, exact (same start, end and label)",
-    "entity_f1_partial": "Entity span F1, partial (overlapping, same label)",
-    "trigger_f1": "Event trigger F1 (same span and type)",
-    "argument_f1": "Event argument F1 (same role, trigger and argument)",
-    "entity_label_alpha": "Krippendorff's alpha, entity labels",
-    "event_type_alpha": "Krippendorff's alpha, event types",
-    "attribute_alpha": "Krippendorff's alpha, attribute",
-    "articles": "Articles compared",
-    "pairs": "Annotator pairs",
-    "annotators": "Annotators compared",
-}
 _EXAMPLE_CHARS = 300
 _GOLD_FROM = {
     "curator": "decided by a curator",
@@ -98,11 +87,15 @@ def render_card(facts: CardFacts) -> str:
         _loading(facts),
         _uses(),
         _structure(facts),
+        _statistics(facts),
+        _formats(facts),
         _creation(facts),
+        _benchmark(facts),
         _labels(facts.scheme),
         _personal(),
         _limitations(facts),
         _changes(facts),
+        _citation(facts),
         _integrity(facts),
     ]
     return f"---\n{meta}---\n\n" + "\n\n".join(s.strip() for s in sections) + "\n"
@@ -124,32 +117,27 @@ mention(s) and {events} event(s), each event with its trigger, its arguments by 
 attributes (polarity, modality, tense). Entity and event types come from the labelling scheme
 "{facts.scheme.name}", version {facts.scheme.version}; every event type carries its PLOVER category.
 
-The dataset has three configurations: `documents` (one row per article, the default), `tokens`
-(words with BIO tags for token classifiers) and `annotations` (every annotator's own record, for
-agreement research).
+The dataset has four configurations: `documents` (one row per article, the default), `tokens`
+(words with BIO tags for token classifiers), `windows` (the same tokens cut into sentence windows
+short enough for encoder models) and `annotations` (every annotator's own record, for agreement
+research). Beside them: TextEE/OneIE-style JSON Lines (`textee/`), an ontology file
+(`ontology.json`), `croissant.json` and `CITATION.cff`.
 """
 
 
 def _loading(facts: CardFacts) -> str:
+    """Load lines for the Hub repository when one is set, otherwise for this folder only."""
     tag = f"v{facts.manifest['version']}"
-    hub = facts.hub_repo or "ORG/NAME"
-    lines = [
-        "## How to load it",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        "",
-        f"documents = {load_line(hub, revision=tag)}",
-        f"tokens = {load_line(hub, revision=tag, config='tokens')}",
-        f"annotations = {load_line(hub, revision=tag, config='annotations')}",
-        "",
-        "# the same version from this folder, without the Hub:",
-        f"documents = {load_line(facts.local_path)}",
-        "```",
-    ]
-    if not facts.hub_repo:
-        lines += ["", "Replace `ORG/NAME` with the Hub repository this folder was pushed to."]
-    lines += ["", f"The tag `{tag}` pins this exact version; a later version never changes it."]
+    configs = [c for c in ("documents", "tokens", "windows", "annotations") if c in facts.manifest["rows"]]
+    lines = ["## How to load it", "", "```python", "from datasets import load_dataset", ""]
+    if facts.hub_repo:
+        lines += [f"{c} = {load_line(facts.hub_repo, revision=tag, config=c)}" for c in configs]
+        lines += ["", "# the same version from a copy of this folder, without the Hub:"]
+        lines += [f"documents = {load_line(facts.local_path)}", "```"]
+        lines += ["", f"The tag `{tag}` pins this exact version; a later version never changes it."]
+    else:
+        lines += [f"{c} = {load_line(facts.local_path, config=c)}" for c in configs]
+        lines += ["```", "", f"This folder is version {facts.manifest['version']}; a later version never changes it."]
     return "\n".join(lines)
 
 
@@ -210,6 +198,17 @@ and every entity boundary is also a token boundary, so the tags give back the ex
 `documents`. Nested or overlapping mentions cannot be written in BIO: the outermost is kept;
 {facts.manifest['entity_mentions_not_in_tokens']} mention(s) of this version are in `documents` only.
 
+### `windows`
+
+`id` (`<article id>-<window index>`), `article_id`, `window` (its index in the article, from 0),
+`start` and `end` (character offsets of the window in the article's `text`), `text`
+(`text[start:end]` of the article), and `tokens`, `token_starts`, `token_ends`, `ner_tags` as in
+`tokens`, with offsets into the article, not the window: a prediction on a window is already a
+prediction on the article. Windows are whole sentences (split by sentencex) packed up to
+{_window_limit(facts)} tokens; a sentence boundary inside an entity mention or an event trigger is never
+used, and a sentence longer than the limit is cut between tokens outside every mention, so no
+window cuts an entity or a trigger. Joined in order, an article's windows give its `tokens` row.
+
 ### `annotations`
 
 `article_id`, `annotation_id`, `annotator` (a pseudonym), `ground_truth`, `cancelled`, `lead_time`
@@ -221,6 +220,136 @@ follow the split of their article.
 ```json
 {_example(facts.example)}
 ```
+"""
+
+
+def _window_limit(facts: CardFacts) -> str:
+    return str((facts.manifest.get("windows") or {}).get("max_tokens", "N"))
+
+
+def _statistics(facts: CardFacts) -> str:
+    """The per-split table papers print, from the manifest's `statistics`."""
+    stats = facts.manifest.get("statistics") or {}
+    if not stats:
+        return ""
+    splits = list(stats)
+    rows = [f"| | {' | '.join(splits)} |", "|---|" + "---|" * len(splits)]
+    for key, name in (
+        ("documents", "documents"),
+        ("windows", "windows"),
+        ("tokens", "tokens"),
+        ("entity_mentions", "entity mentions"),
+        ("event_mentions", "event mentions"),
+        ("arguments", "arguments"),
+        ("event_types_occurring", "event types occurring"),
+        ("roles_occurring", "roles occurring"),
+    ):
+        rows.append(f"| {name} | {' | '.join(str(stats[s][key]) for s in splits)} |")
+    detail = []
+    for key, name in (
+        ("entity_mentions_per_type", "entity mentions"),
+        ("event_mentions_per_type", "event mentions"),
+        ("arguments_per_role", "arguments"),
+    ):
+        labels = sorted({label for s in splits for label in stats[s][key]})
+        detail += [f"| {name}: `{label}` | {' | '.join(str(stats[s][key].get(label, 0)) for s in splits)} |" for label in labels]
+    return "\n".join(["## Statistics", "", *rows, *detail, "", "Also in `manifest.json` under `statistics`."])
+
+
+def _formats(facts: CardFacts) -> str:
+    textee = facts.manifest.get("textee") or {}
+    if not textee:
+        return ""
+    return f"""
+## Formats for event-extraction code
+
+`textee/<split>.jsonl` holds one JSON object per window (the windows of `windows`) in the processed
+format of TextEE and OneIE: `doc_id`, `wnd_id`, `text`, `lang`, `tokens`, `entity_mentions` (`id`,
+`entity_type`, `text`, `start`, `end`) and `event_mentions` (`id`, `event_type`, `trigger` with `text`,
+`start`, `end`, and `arguments` by `entity_id` and `role`); `start`/`end` are token indices into the
+window's `tokens`, end exclusive. `ontology.json` gives each event type's PLOVER category and its roles
+with the entity types each role may point at.
+
+What that format cannot carry, and where it is instead (extra keys TextEE's readers ignore):
+
+- roles that point at another event (for example `Topic`): in each event mention's `event_arguments`,
+  by the other event's id ({textee.get('arguments_pointing_at_events', 0)} in this version);
+- arguments whose entity lies in another window of the article: in `outside_arguments`, by entity id
+  and window id ({textee.get('arguments_outside_window', 0)} in this version);
+- the event attributes (polarity, modality, tense): in each event mention's `attributes`;
+- character offsets: `start`, `end`, `token_starts` and `token_ends` of each line, into the article.
+"""
+
+
+_HEADLINE = (
+    ("strict", "entities, strict"),
+    ("partial", "entities, partial"),
+    ("trigger_identification", "trigger identification"),
+    ("trigger_classification", "trigger classification"),
+    ("argument_identification", "argument identification"),
+    ("argument_classification", "argument classification"),
+    ("argument_classification_attached", "argument classification, attached"),
+)
+
+
+def _benchmark(facts: CardFacts) -> str:
+    """Systems scored with `annotate score` on this version's gold, beside the annotators in the same measures."""
+    scores = facts.manifest.get("scores") or []
+    head = "## Benchmark: systems and annotators in the scorer's measures"
+    if not scores:
+        return f"{head}\n\nNo system has been scored on this version's gold yet (`annotate score`)."
+    first = scores[0]
+    human = first.get("human") or {}
+    columns = [s["system"] for s in scores] + [name for name in ("annotators vs gold", "annotator vs annotator") if name in human]
+    rows = [f"| F1 on `{first['split']}` | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
+    for key, name in _HEADLINE:
+        figures = [_f1(s.get("headline", {}).get(key)) for s in scores]
+        figures += [_f1(human[c].get(key)) for c in ("annotators vs gold", "annotator vs annotator") if c in human]
+        rows.append(f"| {name} | {' | '.join(figures)} |")
+    return f"""
+{head}
+
+{chr(10).join(rows)}
+
+F1 with its 95% bootstrap interval over the split's {first.get('articles', '?')} article(s){_point_note(first)}. Systems are scored against the gold of the split;
+"annotators vs gold" scores each annotator's own record against the same gold and pools the counts;
+"annotator vs annotator" scores every pair of annotators against each other (F1 is symmetric). Where
+the gold was adjudicated from these same annotators' work, "annotators vs gold" flatters them and
+"annotator vs annotator" is the fairer human reference. The
+measures are those of `annotate score` and `annotate agreement` (one matching core): entity measures
+as nervaluate names them, trigger and argument measures as TextEE defines them. These figures are in
+`manifest.json` under `scores`; `annotate score --format json` gives the full report (per label, per
+role, attributes). How the baseline is trained and run: `examples/crf_baseline.py` in the project.
+"""
+
+
+def _point_note(score: dict[str, Any]) -> str:
+    if score.get("articles", 2) >= 2:
+        return ""
+    return " (over one article the interval is a single point: it cannot show the uncertainty, which is large)"
+
+
+def _f1(figure: Any) -> str:
+    if not isinstance(figure, dict) or figure.get("f1") is None:
+        return "n/a"
+    low, high = figure.get("ci") or (None, None)
+    interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+    return f"{figure['f1']:.3f}{interval}"
+
+
+def _citation(facts: CardFacts) -> str:
+    m = facts.manifest
+    entry = bibtex(facts.settings, m["version"], m["published_at"][:10], facts.hub_repo)
+    return f"""
+## Citation
+
+```bibtex
+{entry.strip()}
+```
+
+The same in Citation File Format: `CITATION.cff` beside this card. Machine-readable metadata with the
+Responsible-AI fields (data collection, annotation, annotators, biases, personal information):
+`croissant.json`.
 """
 
 
@@ -241,11 +370,6 @@ def _example(document: dict[str, Any] | None) -> str:
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
     sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
-    gold = ", ".join(f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items()))
-    digest = (m.get("guidelines_sha256") or "")[:12]
-    version = m.get("guidelines_version")
-    guidelines = (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
-    note = f"\n\n{facts.settings.annotation_note.strip()}" if facts.settings.annotation_note else ""
     return f"""
 ## Dataset creation
 
@@ -264,27 +388,99 @@ The `source` and `url` columns name where each article came from.
 
 ### Annotation process
 
-Annotators labelled the articles in Label Studio following the project's guidelines ({guidelines})
-and labelling scheme version {facts.scheme.version}. {m['annotators']} pseudonymous
-annotator(s) contributed. Gold in this version: {gold}. {len(m['left_out'])} corpus article(s) had neither a
-ground-truth annotation nor an adjudicated record and are left out.{note}
+{_process(facts)}
 
-Inter-annotator agreement (from `annotate agreement`):
+Inter-annotator agreement (from `annotate agreement`; every figure and count, with its definition, is in
+`agreement.json` beside this card):
 
 {_agreement_table(facts.agreement)}
 """
 
 
-def _agreement_table(overall: dict[str, Any] | None) -> str:
-    if not overall:
+def _guidelines(manifest: dict[str, Any]) -> str:
+    digest = (manifest.get("guidelines_sha256") or "")[:12]
+    version = manifest.get("guidelines_version")
+    return (f"version {version}, " if version else "") + (f"sha256 `{digest}…`" if digest else "not recorded")
+
+
+def _process(facts: CardFacts) -> str:
+    """Who annotated and how gold was decided, as the records (and provenance.yaml) of this version say."""
+    m = facts.manifest
+    made = m.get("annotation") or {}
+    parts = [
+        f"The annotations follow the project's guidelines ({_guidelines(m)}) and labelling scheme version "
+        f"{facts.scheme.version}, and went through Label Studio.",
+        _who_annotated(m["annotators"], made.get("annotators") or {}),
+    ]
+    # The recorded passes are described only where this version holds imported work they can describe.
+    if made.get("recorded") and any(w["untimed"] for w in (made.get("annotators") or {}).values()):
+        parts.append(_recorded(made["recorded"]))
+    parts.append(_how_gold(m, made.get("decided_by") or {}))
+    return "\n\n".join(parts)
+
+
+def _who_annotated(count: int, work: dict[str, dict[str, int]]) -> str:
+    if not work:
+        return "**Who annotated.** No annotator's record is in this version."
+    total = sum(w["annotations"] for w in work.values())
+    rows = [
+        "| annotator (pseudonym) | annotations | made in the labelling view | imported finished | cancelled |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| `{name}` | {w['annotations']} | {w['timed']} | {w['untimed']} | {w['cancelled']} |"
+        for name, w in sorted(work.items())
+    ]
+    return (
+        f"**Who annotated.** {total} annotation(s) by {count} pseudonymous annotator(s); the `annotations` "
+        "configuration holds each one.\n\n" + "\n".join(rows) + "\n\nAn annotation made in Label Studio's "
+        "labelling view records the time its annotator spent on it (`lead_time`); one imported finished, as a "
+        "recorded pass, has none."
+    )
+
+
+def _recorded(recorded: dict[str, Any]) -> str:
+    lines = ["**Recorded passes**, as `corpus/annotations/provenance.yaml` describes them:", ""]
+    lines += [f"- `{p['file']}`: made by {p['made_by']}; {p['how']}" for p in recorded.get("passes", [])]
+    if recorded.get("curation"):
+        c = recorded["curation"]
+        lines.append(f"- curation, `{c['file']}`: made by {c['made_by']}; {c['how']}")
+    if recorded.get("note"):
+        lines += ["", recorded["note"]]
+    return "\n".join(lines)
+
+
+def _how_gold(m: dict[str, Any], deciders: dict[str, dict[str, int]]) -> str:
+    gold = ", ".join(
+        f"{count} {_GOLD_FROM.get(how, how.replace('_', ' '))}" for how, count in sorted(m["gold_from"].items())
+    )
+    text = f"**How gold was decided.** Gold in this version: {gold}."
+    who = {"curator": "Curator decisions by", "ground_truth": "Ground-truth annotations by"}
+    for method, people in sorted(deciders.items()):
+        named = ", ".join(f"`{name}` ({n} article(s))" for name, n in sorted(people.items()))
+        text += f" {who.get(method, f'Decided ({method}) by')} {len(people)} pseudonymous account(s): {named}."
+    left = len(m["left_out"])
+    return text + (
+        f" {left} corpus article(s) had neither a ground-truth annotation nor an adjudicated record and are left out."
+    )
+
+
+def _agreement_table(report: dict[str, Any] | None) -> str:
+    if not report:
         return "Not computed for this version."
-    rows = ["| measure | value |", "|---|---|"]
-    for key, value in overall.items():
-        items = value.items() if isinstance(value, dict) else [(None, value)]
-        for sub, figure in items:
-            name = _METRICS.get(key, key) + (f" ({sub})" if sub else "")
-            shown = "n/a" if figure is None else (f"{figure:.3f}" if isinstance(figure, float) else str(figure))
-            rows.append(f"| {name} | {shown} |")
+    definitions = report.get("definitions") or {}
+    rows = ["| measure | value | 95% interval | definition |", "|---|---|---|---|"]
+    for row in report.get("headline") or []:
+        value, ci = row.get("value"), row.get("ci")
+        shown = "n/a" if value is None else f"{value:.3f}"
+        interval = f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else ""
+        rows.append(f"| {row['caption']} | {shown} | {interval} | {definitions.get(row['definition'], '')} |")
+    overall, boot = report.get("overall") or {}, report.get("bootstrap") or {}
+    rows.append("")
+    rows.append(
+        f"{overall.get('articles', 0)} article(s) compared, {overall.get('annotators', 0)} annotator(s). "
+        f"Intervals: bootstrap over articles, {boot.get('resamples')} resamples, seed {boot.get('seed')}."
+    )
     return "\n".join(rows)
 
 

@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -28,14 +29,19 @@ from annotate.core.errors import GoldDisputed, PublishError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.core.gold import GroundTruths
+from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
-from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, token_row
+from annotate.dataset import citation, croissant
+from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, tokens_row
+from annotate.dataset.stats import Statistics
+from annotate.dataset.textee import ONTOLOGY, TEXTEE_FOLDER, TexteeWriter, ontology, textee_lines
+from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_rows
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
 from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, normalise_title, project_slug
 
-CONFIGS = ("documents", "tokens", "annotations")
+CONFIGS = ("documents", "tokens", "windows", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
 """Split names with their share of articles in percent, in the order the hash buckets fill them."""
 SPLIT_RULE = (
@@ -45,6 +51,11 @@ SPLIT_RULE = (
 )
 MANIFEST = "manifest.json"
 CARD = "README.md"
+AGREEMENT = "agreement.json"
+CROISSANT = "croissant.json"
+CITATION = "CITATION.cff"
+SCORES = "scores"
+"""Folder under exports/ where `annotate score` keeps its reports, read by publish for the card."""
 PARTIAL = ".partial-"
 SHOWN_PROBLEMS = 10
 _SEMVER = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
@@ -136,6 +147,17 @@ def _choose_version(history: Path, version: str | None, bump: Bump | str | None)
     if not _semver(version):
         raise PublishError(f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0); give one that is.")
     return version
+
+
+def _refuse_lower_than_latest(plan: _Plan) -> None:
+    """A new version must come after the dataset's latest, so "latest" always means the newest work."""
+    versions = published_versions(plan.history)
+    chosen, latest = _semver(plan.version), _semver(versions[-1]) if versions else None
+    if chosen and latest and chosen < latest:
+        raise PublishError(
+            f"Version {plan.version} is lower than {versions[-1]}, the latest published version of {plan.name}; "
+            f"nothing was published. Publish {next_version(versions[-1], Bump.patch)} or higher (--bump patch)."
+        )
 
 
 def _history_folder(workspace: Workspace, name: str, out: Path | None) -> Path:
@@ -294,14 +316,24 @@ class _Build:
     sources: Counter = field(default_factory=Counter)
     articles: dict[str, dict[str, str]] = field(default_factory=dict)
     annotators: set[str] = field(default_factory=set)
+    provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
     example: dict[str, Any] | None = None
+    statistics: Statistics = field(default_factory=Statistics)
+    textee: TexteeWriter | None = None
+    language: str = "en"
 
     def add_gold(self, document: dict[str, Any]) -> None:
         split = split_of(document["id"])
-        tokens, dropped = token_row(document)
+        tokens, tags, dropped = article_tokens(document)
+        windows = window_rows(document, tokens, tags, self.language)
         self.writers["documents"].add(split, document)
-        self.writers["tokens"].add(split, tokens)
+        self.writers["tokens"].add(split, tokens_row(document, tokens, tags))
+        for window in windows:
+            self.writers["windows"].add(split, window)
+        if self.textee is not None:
+            self.textee.add(split, textee_lines(document, windows, self.language))
+        self.statistics.add(split, document, len(tokens), len(windows))
         self.dropped_in_tokens += dropped
         self.entity_labels.update(e["label"] for e in document["entities"])
         self.event_types.update(e["type"] for e in document["events"])
@@ -324,9 +356,10 @@ def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
 
 def _write_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
-) -> tuple[_Build, dict[str, dict[str, Any]]]:
+) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
-    build = _Build(scheme, writers)
+    language = load_project_settings(workspace).dataset.language
+    build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
     problems = _Problems()
     metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
@@ -339,16 +372,20 @@ def _write_rows(
         problems.check(record, scheme, f"gold record of article {record.get('article_id')}")
         if not problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
+            build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(done, index.total)
     for number, record in _safe(index.records_path, _records(index.records_path)):
         problems.check(record, scheme, f"{index.records_path.name} record {number}")
         if not problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
+            build.provenance.add_record(record)
             if not record.get("cancelled"):
                 build.annotators.add(str(record["annotator"]))
     for writer in writers.values():
         writer.close()
+    if build.textee is not None:
+        build.textee.close()
     problems.raise_if_any()
     left_out = sorted(set(metadata) - index.article_ids())
     return build, {"left_out": left_out, "corpus": len(metadata)}
@@ -456,14 +493,27 @@ def _guidelines_version(workspace: Workspace) -> str | None:
 
 
 def _agreement(workspace: Workspace, slug: str) -> dict[str, Any] | None:
-    """The `overall` figures of the agreement report `annotate agreement` saved, if there is one."""
+    """The agreement report `annotate agreement` saved (with its `headline` figures), if there is one."""
     path = workspace.agreement_dir() / f"{slug}.json"
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    overall = report.get("overall") if isinstance(report, dict) else None
-    return overall if isinstance(overall, dict) and overall else None
+    return report if isinstance(report, dict) and report.get("headline") else None
+
+
+def _write_agreement(folder: Path, report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Put the agreement report beside the manifest and return it as read back, for the card to quote.
+
+    The links to Label Studio tasks are left out: they point at a server the dataset's readers cannot reach.
+    """
+    if report is None:
+        return None
+    for article in report.get("articles") or []:
+        article.pop("url", None)
+    path = folder / AGREEMENT
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _file_sha256(path: Path) -> str:
@@ -505,6 +555,7 @@ class _Plan:
 
 def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | None) -> dict[str, Any]:
     """Write parquet, card and manifest of one version into `folder`; return the manifest."""
+    recorded = load_recorded(plan.workspace)
     build, extent = _write_rows(folder, plan.workspace, plan.slug, plan.scheme, on_progress)
     versions = [v for v in published_versions(plan.history) if _semver(v) < _semver(plan.version)]
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
@@ -525,27 +576,91 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "gold_from": dict(build.gold_from),
         "sources": dict(build.sources.most_common()),
         "annotators": len(build.annotators),
+        "annotation": {**build.provenance.as_dict(), "recorded": recorded.as_dict() if recorded else None},
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
         "changelog": _changelog(previous, build),
         "articles": dict(sorted(build.articles.items())),
     }
+    manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
     facts = card_lib.CardFacts(
         settings=settings,
         scheme=plan.scheme,
         manifest=manifest,
         dataset_info=_dataset_info(build),
         example=build.example,
-        agreement=_agreement(plan.workspace, plan.slug),
+        agreement=_write_agreement(folder, _agreement(plan.workspace, plan.slug)),
         corpus_size=extent["corpus"],
         local_path=plan.local_path,
         hub_repo=plan.hub_repo,
     )
     (folder / CARD).write_text(card_lib.render_card(facts), encoding="utf-8")
+    _write_benchmark_files(folder, plan, settings, manifest, extent["corpus"])
     manifest["files"] = {e.path: {"bytes": e.bytes, "sha256": e.sha256} for e in file_entries(folder)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest
+
+
+# --- benchmark files: formats, statistics, citation, Croissant, scores -----------------------------
+
+
+def _benchmark_facts(build: _Build, scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the manifest says about windows, the TextEE-style files, statistics and scored systems."""
+    textee = build.textee
+    return {
+        "windows": {"max_tokens": MAX_WINDOW_TOKENS, "sentence_splitter": _splitter_version()},
+        "textee": {
+            "folder": TEXTEE_FOLDER,
+            "ontology": ONTOLOGY,
+            "arguments_outside_window": textee.outside_arguments if textee else 0,
+            "arguments_pointing_at_events": textee.event_arguments if textee else 0,
+        },
+        "statistics": build.statistics.as_dict(tuple(name for name, _ in SPLITS)),
+        "scores": scores,
+    }
+
+
+def _splitter_version() -> str:
+    return f"sentencex {package_version('sentencex')}"
+
+
+def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
+    """Saved `annotate score` reports whose gold is exactly this version's gold on the scored split.
+
+    A score is kept only when the split it was computed on has the same articles with the same
+    rows here (same sha256), so a figure in the card always belongs to the data beside it.
+    """
+    found = []
+    for path in sorted((workspace.exports / SCORES).glob("*.json")):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(report, dict) or not isinstance(report.get("gold"), dict):
+            continue
+        split = report.get("split")
+        here = {a: v["sha256"] for a, v in build.articles.items() if v["split"] == split}
+        if here and report["gold"] == here:
+            found.append({k: report[k] for k in ("system", "split", "scored_on", "articles", "missing", "headline", "human") if k in report})
+    return found
+
+
+def _write_benchmark_files(
+    folder: Path, plan: _Plan, settings: Any, manifest: dict[str, Any], corpus_size: int
+) -> None:
+    """ontology.json, CITATION.cff and croissant.json of a version whose data files are written."""
+    date = manifest["published_at"][:10]
+    (folder / ONTOLOGY).write_text(json.dumps(ontology(plan.scheme), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (folder / CITATION).write_text(citation.citation_cff(settings, plan.version, date, plan.hub_repo), "utf-8")
+    document = croissant.croissant(
+        folder,
+        settings=settings,
+        manifest=manifest,
+        rai=croissant.rai_fields(settings, manifest, corpus_size),
+        hub_repo=plan.hub_repo,
+    )
+    (folder / CROISSANT).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 
 # --- publish -----------------------------------------------------------------------------------
@@ -603,6 +718,7 @@ def _publish(
     )
     if plan.target.exists() or plan.target.is_symlink():
         return _existing_version(plan, push_to_hub, dry_run, hub)
+    _refuse_lower_than_latest(plan)
     manifest, files = _write_version(plan, dry_run, on_progress)
     result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
     if push_to_hub and not dry_run:

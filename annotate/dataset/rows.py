@@ -13,7 +13,8 @@ from typing import Any
 
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
-from annotate.dataset.tokens import Span, align
+from annotate.dataset.tokens import Token
+from annotate.dataset.windows import article_tokens
 
 BATCH_ROWS = 256
 
@@ -57,16 +58,19 @@ def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, g
 
 def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """One row of the `tokens` config and the number of entity spans BIO could not carry."""
-    spans = [Span(e["start"], e["end"], e["label"]) for e in document["entities"]]
-    alignment = align(document["text"], spans)
-    row = {
+    tokens, tags, dropped = article_tokens(document)
+    return tokens_row(document, tokens, tags), dropped
+
+
+def tokens_row(document: dict[str, Any], tokens: list[Token], tags: list[str]) -> dict[str, Any]:
+    """The `tokens` row of an article whose tokens and tags are already made."""
+    return {
         "id": document["id"],
-        "tokens": [t.text for t in alignment.tokens],
-        "token_starts": [t.start for t in alignment.tokens],
-        "token_ends": [t.end for t in alignment.tokens],
-        "ner_tags": alignment.tags,
+        "tokens": [t.text for t in tokens],
+        "token_starts": [t.start for t in tokens],
+        "token_ends": [t.end for t in tokens],
+        "ner_tags": tags,
     }
-    return row, len(alignment.dropped)
 
 
 def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:

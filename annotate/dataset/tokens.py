@@ -80,10 +80,13 @@ def flat_spans(text: str, spans: Iterable[Span]) -> tuple[list[Span], list[Span]
     return kept, dropped
 
 
-def align(text: str, spans: Iterable[Span]) -> Alignment:
-    """Tokens of `text` with one BIO tag each, from character-offset spans."""
+def align(text: str, spans: Iterable[Span], *, cuts: Iterable[int] = ()) -> Alignment:
+    """Tokens of `text` with one BIO tag each, from character-offset spans.
+
+    `cuts` are further offsets that must be token boundaries (spans BIO drops, event triggers).
+    """
     kept, dropped = flat_spans(text, spans)
-    tokens = tokenise(text, cuts=[offset for span in kept for offset in (span.start, span.end)])
+    tokens = tokenise(text, cuts=[*cuts, *(offset for span in kept for offset in (span.start, span.end))])
     starts = [token.start for token in tokens]
     tags = [OUTSIDE] * len(tokens)
     for span in kept:

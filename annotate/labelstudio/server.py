@@ -147,6 +147,20 @@ def status(workspace: Workspace) -> ServerStatus:
     return ServerStatus(running, url, pid if running else None, data_dir(workspace), _log_path(workspace))
 
 
+# Label Studio reports to its makers unless told not to: usage analytics from the server
+# (tele.labelstud.io) and from the pages (Google Tag Manager, /track beacons), error reports
+# from both (Sentry), and a version check against PyPI at start. Annotators' work and browsing
+# stay on this machine: every one of them is switched off. The LABEL_STUDIO_ prefix wins over
+# the same names without it, so nothing in the caller's environment can turn them back on.
+NO_TELEMETRY = {
+    "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+    "LABEL_STUDIO_SENTRY_DSN": "",
+    "LABEL_STUDIO_FRONTEND_SENTRY_DSN": "",
+    "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+    "LABEL_STUDIO_FEATURE_FLAGS_OFFLINE": "true",
+}
+
+
 def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
     # Label Studio has no use for the Hugging Face token: keep it out of the server's process.
     env = {
@@ -161,6 +175,7 @@ def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
         LABEL_STUDIO_PASSWORD=settings.admin_password,
         LABEL_STUDIO_USER_TOKEN=settings.api_key,
         LABEL_STUDIO_HOST=settings.url,
+        **NO_TELEMETRY,
     )
     if settings.database:
         env.update(_postgres_env(settings.database))

@@ -1,15 +1,20 @@
-"""The agreement report as one self-contained HTML page: inline SVG charts, inline CSS, nothing fetched.
+"""The agreement report saved and shown: JSON, one self-contained HTML page, a terminal summary.
 
-Charts are drawn here as SVG text so the page opens anywhere, offline, with no
-script at all: bars of F1 per entity label and per event type, the label confusion as a
-heat map, and the articles with the lowest agreement linked to their Label Studio task.
+`save_report` writes both files; the library's `agreement()` only computes. Charts are
+drawn here as SVG text so the page opens anywhere, offline, with no script at all: bars
+of F1 per entity label, event type, role and annotator against the gold, the label
+confusion as a heat map, and the articles with the lowest agreement linked to their Label
+Studio task. Every figure carries its confidence interval and the name of its definition.
 """
 
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 from typing import Any
 
+from annotate.core.workspace import slugify
 from annotate.quality.agreement import AgreementReport
 
 BAR_HEIGHT = 14
@@ -24,6 +29,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60re
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 .muted { color: #666; } table { border-collapse: collapse; margin: .5rem 0; }
 td, th { padding: .2rem .6rem; border-bottom: 1px solid #ddd; text-align: left; }
+table { display: block; overflow-x: auto; max-width: 100%; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cards { display: flex; flex-wrap: wrap; gap: .8rem; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: .5rem .9rem; min-width: 8rem; }
@@ -31,13 +37,14 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 1rem; vertical-align: middle; }
 svg text { font: 12px system-ui, sans-serif; fill: #222; }
 .maps { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; } figcaption { font-weight: 600; }
+.card small { color: #666; } .flag { color: #a33; } dt { font-weight: 600; margin-top: .4rem; } dd { margin-left: 1rem; }
 """
 
 SERIES_COLOURS = ("#3b6fb6", "#e69f00")
 
 
 def fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[str, str], ...]) -> str:
@@ -47,8 +54,10 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
     group = len(series) * (BAR_HEIGHT + BAR_GAP) + 8
     height = len(rows) * group + 24
     parts = [
-        f'<svg class="chart bars" role="img" aria-label="{escape(title)}" width="{LABEL_WIDTH + PLOT_WIDTH + 60}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg class="chart bars" role="img" aria-label="{escape(title)}" width="{LABEL_WIDTH + PLOT_WIDTH + 60}" '
+            f'height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for tick in (0, 0.5, 1):
         x = LABEL_WIDTH + tick * PLOT_WIDTH
@@ -62,7 +71,7 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
             value = figures.get("f1")
             y = top + offset * (BAR_HEIGHT + BAR_GAP)
             width = (value or 0) * PLOT_WIDTH
-            counts = f"{figures.get('matched', 0)} matched of {figures.get('units_a', 0)} + {figures.get('units_b', 0)}"
+            counts = f"{figures.get('correct', 0)} correct of {figures.get('possible', 0)} / {figures.get('actual', 0)}"
             tip = f"{label} {caption}: F1 {fmt(value)} ({counts})"
             parts.append(
                 f'<rect class="bar" data-label="{escape(label)}" data-series="{escape(key)}" x="{LABEL_WIDTH}" y="{y}" '
@@ -88,8 +97,10 @@ def heat_map(title: str, matrix: dict[str, Any]) -> str:
     width, height = left + CELL * len(labels) + 4 * longest + 10, top + CELL * len(labels) + 10
     largest = max((c for row in counts for c in row), default=0) or 1
     parts = [
-        f'<svg class="chart heatmap" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
-        'xmlns="http://www.w3.org/2000/svg">'
+        (
+            f'<svg class="chart heatmap" role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+            'xmlns="http://www.w3.org/2000/svg">'
+        )
     ]
     for i, label in enumerate(labels):
         centre = i * CELL + CELL / 2
@@ -114,38 +125,26 @@ def heat_map(title: str, matrix: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _cards(overall: dict[str, Any]) -> str:
-    names = (
-        ("entity_f1_exact", "Entity F1, exact"),
-        ("entity_f1_partial", "Entity F1, partial"),
-        ("trigger_f1", "Trigger F1"),
-        ("argument_f1", "Argument F1"),
-        ("entity_label_alpha", "α entity labels"),
-        ("event_type_alpha", "α event types"),
-    )
-    cards = [f'<div class="card">{escape(caption)}<b>{fmt(overall.get(key))}</b></div>' for key, caption in names]
-    for name, value in (overall.get("attribute_alpha") or {}).items():
-        cards.append(f'<div class="card">α {escape(name)}<b>{fmt(value)}</b></div>')
+def fmt_ci(ci: list[float] | None) -> str:
+    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _cards(headline: list[dict[str, Any]], definitions: dict[str, str]) -> str:
+    cards = [
+        f'<div class="card" data-figure="{escape(row["name"])}" title="{escape(definitions.get(row["definition"], ""))}">'
+        f"{escape(row['caption'])}<b>{fmt(row['value'])}</b><small>{fmt_ci(row.get('ci'))}</small></div>"
+        for row in headline
+    ]
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
-PAIR_COLUMNS = (
-    ("entity_f1_exact", "Entity exact"),
-    ("entity_f1_partial", "Entity partial"),
-    ("trigger_f1", "Trigger"),
-    ("argument_f1", "Argument"),
-    ("entity_label_alpha", "α labels"),
-    ("event_type_alpha", "α types"),
-)
-ARTICLE_COLUMNS = (
-    ("f1", "F1 pooled"),
-    ("entity_f1_exact", "Entities"),
-    ("trigger_f1", "Triggers"),
-    ("argument_f1", "Arguments"),
-)
-
-
-def _table(first: str, counted: str, columns: tuple, rows: list[tuple[str, Any, dict]], css: str = "") -> str:
+def _table(
+    first: str,
+    counted: str,
+    columns: tuple[tuple[str, str], ...],
+    rows: list[tuple[str, Any, dict[str, Any]]],
+    css: str = "",
+) -> str:
     """A table: a text column, a count column, then the figures named by `columns`."""
     head = f"<tr><th>{escape(first)}</th><th class=num>{escape(counted)}</th>"
     head += "".join(f"<th class=num>{escape(caption)}</th>" for _, caption in columns) + "</tr>"
@@ -158,9 +157,79 @@ def _table(first: str, counted: str, columns: tuple, rows: list[tuple[str, Any, 
     return f'<table class="{css}">{head}{"".join(body)}</table>'
 
 
-def _pairs_table(pairs: list[dict[str, Any]]) -> str:
-    rows = [(escape(" · ".join(p["annotators"])), p["articles"], p) for p in pairs]
-    return _table("Annotators", "Articles", PAIR_COLUMNS, rows, "pairs")
+MEASURE_COLUMNS = (
+    ("strict", "Entity strict"),
+    ("partial", "Entity partial"),
+    ("trigger_identification", "Trigger I"),
+    ("trigger_classification", "Trigger C"),
+    ("argument_identification", "Arg I"),
+    ("argument_classification", "Arg C"),
+    ("argument_classification_attached", "Arg C+"),
+)
+ARTICLE_COLUMNS = (
+    ("f1", "F1 pooled"),
+    ("strict_f1", "Entities strict"),
+    ("trigger_classification_f1", "Triggers C"),
+    ("argument_classification_f1", "Arguments C"),
+)
+
+
+def _f1s(row: dict[str, Any]) -> dict[str, Any]:
+    """measure name → F1 of a row holding `entities` and `events` figures, with its alphas beside."""
+    figures = {name: f["f1"] for group in ("entities", "events") for name, f in (row.get(group) or {}).items()}
+    return {**figures, **(row.get("alpha") or {})}
+
+
+def _alpha_caption(name: str) -> str:
+    """ "entity_label_alpha" → "α labels", "attribute_alpha:tense" → "α tense"."""
+    short = {"entity_label_alpha": "labels", "event_type_alpha": "types"}
+    return "α " + short.get(name, name.removeprefix("attribute_alpha:"))
+
+
+def _pairs_table(pairs: list[dict[str, Any]], alpha_names: list[str]) -> str:
+    rows = [(escape(" · ".join(p["annotators"])), p["articles"], _f1s(p)) for p in pairs]
+    columns = MEASURE_COLUMNS + tuple((name, _alpha_caption(name)) for name in alpha_names)
+    return _table("Annotators", "Articles", columns, rows, "pairs")
+
+
+def _gold_section(against_gold: list[dict[str, Any]]) -> str:
+    if not against_gold:
+        return (
+            '<p class="muted">No gold yet: run <code>annotate adjudicate</code> to compare each annotator with it.</p>'
+        )
+    rows = [(escape(row["annotator"]), row["articles"], _f1s(row)) for row in against_gold]
+    bars = {
+        row["annotator"]: {"strict": row["entities"]["strict"], "trigger": row["events"]["trigger_classification"]}
+        for row in against_gold
+    }
+    return (
+        '<p class="muted">Gold is the reference: precision is how much of what the annotator marked the gold has, '
+        "recall how much of the gold the annotator marked. Where the gold was merged from these annotators' "
+        "agreed units, it favours them.</p>"
+        + _table("Annotator (pseudonym)", "Articles", MEASURE_COLUMNS, rows, "gold")
+        + bar_chart(
+            "Annotators against gold", bars, (("strict", "entities, strict"), ("trigger", "triggers, classified"))
+        )
+    )
+
+
+def _attributes_table(attributes: dict[str, Any]) -> str:
+    if not attributes:
+        return '<p class="muted">The scheme declares no attributes.</p>'
+    head = (
+        "<tr><th>Attribute</th><th class=num>α</th><th>95% interval</th><th class=num>Raw agreement</th>"
+        "<th class=num>Paired events</th><th>Values</th><th>Note</th></tr>"
+    )
+    body = []
+    for name, row in attributes.items():
+        values = ", ".join(f"{escape(str(v))} {n}" for v, n in (row.get("values") or {}).items())
+        note = f'<span class="flag">{escape(row["rare_values"])}</span>' if row.get("rare_values") else ""
+        body.append(
+            f'<tr data-attribute="{escape(name)}"><td>{escape(name)}</td><td class=num>{fmt(row.get("alpha"))}</td>'
+            f"<td>{fmt_ci(row.get('ci'))}</td><td class=num>{fmt(row.get('raw_agreement'))}</td>"
+            f"<td class=num>{row.get('paired_events', 0)}</td><td>{values}</td><td>{note}</td></tr>"
+        )
+    return f'<table class="attributes">{head}{"".join(body)}</table>'
 
 
 def _articles_table(articles: list[dict[str, Any]]) -> str:
@@ -174,31 +243,81 @@ def _articles_table(articles: list[dict[str, Any]]) -> str:
     return _table("Article (opens the task in Label Studio)", "Annotators", ARTICLE_COLUMNS, rows, "articles")
 
 
+def _gamma_note(overall: dict[str, Any]) -> str:
+    gamma = overall.get("entity_gamma")
+    if not gamma:
+        return ""
+    if gamma.get("skipped"):
+        return f'<p class="gamma muted">Gamma over entity spans was not computed: {escape(gamma["skipped"])}.</p>'
+    return (
+        f'<p class="gamma">Gamma over entity spans: <b>{fmt(gamma.get("value"))}</b> on {gamma.get("articles", 0)} '
+        f"article(s) every annotator annotated (chance sampling seed {gamma.get('seed')}). Unlike F1 it is corrected "
+        "for chance and gives partial credit to spans that overlap or differ in label, so it compares across corpora "
+        "of other span densities; 1 is perfect agreement, 0 what chance gives.</p>"
+    )
+
+
+def _definitions(definitions: dict[str, str]) -> str:
+    items = "".join(f"<dt>{escape(name)}</dt><dd>{escape(text)}</dd>" for name, text in definitions.items())
+    return f'<dl class="definitions">{items}</dl>'
+
+
 def render_html(report: AgreementReport) -> str:
     """The whole page."""
-    overall = report.overall
+    data = report.as_dict()
+    overall, boot = report.overall, report.bootstrap
+    alpha_names = [row["name"] for row in report.headline if row["definition"].endswith("_alpha")]
     sections = [
         f"<h1>Inter-annotator agreement · {escape(report.project)}</h1>",
-        f'<p class="muted">{overall.get("articles", 0)} article(s) compared by {overall.get("pairs", 0)} pair(s) of '
-        f'{overall.get("annotators", 0)} annotator(s); {report.excluded.get("cancelled_annotations", 0)} cancelled '
-        f"annotation(s) left out; source: {escape(report.source)}. F1 is micro-averaged over articles.</p>",
-        _cards(overall),
+        (
+            f'<p class="muted">{overall.get("articles", 0)} article(s) compared by {overall.get("pairs", 0)} pair(s) of '
+            f"{overall.get('annotators', 0)} annotator(s); {report.excluded.get('cancelled_annotations', 0)} cancelled "
+            f"annotation(s) left out; source: {escape(report.source)}. F1 is micro-averaged over articles and pairs; "
+            f"intervals are {boot.get('confidence', 0):.0%} percentile bootstraps over articles "
+            f"({boot.get('resamples')} resamples, seed {boot.get('seed')}). Hover a figure for its definition.</p>"
+        ),
+        _cards(report.headline, data["definitions"]),
+        _gamma_note(overall),
         "<h2>Entity labels</h2>",
-        bar_chart("Entity labels", report.entity_labels, (("exact", "exact span"), ("partial", "overlapping span"))),
+        bar_chart(
+            "Entity labels", report.entity_labels, (("strict", "strict"), ("type", "type (overlap, same label)"))
+        ),
         "<h2>Event types</h2>",
-        bar_chart("Event types", report.event_types, (("trigger", "trigger"), ("argument", "arguments"))),
+        bar_chart(
+            "Event types",
+            report.event_types,
+            (
+                ("trigger_classification", "trigger classification"),
+                ("argument_classification", "argument classification"),
+            ),
+        ),
+        "<h2>Roles</h2>",
+        bar_chart(
+            "Roles",
+            report.roles,
+            (("argument_classification", "argument classification"), ("argument_classification_attached", "attached")),
+        ),
+        "<h2>Attributes, on paired events</h2>",
+        _attributes_table(overall.get("attributes") or {}),
+        "<h2>Each annotator against the gold</h2>",
+        _gold_section(report.against_gold),
         "<h2>Which labels annotators swap</h2>",
-        "<p class=\"muted\">Spans both marked, by one annotator's label (row) and the other's (column); "
-        f"{escape('(none)')} is a span only one of them marked. A disagreement counts in both of its cells.</p>",
+        (
+            '<p class="muted">Entity labels on identical spans and event types on paired events, by one annotator\'s '
+            f"label (row) and the other's (column); {escape('(none)')} is a unit only one of them marked. A disagreement "
+            "counts in both of its cells.</p>"
+        ),
         '<div class="maps"><figure><figcaption>Entity labels</figcaption>',
         heat_map("Entity label confusion", report.confusion.get("entities", {})),
         "</figure><figure><figcaption>Event types</figcaption>",
         heat_map("Event type confusion", report.confusion.get("events", {})),
         "</figure></div>",
         "<h2>Pairs of annotators</h2>",
-        _pairs_table(report.pairs),
+        _pairs_table(report.pairs, alpha_names),
         "<h2>Articles with the lowest agreement</h2>",
         _articles_table(report.articles),
+        "<h2>Definitions</h2>",
+        _definitions(data["definitions"]),
     ]
     body = "\n".join(sections)
     return (
@@ -209,31 +328,48 @@ def render_html(report: AgreementReport) -> str:
 
 
 def render_text(report: AgreementReport) -> str:
-    """A terminal summary: overall figures, then per pair, label and event type."""
-    overall = report.overall
+    """A terminal summary: the headline figures with their intervals, then per pair and against gold."""
+    overall, boot = report.overall, report.bootstrap
     lines = [
-        f"Agreement on {report.project!r} from {report.source}: {overall.get('articles', 0)} article(s), "
-        f"{overall.get('pairs', 0)} pair(s) of annotators; {report.excluded.get('cancelled_annotations', 0)} cancelled "
-        f"and {report.excluded.get('invalid_annotations', 0)} invalid annotation(s) left out.",
-        f"  entity F1 exact {fmt(overall.get('entity_f1_exact'))}, partial {fmt(overall.get('entity_f1_partial'))}; "
-        f"trigger F1 {fmt(overall.get('trigger_f1'))}; argument F1 {fmt(overall.get('argument_f1'))}",
-        f"  alpha: entity labels {fmt(overall.get('entity_label_alpha'))}, "
-        f"event types {fmt(overall.get('event_type_alpha'))}, "
-        + ", ".join(f"{name} {fmt(value)}" for name, value in (overall.get("attribute_alpha") or {}).items()),
-        "Pairs:",
+        (
+            f"Agreement on {report.project!r} from {report.source}: {overall.get('articles', 0)} article(s), "
+            f"{overall.get('pairs', 0)} pair(s) of {overall.get('annotators', 0)} annotator(s); "
+            f"{report.excluded.get('cancelled_annotations', 0)} cancelled and "
+            f"{report.excluded.get('invalid_annotations', 0)} invalid annotation(s) left out."
+        ),
+        (
+            f"Intervals: {boot.get('confidence', 0):.0%} bootstrap over articles, {boot.get('resamples')} resamples, "
+            f"seed {boot.get('seed')}."
+        ),
     ]
+    for row in report.headline:
+        lines.append(f"  {row['caption']:<42} {fmt(row['value'])}  {fmt_ci(row.get('ci'))}")
+    for name, row in (overall.get("attributes") or {}).items():
+        if row.get("rare_values"):
+            lines.append(f"  note, {name}: {row['rare_values']}")
+    lines.append("Pairs (entity strict / trigger classification / argument classification F1):")
     for pair in report.pairs:
+        f1 = _f1s(pair)
         lines.append(
-            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  "
-            f"entities {fmt(pair['entity_f1_exact'])}/{fmt(pair['entity_f1_partial'])}  "
-            f"triggers {fmt(pair['trigger_f1'])}  arguments {fmt(pair['argument_f1'])}"
+            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  {fmt(f1['strict'])} / "
+            f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
         )
-    lines.append("Entity labels (F1 exact / partial):")
-    for label, row in report.entity_labels.items():
-        lines.append(f"  {label:<12} {fmt(row.get('exact', {}).get('f1'))} / {fmt(row.get('partial', {}).get('f1'))}")
-    lines.append("Event types (F1 trigger / arguments):")
-    for label, row in report.event_types.items():
-        lines.append(
-            f"  {label:<22} {fmt(row.get('trigger', {}).get('f1'))} / {fmt(row.get('argument', {}).get('f1'))}"
-        )
+    if report.against_gold:
+        lines.append("Against the gold (entity strict / trigger classification / argument classification F1):")
+        for row in report.against_gold:
+            f1 = _f1s(row)
+            lines.append(
+                f"  {row['annotator']}  {row['articles']} article(s)  {fmt(f1['strict'])} / "
+                f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
+            )
     return "\n".join(lines)
+
+
+def save_report(report: AgreementReport, folder: Path) -> list[Path]:
+    """Write the JSON and the HTML report to `folder` as <project slug>.json and .html; return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    slug = slugify(report.project)
+    json_path, html_path = folder / f"{slug}.json", folder / f"{slug}.html"
+    json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return [json_path, html_path]
