@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ def test_a_fresh_database_giving_the_same_project_id_is_told_apart_by_the_creati
     checkpoint_path = workspace.project_state(slugify(unique_title)) / STATE_FILE
     checkpoint = json.loads(checkpoint_path.read_text())
     other_title = f"{unique_title} fresh"
+    time.sleep(2.5)  # past the whole second of the server's Date header that the checkpoint keeps
     fresh = _project(workspace, label_studio, other_title, tasks=0)
     # The records file and checkpoint of the first project, now facing a project with the id they name.
     workspace.project_state(slugify(other_title))
@@ -270,6 +272,17 @@ def test_a_title_that_gives_the_same_slug_as_another_is_refused(workspace, label
         message = _assert_sentence(result, label_studio)
         assert result.exit_code == 2 and repr(first) in message and "Rename" in message
     assert records.read_bytes() == before and _lines(records) == 3
+
+
+def test_a_pull_that_found_no_project_does_not_hold_the_slug(workspace, label_studio, unique_title):
+    """Feeds: a pull of the title in capitals (no such project), then of the real title."""
+    _project(workspace, label_studio, unique_title, tasks=2)
+    wrong = run_cli("pull", "--project", unique_title.upper())
+    message = _assert_sentence(wrong, label_studio)
+    assert wrong.exit_code == 1 and "no project titled" in message
+    right = run_cli("pull", "--project", unique_title)
+    assert right.exit_code == 0, right.stderr
+    assert _lines(_records_path(workspace, unique_title)) == 2
 
 
 def test_the_committed_records_keep_their_names():

@@ -146,7 +146,7 @@ TITLE_FILE = "title"
 def project_slug(workspace: Workspace, title: str, *, claim: bool = False) -> str:
     """The slug of a project title, refused when another title already uses it in this workspace.
 
-    Commands that write a project's files (`claim`) record the title the slug belongs to; a
+    Commands that wrote a project's files (`claim`, once they worked) record the title the slug belongs to; a
     different title with the same slug (`Probe X A` and `probe-x-a`) would share its records
     file and checkpoint, and pulling one would remove the other's records.
     """

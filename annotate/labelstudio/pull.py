@@ -103,13 +103,16 @@ def pull(
     """
     scheme = current_scheme(workspace)
     title = normalise_title(project or load_project_settings(workspace).project)
-    slug = project_slug(workspace, title, claim=True)
+    slug = project_slug(workspace, title)
     with locked(workspace, slug, "pull"), _naming_the_project(title, workspace):
         if from_file is not None:
-            return _pull_file(
+            result = _pull_file(
                 workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
             )
-        return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+        else:
+            result = _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+        project_slug(workspace, title, claim=True)  # only a pull that worked holds the slug for its title
+    return result
 
 
 @contextlib.contextmanager

@@ -171,9 +171,9 @@ def push(
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
     title = normalise_title(project or load_project_settings(workspace).project)
     _check_options(title, annotators_per_task, batch_size, model_version)
-    slug = project_slug(workspace, title, claim=True)
+    slug = project_slug(workspace, title)
     with locked(workspace, slug, "push"):
-        return _push(
+        result = _push(
             workspace,
             title,
             slug,
@@ -185,6 +185,8 @@ def push(
             batch_size=batch_size,
             on_progress=on_progress,
         )
+        project_slug(workspace, title, claim=True)  # only a push that worked holds the slug for its title
+    return result
 
 
 def _push(
