@@ -225,10 +225,11 @@ def _push(
         cache.unlink(missing_ok=True)
         raise
     _remember_tasks(connection, remote.id, cache, tasks, new, result)
-    if lines is not None:
-        result.predictions = PredictionsResult(file=str(predictions), model_version=model_version or Path(predictions).stem)
+    if lines is not None and predictions is not None:
+        version = model_version or Path(predictions).stem
+        result.predictions = PredictionsResult(file=str(predictions), model_version=version)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
-    if recorded is not None:
+    if recorded is not None and annotator is not None:
         result.annotations = AnnotationsResult(file=str(annotations), annotator=annotator)
         import_annotations(workspace, connection, remote.id, recorded, scheme, result.annotations, on_progress)
     return result
