@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER
 from annotate.core.errors import RecordsDamaged
+from annotate.core.inputs import InputRefused, load_json
 
 
 @dataclass(frozen=True)
@@ -245,11 +246,14 @@ def scan_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | DamagedLine
                 yield number, DamagedLine(number, "a git conflict marker (an unfinished merge)")
                 continue
             try:
-                record = json.loads(line)
+                record = load_json(line)
             except json.JSONDecodeError as exc:
                 cut = not line.endswith("\n")
                 reason = "cut short (the file ends in the middle of a record)" if cut else f"not JSON ({exc.msg})"
                 yield number, DamagedLine(number, reason)
+                continue
+            except InputRefused as exc:
+                yield number, DamagedLine(number, f"refused: {exc}")
                 continue
             if not isinstance(record, dict):
                 yield number, DamagedLine(number, "not a JSON object")

@@ -31,13 +31,14 @@ from annotate.core.errors import (
     PullFailed,
     RecordsDamaged,
 )
+from annotate.core.inputs import load_json
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import DamagedLine, Problem, iter_records, scan_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.validate import FileKind, read_items, repeated_task, task_records
 from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
 
 PAGE_SIZE = 100
@@ -266,7 +267,14 @@ class _Batch:
         self.quarantined: list[Quarantined] = []
 
     def add(self, task: dict[str, Any]) -> None:
-        self.changed_tasks.add(task.get("id"))
+        task_id = task.get("id")
+        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
+        repeated = repeated_task(task, self.changed_tasks)
+        if repeated:
+            self._quarantine_one(task_id, None, {}, [repeated])
+            return
+        self.changed_tasks.add(task_id)
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
@@ -527,7 +535,7 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     try:
-        page = json.loads(body)
+        page = load_json(body)
     except ValueError:
         page = None
     if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):
