@@ -224,18 +224,6 @@ class DamagedLine:
     reason: str
 
 
-def readable_records(path: Path) -> tuple[list[dict[str, Any]], list[DamagedLine]]:
-    """Every record of a JSON Lines file that can be read, and the lines that cannot (nothing raised for them)."""
-    records: list[dict[str, Any]] = []
-    damaged: list[DamagedLine] = []
-    for _, record in scan_records(path):
-        if isinstance(record, DamagedLine):
-            damaged.append(record)
-        else:
-            records.append(record)
-    return records, damaged
-
-
 def scan_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | DamagedLine]]:
     """(line number, record or what is wrong with the line) for each non-blank line, nothing raised."""
     with path.open(encoding="utf-8", newline="\n") as handle:
