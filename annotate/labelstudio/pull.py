@@ -84,6 +84,8 @@ class PullResult:
     """Where the removed records were kept (`<slug>.removed.jsonl`), when some were removed."""
     warnings: list[str] = field(default_factory=list)
     """What the pull noticed and worked around (a checkpoint it could not use, a damaged file set aside)."""
+    passes: list[PullResult] = field(default_factory=list)
+    """With blind annotation, what each pass project gave (this result is their union)."""
 
 
 def pull(
@@ -94,6 +96,7 @@ def pull(
     from_file: Path | None = None,
     new_project: bool = False,
     on_progress: Progress | None = None,
+    passes: bool = True,
 ) -> PullResult:
     """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
 
@@ -101,19 +104,42 @@ def pull(
     the one the checkpoint came from, or a full pull that would keep none of the records,
     is refused unless `new_project` says it is meant (the old records then go to the
     removed file, like every record a pull removes).
+
+    A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
+    into one records file; `passes=False` pulls the one project of exactly this title.
     """
     scheme = current_scheme(workspace)
     title = normalise_title(project or load_project_settings(workspace).project)
     slug = project_slug(workspace, title)
     with locked(workspace, slug, "pull"), _naming_the_project(title, workspace):
-        if from_file is not None:
-            result = _pull_file(
-                workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
-            )
-        else:
-            result = _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+        result = _pull_any(workspace, title, scheme, full, from_file, new_project, on_progress, passes)
         project_slug(workspace, title, claim=True)  # only a pull that worked holds the slug for its title
     return result
+
+
+def _pull_any(
+    workspace: Workspace,
+    title: str,
+    scheme: Scheme,
+    full: bool,
+    from_file: Path | None,
+    new_project: bool,
+    on_progress: Progress | None,
+    passes: bool,
+) -> PullResult:
+    if from_file is not None:
+        return _pull_file(
+            workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
+        )
+    if passes:
+        from annotate.labelstudio import passes as blind
+        from annotate.labelstudio.client import connect
+
+        found = blind.pass_projects(connect(workspace), title)
+        if found:
+            options = {"full": full, "new_project": new_project, "on_progress": on_progress}
+            return blind.pull_passes(workspace, title, found, **options)
+    return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
 
 
 @contextlib.contextmanager
