@@ -191,6 +191,7 @@ def push(
             annotator=annotator,
             batch_size=batch_size,
             on_progress=on_progress,
+            blind=blind,
         )
         project_slug(workspace, title, claim=True)  # only a push that worked holds the slug for its title
     return result
@@ -208,6 +209,7 @@ def _push(
     annotator: str | None,
     batch_size: int,
     on_progress: ProgressCallback | None,
+    blind: bool | None,
 ) -> PushResult:
     scheme = current_scheme(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
