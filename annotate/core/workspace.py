@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
+import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Iterator
+from typing import TextIO
 
 from annotate.core.errors import Busy, TitleTaken, UsageError, WorkspaceError
 
@@ -115,10 +120,6 @@ def slugify(title: str) -> str:
     (a title in another script, or one cut at 64 characters), a short hash of the exact
     title is added, so different titles of that kind never share a file.
     """
-    import hashlib
-    import re
-    import unicodedata
-
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_title.lower())
     slug = "-".join(words)[:64].strip("-")
@@ -167,15 +168,45 @@ def project_slug(workspace: Workspace, title: str, *, claim: bool = False) -> st
     return slug
 
 
+
+# --- writing files whole ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, private: bool = False) -> Iterator[TextIO]:
+    """A text file that appears whole or not at all: written beside `path`, flushed to disk, renamed over it.
+
+    `private` makes the file readable by its owner only (and creates a missing folder owner-only).
+    Whatever stops the writing, the old file stays as it was and no temporary file is left.
+    """
+    if private:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if private:
+            os.chmod(tmp, 0o600)  # an older temporary file may have had another mode
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, content: str, *, private: bool = False) -> None:
+    """Write a whole text file atomically (see `atomic_writer`)."""
+    with atomic_writer(path, private=private) as handle:
+        handle.write(content)
+
+
 def write_private(path: Path, content: str) -> None:
     """Write a file that only its owner can read, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_atomic(path, content, private=True)
 
 
 # --- one writer at a time ------------------------------------------------------------------------
@@ -193,8 +224,6 @@ def locked(workspace: Workspace, name: str, doing: str, *, what: str | None = No
     taken over. A second command refuses at once, naming the first. `what` says in its
     message what is locked (by default the project `name`).
     """
-    import fcntl
-
     path = workspace.private_dir("locks") / f"{name}.lock"
     if path in _held:
         _held[path] += 1
@@ -214,7 +243,7 @@ def locked(workspace: Workspace, name: str, doing: str, *, what: str | None = No
                 f"{holder} is writing {target} right now, so this `annotate {doing}` "
                 "stopped before changing anything. Run it again once that one has finished."
             ) from None
-        started = datetime.now(timezone.utc).strftime("%H:%M:%S UTC")
+        started = datetime.now(UTC).strftime("%H:%M:%S UTC")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"`annotate {doing}` (pid {os.getpid()}, started {started})".encode(), 0)
         _held[path] = 1

@@ -39,10 +39,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from annotate.core import derive
-from annotate.quality.agreement import Article, group_articles
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
@@ -52,6 +54,18 @@ from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.gold import GroundTruths
 from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
+from annotate.core.validate import validate_record
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.projects import (
+    NO_RETRY,
+    AnnotationsResult,
+    PredictionIssue,
+    ensure_project,
+    import_annotations,
+    project_tasks,
+    read_prediction_lines,
+)
 
 GOLD_ANNOTATOR = "gold"
 CURATION_MODEL = "adjudication"
@@ -151,10 +165,11 @@ class Decision:
 
     @property
     def disputes(self) -> int:
-        return sum(
-            map(
-                len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes)
-            )
+        return (
+            len(self.disputed_entities)
+            + len(self.disputed_triggers)
+            + len(self.disputed_arguments)
+            + len(self.disputed_attributes)
         )
 
 
@@ -249,6 +264,7 @@ def _base(article: Article, *, annotation_id: str, source: dict[str, Any] | None
         "updated_at": source.get("updated_at") if source else None,
         "title": first.get("title"),
         "text": first["text"],
+        **({"scheme_version": first["scheme_version"]} if "scheme_version" in first else {}),
     }
 
 
@@ -497,9 +513,6 @@ def curation_config(scheme: Scheme) -> str:
 
 
 def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
-    from annotate.labelstudio.instructions import instructions
-    from annotate.labelstudio.push import ensure_project
-
     project, _ = ensure_project(
         connection,
         title,
@@ -510,15 +523,13 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
     return project
 
 
-def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
+def _send_to_curation(connection: Connection, project: Any, tasks: list[Any]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
-    from annotate.labelstudio.push import NO_RETRY
-
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
             id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
         )
-    return list(answer.task_ids or [])
+    return list(getattr(answer, "task_ids", None) or [])  # sent by the server, not declared by the SDK
 
 
 def _show_prefilled(connection: Connection, project: Any) -> None:
@@ -534,9 +545,6 @@ def _show_prefilled(connection: Connection, project: Any) -> None:
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
     """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
-    from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks
-
     project = find_project(connection, title)
     if project is None:
         return {}, {}, None
@@ -614,8 +622,6 @@ class _Run:
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
     def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
-        from annotate.core.validate import validate_record
-
         problems = tuple(str(p) for p in validate_record(record, self.scheme))
         if problems:
             self.result.invalid.append(replace(outcome, problems=problems))
@@ -664,7 +670,7 @@ class _Run:
         names = [r["annotator"] for r in records]
         by_voter = {
             (name if names.count(name) == 1 else f"{name} (annotation {r['annotation_id']})"): r
-            for name, r in zip(names, records)
+            for name, r in zip(names, records, strict=True)
         }
         votes = collect_votes(by_voter, defaults)
         votes.unanimous = True
@@ -712,7 +718,7 @@ def adjudicate(
     with locked(workspace, project_slug(workspace, title), "adjudicate"):
         connection = connect(workspace)
         result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-        if decisions is not None:
+        if decisions is not None and curator is not None:
             recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
             if recorded.imported:
                 result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
@@ -723,8 +729,6 @@ def adjudicate(
 def _submit_decisions(
     workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
 ) -> Any:
-    from annotate.labelstudio.push import AnnotationsResult, import_annotations, read_prediction_lines
-
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
     recorded = AnnotationsResult(file=str(path), annotator=curator)
@@ -736,8 +740,6 @@ def _submit_decisions(
 
 
 def _no_curation(number: int, item: Any) -> Any:
-    from annotate.labelstudio.push import PredictionIssue
-
     article = item.get("article_id") if isinstance(item, dict) else None
     return PredictionIssue(number, article, "no curation task: the article is not in dispute")
 
@@ -765,7 +767,7 @@ def _adjudicate_once(
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
-        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
+        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate), strict=False):
             result.sent_to_curation.append(replace(outcome, curation_task=task_id))
     if remote is not None:
         if run.to_curate or tasks:
