@@ -23,6 +23,7 @@ from annotate.labelstudio.client import Connection, connect
 from annotate.core.errors import LabelStudioError, UsageError
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
+from annotate.labelstudio.server import load_settings, reset_password
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SIGNUP_PATH = "/user/signup/"
@@ -117,8 +118,6 @@ def iter_team_add(workspace: Workspace, emails: Iterable[str], *, reset: bool = 
             _sign_up(connection, email, password, token)
             yield NewAccount(email, password, False, login)
         elif reset:
-            from annotate.labelstudio.server import reset_password
-
             reset_password(workspace, email, password)
             yield NewAccount(email, password, True, login, reset=True)
         else:
@@ -127,8 +126,6 @@ def iter_team_add(workspace: Workspace, emails: Iterable[str], *, reset: bool = 
 
 def _check_embedded(workspace: Workspace, connection: Connection) -> None:
     """A password can be reset only on the embedded server: Label Studio's API has no way to set one."""
-    from annotate.labelstudio.server import load_settings
-
     settings = load_settings(workspace)
     if settings is None or settings.url.rstrip("/") != connection.url:
         raise UsageError(
