@@ -398,8 +398,18 @@ def pull(
 @app.command()
 @_run
 def validate(
-    path: Path = typer.Argument(..., help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list)."),
+    path: Optional[Path] = typer.Argument(
+        None,
+        help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list). "
+        "With --by-annotator it may be left out: the last pull's quarantined annotations.",
+    ),
     format: Format = typer.Option(Format.text, "--format", help="text or json"),
+    by_annotator: bool = typer.Option(
+        False, "--by-annotator", help="List the problems per annotator (pseudonym, and the e-mail known here)."
+    ),
+    project: Optional[str] = typer.Option(
+        None, help="With --by-annotator and no PATH: the project whose last pull to read (default from annotate.yaml)."
+    ),
 ) -> None:
     """Check a Label Studio export or canonical records against the JSON Schema and the scheme.
 
@@ -407,6 +417,11 @@ def validate(
     """
     from annotate.core import validate as validate_lib
 
+    if by_annotator:
+        _validate_by_annotator(path, project, format)
+        return
+    if path is None:
+        raise typer.BadParameter("give the file to check (or --by-annotator for the last pull)", param_hint="PATH")
     report = validate_lib.validate(path, _workspace())
     if format is Format.json:
         _print_json(report.as_dict())
@@ -418,6 +433,86 @@ def validate(
         typer.echo(f"{path}: {verdict} in {tasks}{report.annotations} annotation(s).")
     if not report.valid:
         raise typer.Exit(1)
+
+
+def _validate_by_annotator(path: Optional[Path], project: Optional[str], format: Format) -> None:
+    from annotate.labelstudio import feedback
+
+    rows = feedback.problems_by_annotator(_workspace(), path, project=project)
+    if format is Format.json:
+        _print_json([row.as_dict() for row in rows])
+    else:
+        for row in rows:
+            typer.echo(f"{row.pseudonym}  {row.email or '(e-mail not known here)'}: {len(row.problems)} problem(s)")
+            for problem in row.problems:
+                typer.echo(f"  {problem}")
+        source = path or "the last pull's quarantined annotations"
+        typer.echo(f"{source}: {sum(len(r.problems) for r in rows)} problem(s) by {len(rows)} annotator(s).")
+    if rows:
+        raise typer.Exit(1)
+
+
+# --- day to day --------------------------------------------------------------------------
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = round(width * done / total) if total else 0
+    share = f"{100 * done / total:.0f} %" if total else "-"
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({share})"
+
+
+@app.command()
+@_run
+def status(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    format: Format = typer.Option(Format.text, "--format", help="text or json"),
+) -> None:
+    """Where the project stands, on one screen: articles, tasks, progress against the overlap, each annotator's
+    work, disputes, gold, the last pull and what changed since, and the next command to run.
+
+    Read-only and light (a few requests, no pull). When Label Studio does not answer it says so and shows what
+    the local files know; exit 1 then.
+    """
+    from annotate.quality import status as status_lib
+
+    state = status_lib.status(_workspace(), project=project)
+    if format is Format.json:
+        _print_json(state.as_dict())
+    else:
+        typer.echo(_status_text(state))
+    if not state.server.answered:
+        raise typer.Exit(1)
+
+
+def _status_text(state: Any) -> str:
+    server = state.server
+    lines = [f"project      {state.project!r}", f"corpus       {state.articles} article(s)"]
+    if not server.answered:
+        lines.append(f"server       did not answer ({server.url or 'none configured'}): {server.reason}")
+        lines.append("             the figures below come from local files only")
+    elif not server.project_found:
+        lines.append(f"server       {server.url}: no project of this title yet")
+    else:
+        lines += [
+            f"tasks        {server.tasks} in Label Studio ({server.url}/projects/{server.project_id}), "
+            f"overlap {server.overlap}",
+            f"annotations  {_bar(server.done_towards_overlap, server.target)}; "
+            f"{server.annotations} submitted, {server.skipped} skipped",
+            f"disputes     {server.disputes_open} open, {server.disputes_settled} settled",
+        ]
+    lines.append(f"gold         {state.gold} article(s)")
+    pulled = f"last pull    {state.last_pull or 'never'}: {state.records} record(s), {state.quarantined} quarantined"
+    if server.answered and server.project_found:
+        pulled += f"; {server.changed_since_pull} task(s) new or changed since"
+    lines.append(pulled)
+    if state.annotators:
+        lines.append("annotators   (done / skipped / quarantined in the last pull; tasks touched on the server)")
+        for row in state.annotators:
+            touched = "-" if row.tasks_on_server is None else row.tasks_on_server
+            who = f"{row.pseudonym}  {row.email or ''}"
+            lines.append(f"  {who:<56} {row.done:>4} / {row.skipped:>3} / {row.quarantined:>3}   {touched}")
+    lines.append(f"next         {state.next_step}")
+    return "\n".join(lines)
 
 
 # --- team, agreement, adjudicate ---------------------------------------------------------

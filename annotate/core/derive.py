@@ -16,12 +16,15 @@ from annotate.core.scheme import EVENT_TARGET, Scheme
 TEXT = "text"
 ENTITY = "entity"
 TRIGGER = "trigger"
+PROBLEMS = "problems"
+"""The task data field where pull writes an annotation's problems for its annotator (empty when none)."""
 
 
 def label_config(scheme: Scheme) -> str:
     """The Label Studio labelling config: title, entity and trigger labels, roles, per-trigger attributes."""
     view = ET.Element("View")
     ET.SubElement(view, "Header", value="$title")
+    ET.SubElement(view, "Header", value=f"${PROBLEMS}", size="6", style="color: #b00020; white-space: pre-line")
     _labels(view, ENTITY, scheme.entities, "Entities")
     _labels(view, TRIGGER, scheme.events, "Event triggers")
     # The article scrolls in its own box so that the attribute choices below it stay in view

@@ -22,8 +22,16 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.errors import (
+    AnnotateError,
+    ExportError,
+    LabelConfigChanged,
+    LabelStudioError,
+    ProjectNotFound,
+    PullFailed,
+)
 from annotate.core.scheme import current_scheme
+from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
@@ -71,6 +79,10 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    feedback_written: int = 0
+    """Tasks whose `problems` field was written or cleared for their annotators to see."""
+    feedback_error: str | None = None
+    """Why the problems could not be written back to Label Studio (the records are written all the same)."""
 
 
 def pull(
@@ -188,18 +200,30 @@ class _Batch:
         self.written = 0
         self.cancelled = 0
         self.quarantined: list[Quarantined] = []
+        self.feedback: dict[int, tuple[dict[str, Any], list[AnnotationProblems]]] = {}
+        """Per converted task: its data and its annotations' problems, to show the annotators."""
 
     def add(self, task: dict[str, Any]) -> None:
         self.changed_tasks.add(task.get("id"))
+        items: list[AnnotationProblems] = []
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
             if problems:
                 self._quarantine_one(task.get("id"), annotation, record, problems)
+                items.append(AnnotationProblems(self._who(record), annotation, tuple(problems), record))
                 continue
             self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
+        if isinstance(task.get("id"), int) and isinstance(task.get("data"), dict):
+            self.feedback[task["id"]] = (task["data"], items)
+
+    def _who(self, record: dict[str, Any]) -> str:
+        """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
+        name = str(record.get("annotator") or "")
+        who = self.pseudonyms.mapping.get(name, "")
+        return who if "@" in who else (name or "an unknown annotator")
 
     def _quarantine_one(self, task: Any, annotation: Any, record: dict, problems: list[Problem]) -> None:
         entry = {
@@ -501,9 +525,27 @@ def _pull_server(
                 batch.changed_tasks.add(int(gone))  # their records are dropped at the merge
                 del known[gone]
         _finish(result, batch, replace_all=full)
+        _send_feedback(connection, batch, known, result)
     # Only now, with the records on disk, may the next pull start from here.
     Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
     return result
+
+
+def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result: PullResult) -> None:
+    """Show each converted task's problems to its annotators, or clear them once its annotations validate.
+
+    Writing a task's data moves its `updated_at`; the checkpoint takes the new value, so the
+    next pull does not fetch the task again for it.
+    """
+    try:
+        for task_id, (data, items) in sorted(batch.feedback.items()):
+            updated = send_feedback(connection, task_id, data, task_feedback(items))
+            if updated is not None:
+                result.feedback_written += 1
+                if updated:
+                    known[str(task_id)] = updated
+    except AnnotateError as exc:
+        result.feedback_error = str(exc)
 
 
 def _fetch(

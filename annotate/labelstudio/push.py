@@ -381,6 +381,7 @@ def task_data(article: Article) -> dict[str, Any]:
         "title": article.display_title,
         "article_id": article.id,
         "text_sha256": article.text_sha256,
+        derive.PROBLEMS: "",  # filled by pull with the problems of an annotation, for its annotator
     }
 
 

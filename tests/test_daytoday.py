@@ -1,0 +1,186 @@
+"""Running a project day to day against the real Label Studio: status, problems back to the annotator.
+
+Two annotators label with overlap 2: one article they dispute, one where the first annotator's
+Giver points at a weapon (quarantined by pull), one the second annotator skipped. `status` must
+give the same figures as counting through Label Studio's API and the records; the quarantined
+annotation's problem must show in its annotator's labelling view, and go once a corrected
+annotation is pulled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from annotate.core.records import iter_records
+from annotate.core.workspace import slugify
+from annotate.labelstudio.feedback import FEEDBACK_FIELD, problems_by_annotator
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.push import push
+from annotate.labelstudio.team import team_add
+from annotate.quality.adjudicate import adjudicate
+from annotate.quality.status import status
+
+from .browser import MODAL, TEXT_OBJECT, log_in, screenshot
+from .helpers import assert_no_traceback, run_cli
+from .test_agreement import annotate_in_label_studio, entity, event, project_with
+
+pytest_plugins = ["tests.browser"]
+
+MEETING = "Kim Jong Un met Vladimir Putin in Vostochny on Wednesday."
+DELIVERY = "Russia delivered shells to North Korea, Seoul said."
+SUMMIT = "Putin flew to Pyongyang for talks with Kim."
+
+
+def _team(workspace, label_studio, count: int) -> list[tuple[str, str, int]]:
+    """(e-mail, first-login password, user id) of new accounts made by `team add`."""
+    accounts = team_add(workspace, [f"annotator-{uuid.uuid4().hex[:8]}@example.org" for _ in range(count)])
+    ids = {u.email: u.id for u in label_studio.connection().client.users.list()}
+    return [(a.email, a.password, ids[a.email]) for a in accounts]
+
+
+def _delivery(text: str, prefix: str, giver: str) -> tuple[list, list]:
+    entities = [
+        entity(text, f"{prefix}1", "Russia", "GPE"),
+        entity(text, f"{prefix}2", "shells", "WEA"),
+        entity(text, f"{prefix}3", "North Korea", "GPE"),
+    ]
+    roles = [("Giver", f"{prefix}{giver}"), ("Artifact", f"{prefix}2"), ("Recipient", f"{prefix}3")]
+    return entities, [event(text, f"{prefix}4", "delivered", "Transaction.Transfer", roles)]
+
+
+def _day(workspace, label_studio, title: str) -> dict:
+    (email_a, password_a, a), (email_b, _, b) = _team(workspace, label_studio, 2)
+    tasks = project_with(workspace, title, {"meeting": MEETING, "delivery": DELIVERY, "summit": SUMMIT})
+    push(workspace, project=title, annotators_per_task=2)
+    t1, t2 = tasks["meeting"]["text"], tasks["delivery"]["text"]
+    meeting, delivery = tasks["meeting"]["task"], tasks["delivery"]["task"]
+    annotate_in_label_studio(label_studio, meeting, a, [entity(t1, "a1", "Vostochny", "FAC")])
+    annotate_in_label_studio(label_studio, meeting, b, [entity(t1, "b1", "Vostochny", "GPE")])
+    bad = annotate_in_label_studio(label_studio, delivery, a, *_delivery(t2, "a", giver="2"))  # Giver → shells
+    annotate_in_label_studio(label_studio, delivery, b, *_delivery(t2, "b", giver="1"))
+    annotate_in_label_studio(label_studio, tasks["summit"]["task"], b, was_cancelled=True)
+    pulled = pull(workspace, project=title)
+    assert len(pulled.quarantined) == 1 and pulled.feedback_written == 1
+    adjudicate(workspace, project=title)
+    return {"tasks": tasks, "a": (email_a, password_a, a), "b": email_b, "bad": bad, "pulled": pulled}
+
+
+def _api_counts(label_studio, project_id: int) -> dict:
+    """What Label Studio's API says, counted the long way: every task with every annotation."""
+    client = label_studio.connection().client
+    done, skipped, per_user = 0, 0, Counter()
+    tasks = list(client.tasks.list(project=project_id, fields="all"))
+    for task in tasks:
+        users = set()
+        for annotation in task.annotations or []:
+            cancelled = annotation["was_cancelled"] if isinstance(annotation, dict) else annotation.was_cancelled
+            author = annotation["completed_by"] if isinstance(annotation, dict) else annotation.completed_by
+            users.add(author.get("id") if isinstance(author, dict) else author)
+            skipped += bool(cancelled)
+            done += not cancelled
+        per_user.update(users)
+    return {"tasks": len(tasks), "done": done, "skipped": skipped, "per_user": per_user}
+
+
+def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, unique_title):
+    day = _day(workspace, label_studio, unique_title)
+    email_a, _, a = day["a"]
+
+    state = status(workspace, project=unique_title)
+
+    counted = _api_counts(label_studio, day["tasks"]["meeting"]["project"])
+    records = list(iter_records(workspace.records_path(slugify(unique_title))))
+    server = state.server
+    assert server.answered and server.project_found
+    assert (server.tasks, server.overlap) == (counted["tasks"], 2) == (3, 2)
+    assert (server.annotations, server.skipped) == (counted["done"], counted["skipped"]) == (4, 1)
+    assert (server.done_towards_overlap, server.target) == (4, 6)
+    assert server.changed_since_pull == 0  # writing the problem into the task did not make it look changed
+    assert (server.disputes_open, server.disputes_settled) == (1, 0)
+    assert state.articles == 3 and state.gold == 0 and state.quarantined == 1
+    assert state.records == sum(not r["cancelled"] for r in records) == 3
+    rows = {row.email: row for row in state.annotators}
+    assert (rows[email_a].done, rows[email_a].skipped, rows[email_a].quarantined) == (1, 0, 1)
+    assert (rows[day["b"]].done, rows[day["b"]].skipped, rows[day["b"]].quarantined) == (2, 1, 0)
+    assert rows[email_a].tasks_on_server == counted["per_user"][a] == 2
+    assert rows[day["b"]].tasks_on_server == 3
+    assert {r.pseudonym for r in state.annotators} == {r["annotator"] for r in records}
+    assert state.next_step.startswith("annotate validate --by-annotator")
+
+    shown = run_cli("status", "--project", unique_title)
+    assert_no_traceback(shown)
+    assert shown.exit_code == 0, shown.output
+    assert "4/6" in shown.stdout and "1 open, 0 settled" in shown.stdout and email_a in shown.stdout
+    as_json = run_cli("status", "--project", unique_title, "--format", "json")
+    assert json.loads(as_json.stdout)["server"]["target"] == 6
+
+    by_annotator = problems_by_annotator(workspace, project=unique_title)
+    assert [(r.email, len(r.problems)) for r in by_annotator] == [(email_a, 1)]
+    assert "Giver" in by_annotator[0].problems[0].message and "WEA" in by_annotator[0].problems[0].message
+    listed = run_cli("validate", "--by-annotator", "--project", unique_title)
+    assert listed.exit_code == 1 and email_a in listed.stdout and "Giver" in listed.stdout
+
+
+def test_status_says_the_server_did_not_answer_and_what_the_files_know(workspace, label_studio, unique_title, monkeypatch):
+    _day(workspace, label_studio, unique_title)
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-a-key")
+
+    state = status(workspace, project=unique_title)
+
+    assert not state.server.answered and "cannot be reached" in (state.server.reason or "")
+    assert (state.articles, state.records, state.quarantined) == (3, 3, 1)
+    assert state.next_step.startswith("annotate server start")
+    shown = run_cli("status", "--project", unique_title)
+    assert_no_traceback(shown)
+    assert shown.exit_code == 1 and "did not answer" in shown.stdout and "local files only" in shown.stdout
+    assert "not-a-key" not in shown.output
+
+
+@pytest.mark.browser
+def test_annotator_sees_their_problem_in_the_labelling_view_until_a_corrected_annotation_is_pulled(
+    workspace, label_studio, unique_title, page: Page, screenshots
+):
+    day = _day(workspace, label_studio, unique_title)
+    email_a, password_a, _ = day["a"]
+    delivery = day["tasks"]["delivery"]
+    client = label_studio.connection().client
+    assert email_a in client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+
+    log_in(page, label_studio.url, email_a, password_a)
+    view = f"{label_studio.url}/projects/{delivery['project']}/data?task={delivery['task']}"
+    page.goto(view)
+    _past_instructions(page)
+    problem = page.get_by_text(re.compile(r"For .*annotation \d+: Transaction.Transfer Giver may point at"))
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("not at 'shells' labelled 'WEA'")  # the words, not a region id
+    screenshot(page, screenshots, "problem shown")
+
+    # The annotator corrects Giver to point at Russia; the next pull validates it and clears the field.
+    text = delivery["text"]
+    fixed = _delivery(text, "a", giver="1")
+    from annotate.core.records import record_to_results
+
+    client.annotations.update(id=day["bad"], result=record_to_results({"entities": fixed[0], "events": fixed[1]}))
+    again = pull(workspace, project=unique_title)
+    assert again.quarantined == [] and again.feedback_written == 1
+    assert client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD] == ""
+    assert problems_by_annotator(workspace, project=unique_title) == []
+
+    page.goto(view)
+    _past_instructions(page)
+    expect(page.get_by_text("Giver may point at")).to_have_count(0)
+    screenshot(page, screenshots, "problem gone")
+
+
+def _past_instructions(page: Page) -> None:
+    page.locator(TEXT_OBJECT).first.wait_for()
+    close = page.get_by_role("button", name="Close modal")
+    if page.locator(MODAL).count() and close.count():
+        close.first.click()
