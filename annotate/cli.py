@@ -753,6 +753,48 @@ def score(
         typer.echo(f"Saved: {report.saved}")
 
 
+@app.command()
+@_run
+def suggest(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    dataset: Optional[Path] = typer.Option(
+        None, "--dataset", help="The published version to learn from (default: the newest under exports/<dataset>/)."
+    ),
+    held_out: str = typer.Option("test", "--held-out", help="The split left out of learning and scored on."),
+) -> None:
+    """Pre-annotate the tasks nobody has labelled yet with a string matcher learnt from the gold.
+
+    Entities from the gold's mentions (longest match first, whole words, the label the gold gives most often,
+    ambiguous strings left out) and triggers whose gold words are unambiguous, pushed as Label Studio
+    predictions with a model version. Its precision and recall are measured with `annotate score` on the
+    held-out split it did not learn from. Tasks with an annotation, or already holding this model version's
+    suggestion, are left alone.
+    """
+    from annotate.quality import suggest as suggest_lib
+
+    result = suggest_lib.suggest(_workspace(), project=project, dataset=dataset, held_out=held_out)
+    learnt = ", ".join(f"{split} {count}" for split, count in sorted(result.learnt_from.items()))
+    typer.echo(
+        f"{result.model_version}: learnt from {learnt} gold article(s): {result.strings} string(s), "
+        f"{result.trigger_words} trigger word(s), {result.left_out} left out as ambiguous."
+    )
+    for measure, name in (("strict", "entities (strict)"), ("trigger_classification", "triggers (classification)")):
+        p, r, f = (result.figure(measure, k) for k in ("precision", "recall", "f1"))
+        typer.echo(f"  {name:<27} precision {_cell(p)}  recall {_cell(r)}  F1 {_cell(f)}  on {result.held_out} (held out)")
+    if result.report.saved:
+        typer.echo(f"Score report: {result.report.saved}")
+    for line in result.invalid:
+        err(f"not sent  {line}")
+    typer.echo(
+        f"Project {result.project!r}: {len(result.uploaded)} task(s) got suggestions, {result.already} had them already, "
+        f"{result.annotated} left alone (annotated)."
+    )
+
+
+def _cell(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
     # A SIGTERM (a service manager, `kill`) takes the same clean-up path as Ctrl-C.
     raise KeyboardInterrupt
