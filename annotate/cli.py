@@ -625,7 +625,10 @@ def adjudicate(
     for item in result.gold:
         typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:
-        typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
+        typer.echo(
+            f"curation   {item.article_id}  {item.disputes} unit(s) in dispute (agreement {item.agreement:.2f}; "
+            f"{', '.join(item.disagreement)}) → new task {item.curation_task}"
+        )
     for item in result.awaiting_curation:
         typer.echo(f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, task {item.curation_task} not submitted yet")
     for item in result.too_few:

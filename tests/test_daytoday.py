@@ -184,3 +184,46 @@ def _past_instructions(page: Page) -> None:
     close = page.get_by_role("button", name="Close modal")
     if page.locator(MODAL).count() and close.count():
         close.first.click()
+
+
+def test_curation_tasks_come_out_in_increasing_agreement_with_the_kind_of_disagreement(
+    workspace, label_studio, unique_title
+):
+    from annotate.core.corpus import article_id_for
+
+    (_, _, a), (_, _, b) = _team(workspace, label_studio, 2)
+    texts = ["Kim met Putin in Vostochny.", "Shoigu met Kim in Pyongyang.", "Lavrov met Choe in Moscow."]
+    # The article with the highest id gets the worst disagreement, so id order is not agreement order.
+    mild, medium, worst = sorted(texts, key=article_id_for)
+    tasks = project_with(workspace, unique_title, {"mild": mild, "medium": medium, "worst": worst})
+
+    def marks(name: str, prefix: str, place_label: str = "GPE", tense: str = "Past", everything: bool = True):
+        text = tasks[name]["text"]
+        words = text.rstrip(".").replace(" met ", " ").replace(" in ", " ").split()
+        entities = [entity(text, f"{prefix}1", words[0], "PER")]
+        if everything:
+            entities += [entity(text, f"{prefix}2", words[1], "PER"), entity(text, f"{prefix}3", words[2], place_label)]
+        events = [event(text, f"{prefix}4", "met", "Contact.Meet", tense=tense)] if everything else []
+        annotate_in_label_studio(label_studio, tasks[name]["task"], a if prefix == "a" else b, entities, events)
+
+    for name in ("mild", "medium", "worst"):
+        marks(name, "a")
+    marks("mild", "b", tense="Present")  # attributes only
+    marks("medium", "b", place_label="FAC")  # one entity's type
+    marks("worst", "b", everything=False)  # spans: b marked one name and no event
+    pull(workspace, project=unique_title)
+
+    result = adjudicate(workspace, project=unique_title)
+
+    sent = result.sent_to_curation
+    assert [o.article_id for o in sent] == [tasks[n]["article_id"] for n in ("worst", "medium", "mild")]
+    assert [o.agreement for o in sent] == sorted(o.agreement for o in sent) and sent[0].agreement < sent[1].agreement
+    assert [o.disagreement for o in sent] == [("spans",), ("types",), ("attributes",)]
+    # In Label Studio the curation tasks' order (by id, the label stream's order) is the same, each showing its kind.
+    client = label_studio.connection().client
+    curation = int(result.curation_url.rsplit("/", 1)[1])
+    made = sorted(client.tasks.list(project=curation), key=lambda t: t.id)
+    assert [t.data["article_id"] for t in made] == [o.article_id for o in sent]
+    assert [t.data["agreement"] for t in made] == sorted(t.data["agreement"] for t in made)
+    assert [t.data["disagreement"] for t in made] == ["spans", "types", "attributes"]
+    assert made[1].data["disputes"].startswith("Agreement 0.") and "disagree on types" in made[1].data["disputes"]
