@@ -120,6 +120,13 @@ def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, u
     as_json = run_cli("status", "--project", unique_title, "--format", "json")
     assert json.loads(as_json.stdout)["server"]["target"] == 6
 
+    # The Data Manager filter an annotator sets to list their own tasks with problems finds exactly that task.
+    mine = {"filter": "filter:tasks:data.problems", "operator": "contains", "type": "String", "value": email_a}
+    query = json.dumps({"filters": {"conjunction": "and", "items": [mine]}})
+    client = label_studio.connection().client
+    found = list(client.tasks.list(project=day["tasks"]["meeting"]["project"], query=query))
+    assert [t.id for t in found] == [day["tasks"]["delivery"]["task"]]
+
     by_annotator = problems_by_annotator(workspace, project=unique_title)
     assert [(r.email, len(r.problems)) for r in by_annotator] == [(email_a, 1)]
     assert "Giver" in by_annotator[0].problems[0].message and "WEA" in by_annotator[0].problems[0].message
@@ -127,7 +134,9 @@ def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, u
     assert listed.exit_code == 1 and email_a in listed.stdout and "Giver" in listed.stdout
 
 
-def test_status_says_the_server_did_not_answer_and_what_the_files_know(workspace, label_studio, unique_title, monkeypatch):
+def test_status_says_the_server_did_not_answer_and_what_the_files_know(
+    workspace, label_studio, unique_title, monkeypatch
+):
     _day(workspace, label_studio, unique_title)
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "not-a-key")

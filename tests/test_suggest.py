@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-import shutil
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from annotate.core.corpus import load_corpus
 from annotate.labelstudio.push import project_tasks, push
 from annotate.labelstudio.team import team_add
 from annotate.quality.score import load_gold
@@ -40,8 +37,14 @@ def test_matcher_takes_the_longest_whole_word_match_and_leaves_ambiguous_strings
             _mention(text, "Russia", "GPE"),  # the second "Russia" is unlabelled: labelled 1 of 2, still kept
         ],
         "events": [
-            {"type": "Transaction.Transfer", "trigger": {"start": text.index("delivered"), "end": text.index("delivered") + 9, "text": "delivered"}},
-            {"type": "Contact.Meet", "trigger": {"start": text.index("met"), "end": text.index("met") + 3, "text": "met"}},
+            {
+                "type": "Transaction.Transfer",
+                "trigger": {"start": text.index("delivered"), "end": text.index("delivered") + 9, "text": "delivered"},
+            },
+            {
+                "type": "Contact.Meet",
+                "trigger": {"start": text.index("met"), "end": text.index("met") + 3, "text": "met"},
+            },
         ],
     }
     matcher = learn([gold])
@@ -95,8 +98,11 @@ def test_suggest_on_a_held_out_seed_article_is_scored_shown_in_label_studio_and_
     assert version == "string-matcher-nk-russia-events-1.0.0"
     results = prediction["result"] if isinstance(prediction, dict) else prediction.result
     spans = [r["value"]["text"] for r in results if r.get("from_name") == "entity"]
-    assert spans and all(tasks[test_article].text[r["value"]["start"] : r["value"]["end"]] == r["value"]["text"]
-                         for r in results if r.get("type") == "labels")
+    assert spans and all(
+        tasks[test_article].text[r["value"]["start"] : r["value"]["end"]] == r["value"]["text"]
+        for r in results
+        if r.get("type") == "labels"
+    )
 
     # A second run adds nothing.
     again = suggest(workspace, project=unique_title, dataset=folder)

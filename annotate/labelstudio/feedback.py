@@ -102,9 +102,9 @@ class AnnotatorProblems:
         return {"pseudonym": self.pseudonym, "email": self.email, "problems": [p.as_dict() for p in self.problems]}
 
 
-def problems_by_annotator(workspace: Workspace, path: Path | None = None, *, project: str | None = None) -> list[
-    AnnotatorProblems
-]:
+def problems_by_annotator(
+    workspace: Workspace, path: Path | None = None, *, project: str | None = None
+) -> list[AnnotatorProblems]:
     """Problems grouped by annotator: of a file (export or records), or of the last pull's quarantine."""
     from annotate.core.scheme import current_scheme
     from annotate.core.settings import load_project_settings

@@ -251,7 +251,7 @@ def next_step(state: Status) -> str:
     if state.quarantined:
         return "annotate validate --by-annotator (the annotators see their problems in Label Studio)"
     if server.disputes_open:
-        return "wait: a curator settles the open disputes in the curation project, then annotate pull && annotate adjudicate"
+        return "wait: the curator settles the open disputes, then annotate adjudicate"
     if server.done_towards_overlap < server.target:
         return "wait: annotators label in Label Studio, then annotate pull"
     if state.gold < server.tasks:

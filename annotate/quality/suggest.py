@@ -37,7 +37,7 @@ from annotate.core.errors import SuggestError
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
-from annotate.core.workspace import Workspace, slugify, write_private
+from annotate.core.workspace import Workspace, write_private
 from annotate.quality.score import ScoreReport, _record_of, load_gold, resolve_version, score
 
 MATCHER = "string-matcher"
@@ -61,9 +61,7 @@ class Matcher:
         """A canonical record of this article holding the matcher's entities and triggers."""
         entity_spans = _matches(self.entities, text)
         taken = [(start, end) for start, end, _ in entity_spans]
-        trigger_spans = [
-            m for m in _matches(self.triggers, text) if not any(s < m[1] and m[0] < e for s, e in taken)
-        ]
+        trigger_spans = [m for m in _matches(self.triggers, text) if not any(s < m[1] and m[0] < e for s, e in taken)]
         entities = [
             {"id": f"e{n}", "start": s, "end": e, "text": text[s:e], "label": self.entities[text[s:e]]}
             for n, (s, e, _) in enumerate(entity_spans, 1)
@@ -179,7 +177,9 @@ def suggest(
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     splits = sorted({str(v.get("split")) for v in manifest.get("articles", {}).values() if isinstance(v, dict)})
     if held_out not in splits:
-        raise SuggestError(f"Version {manifest.get('version')} has no {held_out!r} split to measure on (it has {', '.join(splits)}).")
+        raise SuggestError(
+            f"Version {manifest.get('version')} has no {held_out!r} split to measure on (it has {', '.join(splits)})."
+        )
     learnt: dict[str, int] = {}
     records: list[dict[str, Any]] = []
     for split in splits:
@@ -190,7 +190,9 @@ def suggest(
         records += [_record_of(doc, names) for doc in gold.documents.values()]
         learnt[split] = len(gold.documents)
     if not records:
-        raise SuggestError(f"Version {manifest.get('version')} has no gold outside its {held_out!r} split to learn from.")
+        raise SuggestError(
+            f"Version {manifest.get('version')} has no gold outside its {held_out!r} split to learn from."
+        )
     matcher = learn(records)
     version = model_version(folder, manifest)
     report = _measure(workspace, matcher, folder, held_out, version)
@@ -205,21 +207,26 @@ def suggest(
 def _measure(workspace: Workspace, matcher: Matcher, folder: Path, split: str, version: str) -> ScoreReport:
     """`annotate score` of the matcher's output on the held-out split (saved under exports/scores/)."""
     gold = load_gold(folder, split, workspace)
-    lines = [json.dumps(matcher.predict(a, str(doc["text"])), ensure_ascii=False) for a, doc in sorted(gold.documents.items())]
+    lines = [
+        json.dumps(matcher.predict(a, str(doc["text"])), ensure_ascii=False)
+        for a, doc in sorted(gold.documents.items())
+    ]
     path = workspace.project_state("suggest") / f"{version}.{split}.jsonl"
     write_private(path, "\n".join(lines) + "\n")
     return score(path, dataset=folder, split=split, system=version, workspace=workspace)
 
 
 def _push(workspace: Workspace, title: str, matcher: Matcher, result: SuggestResult) -> None:
+    from annotate.core.records import record_to_results
     from annotate.labelstudio.client import connect, find_project
     from annotate.labelstudio.push import NO_RETRY
-    from annotate.core.records import record_to_results
 
     connection = connect(workspace)
     remote = find_project(connection, title)
     if remote is None:
-        raise SuggestError(f"Label Studio at {connection.url} has no project titled {title!r}; run `annotate push` first.")
+        raise SuggestError(
+            f"Label Studio at {connection.url} has no project titled {title!r}; run `annotate push` first."
+        )
     scheme = current_scheme(workspace)
     for task in _tasks(connection, remote.id):
         data = task.data or {}
@@ -232,19 +239,30 @@ def _push(workspace: Workspace, title: str, matcher: Matcher, result: SuggestRes
             result.already += 1
             continue
         record = matcher.predict(str(data["article_id"]), data["text"])
-        full = {"annotation_id": "suggestion", "annotator": MATCHER, "ground_truth": False, "cancelled": False, **record}
+        full = {
+            "annotation_id": "suggestion",
+            "annotator": MATCHER,
+            "ground_truth": False,
+            "cancelled": False,
+            **record,
+        }
         problems = validate_record(full, scheme)
         if problems:
             result.invalid.append(f"task {task.id}: " + "; ".join(p.message for p in problems))
             continue
         with connection.errors(f"uploading the suggestion for task {task.id}"):
             connection.client.predictions.create(
-                task=task.id, result=record_to_results(record), model_version=result.model_version, request_options=NO_RETRY
+                task=task.id,
+                result=record_to_results(record),
+                model_version=result.model_version,
+                request_options=NO_RETRY,
             )
         result.uploaded.append(task.id)
     if result.uploaded or result.already:
         with connection.errors(f"setting {title!r} to show the suggestions"):
-            connection.client.projects.update(id=remote.id, model_version=result.model_version, show_collab_predictions=True)
+            connection.client.projects.update(
+                id=remote.id, model_version=result.model_version, show_collab_predictions=True
+            )
 
 
 def _tasks(connection: Any, project_id: int) -> list[Any]:
