@@ -393,6 +393,10 @@ def pull(
     typer.echo(f"Records: {result.records_path} ({result.total_records} in all); raw: {result.raw}")
     if result.quarantined:
         typer.echo(f"Quarantined annotations: {result.quarantine_path}")
+    if result.feedback_written:
+        typer.echo(f"Problems shown to (or cleared for) the annotators of {result.feedback_written} task(s) in Label Studio.")
+    if result.feedback_error:
+        err(f"The problems could not be shown in Label Studio: {result.feedback_error} The next pull tries again.")
 
 
 @app.command()

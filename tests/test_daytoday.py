@@ -236,3 +236,21 @@ def test_curation_tasks_come_out_in_increasing_agreement_with_the_kind_of_disagr
     assert [t.data["agreement"] for t in made] == sorted(t.data["agreement"] for t in made)
     assert [t.data["disagreement"] for t in made] == ["spans", "types", "attributes"]
     assert made[1].data["disputes"].startswith("Agreement 0.") and "disagree on types" in made[1].data["disputes"]
+
+
+def test_validate_by_annotator_groups_a_files_problems_under_each_annotator(offline_workspace):
+    from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
+
+    from .test_validate import EXPORTS
+
+    export = EXPORTS / "role-disallowed-target.json"
+    rows = problems_by_annotator(offline_workspace, export)
+
+    expected = pseudonym(load_key(offline_workspace), identity({"id": 2, "email": "ann1@example.org"}))
+    assert [(r.pseudonym, r.email) for r in rows] == [(expected, "ann1@example.org")]
+    assert [p.code for p in rows[0].problems] == ["role-target-type"]
+    shown = run_cli("validate", str(export), "--by-annotator", "--format", "json")
+    assert shown.exit_code == 1
+    assert json.loads(shown.stdout)[0]["problems"][0]["annotation"] == 501
+    clean = run_cli("validate", "--by-annotator")  # no pull yet: nothing quarantined
+    assert clean.exit_code == 0 and "0 problem(s) by 0 annotator(s)" in clean.stdout
