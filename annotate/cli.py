@@ -396,7 +396,10 @@ def pull(
     if result.feedback_written:
         typer.echo(f"Problems shown to (or cleared for) the annotators of {result.feedback_written} task(s) in Label Studio.")
     if result.feedback_error:
-        err(f"The problems could not be shown in Label Studio: {result.feedback_error} The next pull tries again.")
+        err(
+            f"The records are written, but the problems could not be shown in Label Studio: {result.feedback_error} "
+            "The checkpoint did not move, so the next pull fetches the same tasks and tries again."
+        )
 
 
 @app.command()

@@ -254,3 +254,31 @@ def test_validate_by_annotator_groups_a_files_problems_under_each_annotator(offl
     assert json.loads(shown.stdout)[0]["problems"][0]["annotation"] == 501
     clean = run_cli("validate", "--by-annotator")  # no pull yet: nothing quarantined
     assert clean.exit_code == 0 and "0 problem(s) by 0 annotator(s)" in clean.stdout
+
+
+def test_problems_not_shown_for_a_server_error_are_shown_by_the_next_pull(workspace, label_studio, unique_title):
+    """Injects: 503 for every PATCH of a task while pull writes the problems back."""
+    from annotate.labelstudio.pull import Checkpoint
+
+    from .faults import FaultProxy, always
+    from .test_faults import _through
+
+    ((_, _, a),) = _team(workspace, label_studio, 1)
+    tasks = project_with(workspace, unique_title, {"delivery": DELIVERY})
+    delivery = tasks["delivery"]
+    annotate_in_label_studio(label_studio, delivery["task"], a, *_delivery(delivery["text"], "a", giver="2"))
+    proxy = FaultProxy(label_studio.url, always(503, method="PATCH", path="/api/tasks/"))
+    with proxy, _through(proxy, label_studio):
+        shown = run_cli("pull", "--project", unique_title)
+
+    assert_no_traceback(shown)
+    assert proxy.injected("PATCH", "/api/tasks/") >= 1
+    assert "could not be shown in Label Studio" in shown.stderr and "tries again" in shown.stderr
+    assert len(list(iter_records(workspace.quarantine_path(slugify(unique_title))))) == 1  # the records are written
+    assert Checkpoint.load(workspace, slugify(unique_title)) is None  # so the next pull fetches the task again
+    client = label_studio.connection().client
+    assert not client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+
+    again = pull(workspace, project=unique_title)
+    assert again.feedback_error is None and again.feedback_written == 1
+    assert "Giver" in client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]

@@ -526,8 +526,10 @@ def _pull_server(
                 del known[gone]
         _finish(result, batch, replace_all=full)
         _send_feedback(connection, batch, known, result)
-    # Only now, with the records on disk, may the next pull start from here.
-    Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
+    # Only now, with the records on disk and the problems shown, may the next pull start from here;
+    # when the problems could not be shown, the next pull fetches the same tasks and tries again.
+    if result.feedback_error is None:
+        Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
     return result
 
 
