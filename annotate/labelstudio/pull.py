@@ -30,6 +30,7 @@ from annotate.core.errors import (
     ProjectNotFound,
     PullFailed,
 )
+from annotate.core.inputs import load_json
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
@@ -37,7 +38,7 @@ from annotate.core.records import Problem, iter_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.validate import FileKind, read_items, repeated_task, task_records
 from annotate.core.workspace import Workspace, slugify
 
 PAGE_SIZE = 100
@@ -204,7 +205,14 @@ class _Batch:
         """Per converted task: its data and its annotations' problems, to show the annotators."""
 
     def add(self, task: dict[str, Any]) -> None:
-        self.changed_tasks.add(task.get("id"))
+        task_id = task.get("id")
+        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
+        repeated = repeated_task(task, self.changed_tasks)
+        if repeated:
+            self._quarantine_one(task_id, None, {}, [repeated])
+            return
+        self.changed_tasks.add(task_id)
         items: list[AnnotationProblems] = []
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
@@ -216,8 +224,8 @@ class _Batch:
             self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
-        if isinstance(task.get("id"), int) and isinstance(task.get("data"), dict):
-            self.feedback[task["id"]] = (task["data"], items)
+        if isinstance(task_id, int) and not isinstance(task_id, bool) and isinstance(task.get("data"), dict):
+            self.feedback[task_id] = (task["data"], items)
 
     def _who(self, record: dict[str, Any]) -> str:
         """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
@@ -402,7 +410,7 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     try:
-        page = json.loads(body)
+        page = load_json(body)
     except ValueError:
         page = None
     if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):

@@ -56,6 +56,7 @@ from annotate.core.errors import AnnotateError, ExportError
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
+from annotate.core.urls import redact_url
 from annotate.core.workspace import Workspace, slugify
 from annotate.quality import matching
 from annotate.quality.matching import ARGUMENT_MEASURES, ENTITY_MEASURES, TRIGGER_MEASURES, Annotation, Comparison
@@ -763,7 +764,7 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
     try:
-        url = url or resolve(workspace)[0]
+        url = redact_url(url or resolve(workspace)[0])
         if project_id is None:
             found = find_project(connect(workspace), title)
             project_id = found.id if found else None
