@@ -282,3 +282,25 @@ def test_problems_not_shown_for_a_server_error_are_shown_by_the_next_pull(worksp
     again = pull(workspace, project=unique_title)
     assert again.feedback_error is None and again.feedback_written == 1
     assert "Giver" in client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+
+
+def test_the_next_step_follows_where_the_project_stands():
+    from dataclasses import replace
+
+    from annotate.quality.status import ServerStatus, Status, next_step
+
+    server = ServerStatus(url="http://127.0.0.1:8080", answered=True, project_found=True, tasks=3, overlap=2)
+    base = Status("p", articles=3, records=6, quarantined=0, gold=0, last_pull="t", server=server)
+
+    def step(**changes) -> str:
+        return next_step(replace(base, server=replace(server, **changes.pop("server", {})), **changes))
+
+    assert step(server={"answered": False}).startswith("annotate server start")
+    assert step(server={"project_found": False}) == "annotate push"
+    assert step(articles=4) == "annotate push"  # an article not in Label Studio yet
+    assert step(server={"changed_since_pull": 1}) == "annotate pull"
+    assert step(quarantined=1).startswith("annotate validate --by-annotator")
+    assert step(server={"disputes_open": 1, "done_towards_overlap": 6}).startswith("wait: the curator")
+    assert step(server={"done_towards_overlap": 5}).startswith("wait: annotators label")
+    assert step(server={"done_towards_overlap": 6}) == "annotate adjudicate"
+    assert step(server={"done_towards_overlap": 6}, gold=3) == "annotate publish --bump minor"
