@@ -272,10 +272,15 @@ def push(
         None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
     ),
     batch_size: int = typer.Option(100, help="Articles per import request."),
+    shared: bool = typer.Option(
+        False, "--shared", help="One project where annotators see each other's work, instead of blind passes."
+    ),
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
 
-    A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
+    With more than one annotator per task the annotation is blind: one project per pass ("<title> · pass A", ...),
+    each annotator working in one pass. A rerun imports only new articles; changed ones are named, not
+    re-imported. Exit 1 if anything was refused.
     """
     from annotate.labelstudio import push as push_lib
 
@@ -290,9 +295,13 @@ def push(
             annotator=annotator,
             batch_size=batch_size,
             on_progress=bar.update,
+            blind=False if shared else None,
         )
-    verb = "created" if result.project_created else "updated"
-    typer.echo(f"Project {result.title!r} {verb}: {result.url}")
+    for one in result.passes or [result]:
+        verb = "created" if one.project_created else "updated"
+        typer.echo(f"Project {one.title!r} {verb}: {one.url}")
+    if result.passes:
+        typer.echo(f"Blind annotation: {len(result.passes)} passes; give each annotator one pass to work in.")
     for item in result.changed:
         err(f"changed  {item.article_id}  {item.title}: {item.advice}")
     for batch in result.failed:
@@ -502,7 +511,7 @@ def _status_text(state: Any) -> str:
     else:
         lines += [
             f"tasks        {server.tasks} in Label Studio ({server.url}/projects/{server.project_id}), "
-            f"overlap {server.overlap}",
+            f"overlap {server.overlap}" + (f" ({server.passes} blind passes, one project each)" if server.passes else ""),
             f"annotations  {_bar(server.done_towards_overlap, server.target)}; "
             f"{server.annotations} submitted, {server.skipped} skipped",
             f"disputes     {server.disputes_open} open, {server.disputes_settled} settled",
@@ -556,6 +565,30 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     for member in members:
         typer.echo(f"{member.email:<36} {member.annotations:>6} annotation(s)  pseudonym {member.pseudonym}")
     typer.echo(f"{len(members)} account(s)")
+
+
+@app.command()
+@_run
+def watch(
+    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
+    interval: float = typer.Option(2.0, help="Seconds between two looks at the server."),
+    once: bool = typer.Option(False, "--once", help="Check what is there now, then stop."),
+) -> None:
+    """Check each annotation as it is submitted and show its problems to its annotator in the labelling view.
+
+    Looks every few seconds at the project's passes (or its one project) and its curation project; what is
+    wrong with a submission (a role its event type does not have, say) appears above the article of that
+    task, and goes away once the annotation is fixed. Runs until Ctrl-C.
+    """
+    from annotate.labelstudio import watch as watch_lib
+
+    if not once:
+        typer.echo("Watching for new annotations; Ctrl-C to stop.")
+    for checked in watch_lib.watch(_workspace(), project=project, interval=interval, rounds=1 if once else None):
+        verdict = f"{len(checked.problems)} problem(s)" if checked.problems else "valid"
+        typer.echo(f"{checked.project}: task {checked.task_id}, annotation {checked.annotation_id}: {verdict}")
+        for problem in checked.problems:
+            typer.echo(f"  {problem}")
 
 
 class ReportFormat(str, Enum):

@@ -68,7 +68,8 @@ def run(project: Workspace) -> None:
 
     step("Pushing the corpus, two annotators per article")
     result = push(workspace, annotators_per_task=2)
-    print(f"{result.url}: {len(result.created)} tasks created, {len(result.skipped)} already there")
+    for one in result.passes or [result]:  # blind: one project per pass, each holding every article
+        print(f"{one.title}, {one.url}: {len(one.created)} tasks created, {len(one.skipped)} already there")
     for name, email in PASSES.items():
         done = push(workspace, annotations=recorded / f"{name}.jsonl", annotator=email).annotations
         print(f"{name} as {email}: {done.imported} annotations imported, {done.skipped} already there")

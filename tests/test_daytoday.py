@@ -54,38 +54,68 @@ def _delivery(text: str, prefix: str, giver: str) -> tuple[list, list]:
     return entities, [event(text, f"{prefix}4", "delivered", "Transaction.Transfer", roles)]
 
 
-def _day(workspace, label_studio, title: str) -> dict:
-    (email_a, password_a, a), (email_b, _, b) = _team(workspace, label_studio, 2)
-    tasks = project_with(workspace, title, {"meeting": MEETING, "delivery": DELIVERY, "summit": SUMMIT})
+def _blind(workspace, title: str, texts: dict[str, str]) -> dict:
+    """These articles pushed with two annotators per task: blind, one pass project each (pass A, pass B)."""
+    import shutil
+
+    from annotate.core.corpus import article_from_text, write_article
+    from annotate.labelstudio.client import connect
+    from annotate.labelstudio.passes import pass_projects
+    from annotate.labelstudio.push import project_tasks
+
+    shutil.rmtree(workspace.corpus)
+    articles = {name: article_from_text(text, title=name) for name, text in texts.items()}
+    for article in articles.values():
+        write_article(workspace.corpus, article)
     push(workspace, project=title, annotators_per_task=2)
+    connection = connect(workspace)
+    passes = pass_projects(connection, title)
+    tasks = [project_tasks(connection, p.id) for p in passes]
+    return {
+        name: {
+            "text": a.text,
+            "article_id": a.id,
+            "tasks": [t[a.id].id for t in tasks],
+            "projects": [p.id for p in passes],
+        }
+        for name, a in articles.items()
+    }
+
+
+def _day(workspace, label_studio, title: str) -> dict:
+    """Annotator a works in pass A, b in pass B: a dispute on the meeting, a's Giver → shells, b skips the summit."""
+    (email_a, password_a, a), (email_b, _, b) = _team(workspace, label_studio, 2)
+    tasks = _blind(workspace, title, {"meeting": MEETING, "delivery": DELIVERY, "summit": SUMMIT})
     t1, t2 = tasks["meeting"]["text"], tasks["delivery"]["text"]
-    meeting, delivery = tasks["meeting"]["task"], tasks["delivery"]["task"]
-    annotate_in_label_studio(label_studio, meeting, a, [entity(t1, "a1", "Vostochny", "FAC")])
-    annotate_in_label_studio(label_studio, meeting, b, [entity(t1, "b1", "Vostochny", "GPE")])
-    bad = annotate_in_label_studio(label_studio, delivery, a, *_delivery(t2, "a", giver="2"))  # Giver → shells
-    annotate_in_label_studio(label_studio, delivery, b, *_delivery(t2, "b", giver="1"))
-    annotate_in_label_studio(label_studio, tasks["summit"]["task"], b, was_cancelled=True)
+    (meeting_a, meeting_b), (delivery_a, delivery_b) = tasks["meeting"]["tasks"], tasks["delivery"]["tasks"]
+    annotate_in_label_studio(label_studio, meeting_a, a, [entity(t1, "a1", "Vostochny", "FAC")])
+    annotate_in_label_studio(label_studio, meeting_b, b, [entity(t1, "b1", "Vostochny", "GPE")])
+    bad = annotate_in_label_studio(label_studio, delivery_a, a, *_delivery(t2, "a", giver="2"))  # Giver → shells
+    annotate_in_label_studio(label_studio, delivery_b, b, *_delivery(t2, "b", giver="1"))
+    annotate_in_label_studio(label_studio, tasks["summit"]["tasks"][1], b, was_cancelled=True)
     pulled = pull(workspace, project=title)
     assert len(pulled.quarantined) == 1 and pulled.feedback_written == 1
     adjudicate(workspace, project=title)
     return {"tasks": tasks, "a": (email_a, password_a, a), "b": email_b, "bad": bad, "pulled": pulled}
 
 
-def _api_counts(label_studio, project_id: int) -> dict:
-    """What Label Studio's API says, counted the long way: every task with every annotation."""
+def _api_counts(label_studio, project_ids: list[int]) -> dict:
+    """What Label Studio's API says, counted the long way: every task of every pass with every annotation."""
     client = label_studio.connection().client
-    done, skipped, per_user = 0, 0, Counter()
-    tasks = list(client.tasks.list(project=project_id, fields="all"))
-    for task in tasks:
-        users = set()
-        for annotation in task.annotations or []:
-            cancelled = annotation["was_cancelled"] if isinstance(annotation, dict) else annotation.was_cancelled
-            author = annotation["completed_by"] if isinstance(annotation, dict) else annotation.completed_by
-            users.add(author.get("id") if isinstance(author, dict) else author)
-            skipped += bool(cancelled)
-            done += not cancelled
-        per_user.update(users)
-    return {"tasks": len(tasks), "done": done, "skipped": skipped, "per_user": per_user}
+    done, skipped, tasks, per_user = 0, 0, 0, Counter()
+    for project_id in project_ids:
+        listed = list(client.tasks.list(project=project_id, fields="all"))
+        tasks = max(tasks, len(listed))
+        for task in listed:
+            users = set()
+            for annotation in task.annotations or []:
+                cancelled = annotation["was_cancelled"] if isinstance(annotation, dict) else annotation.was_cancelled
+                author = annotation["completed_by"] if isinstance(annotation, dict) else annotation.completed_by
+                users.add(author.get("id") if isinstance(author, dict) else author)
+                skipped += bool(cancelled)
+                done += not cancelled
+            per_user.update(users)
+    return {"tasks": tasks, "done": done, "skipped": skipped, "per_user": per_user}
 
 
 def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, unique_title):
@@ -94,10 +124,10 @@ def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, u
 
     state = status(workspace, project=unique_title)
 
-    counted = _api_counts(label_studio, day["tasks"]["meeting"]["project"])
+    counted = _api_counts(label_studio, day["tasks"]["meeting"]["projects"])
     records = list(iter_records(workspace.records_path(slugify(unique_title))))
     server = state.server
-    assert server.answered and server.project_found
+    assert server.answered and server.project_found and server.passes == 2
     assert (server.tasks, server.overlap) == (counted["tasks"], 2) == (3, 2)
     assert (server.annotations, server.skipped) == (counted["done"], counted["skipped"]) == (4, 1)
     assert (server.done_towards_overlap, server.target) == (4, 6)
@@ -121,11 +151,11 @@ def test_status_figures_equal_the_api_and_the_records(workspace, label_studio, u
     assert json.loads(as_json.stdout)["server"]["target"] == 6
 
     # The Data Manager filter an annotator sets to list their own tasks with problems finds exactly that task.
-    mine = {"filter": "filter:tasks:data.problems", "operator": "contains", "type": "String", "value": email_a}
+    mine = {"filter": "filter:tasks:data.feedback", "operator": "contains", "type": "String", "value": "problem"}
     query = json.dumps({"filters": {"conjunction": "and", "items": [mine]}})
     client = label_studio.connection().client
-    found = list(client.tasks.list(project=day["tasks"]["meeting"]["project"], query=query))
-    assert [t.id for t in found] == [day["tasks"]["delivery"]["task"]]
+    found = list(client.tasks.list(project=day["tasks"]["delivery"]["projects"][0], query=query))
+    assert [t.id for t in found] == [day["tasks"]["delivery"]["tasks"][0]]
 
     by_annotator = problems_by_annotator(workspace, project=unique_title)
     assert [(r.email, len(r.problems)) for r in by_annotator] == [(email_a, 1)]
@@ -159,14 +189,16 @@ def test_annotator_sees_their_problem_in_the_labelling_view_until_a_corrected_an
     day = _day(workspace, label_studio, unique_title)
     email_a, password_a, _ = day["a"]
     delivery = day["tasks"]["delivery"]
+    task_a, project_a = delivery["tasks"][0], delivery["projects"][0]
     client = label_studio.connection().client
-    assert email_a in client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+    assert "Giver" in client.tasks.get(id=task_a).data[FEEDBACK_FIELD]
+    assert not client.tasks.get(id=delivery["tasks"][1]).data.get(FEEDBACK_FIELD)  # b's pass: nothing wrong
 
     log_in(page, label_studio.url, email_a, password_a)
-    view = f"{label_studio.url}/projects/{delivery['project']}/data?task={delivery['task']}"
+    view = f"{label_studio.url}/projects/{project_a}/data?task={task_a}"
     page.goto(view)
     _past_instructions(page)
-    problem = page.get_by_text(re.compile(r"For .*annotation \d+: Transaction.Transfer Giver may point at"))
+    problem = page.get_by_text(re.compile(r"Your last submission has 1 problem.*Transaction.Transfer Giver may point at"))
     expect(problem).to_be_visible()
     expect(problem).to_contain_text("not at 'shells' labelled 'WEA'")  # the words, not a region id
     screenshot(page, screenshots, "problem shown")
@@ -179,7 +211,7 @@ def test_annotator_sees_their_problem_in_the_labelling_view_until_a_corrected_an
     client.annotations.update(id=day["bad"], result=record_to_results({"entities": fixed[0], "events": fixed[1]}))
     again = pull(workspace, project=unique_title)
     assert again.quarantined == [] and again.feedback_written == 1
-    assert client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD] == ""
+    assert client.tasks.get(id=task_a).data[FEEDBACK_FIELD] == ""
     assert problems_by_annotator(workspace, project=unique_title) == []
 
     page.goto(view)
@@ -264,9 +296,12 @@ def test_problems_not_shown_for_a_server_error_are_shown_by_the_next_pull(worksp
     from .test_faults import _through
 
     ((_, _, a),) = _team(workspace, label_studio, 1)
-    tasks = project_with(workspace, unique_title, {"delivery": DELIVERY})
+    from annotate.labelstudio.passes import pass_title
+
+    tasks = _blind(workspace, unique_title, {"delivery": DELIVERY})
     delivery = tasks["delivery"]
-    annotate_in_label_studio(label_studio, delivery["task"], a, *_delivery(delivery["text"], "a", giver="2"))
+    task_a = delivery["tasks"][0]
+    annotate_in_label_studio(label_studio, task_a, a, *_delivery(delivery["text"], "a", giver="2"))
     proxy = FaultProxy(label_studio.url, always(503, method="PATCH", path="/api/tasks/"))
     with proxy, _through(proxy, label_studio):
         shown = run_cli("pull", "--project", unique_title)
@@ -275,13 +310,14 @@ def test_problems_not_shown_for_a_server_error_are_shown_by_the_next_pull(worksp
     assert proxy.injected("PATCH", "/api/tasks/") >= 1
     assert "could not be shown in Label Studio" in shown.stderr and "tries again" in shown.stderr
     assert len(list(iter_records(workspace.quarantine_path(slugify(unique_title))))) == 1  # the records are written
-    assert Checkpoint.load(workspace, slugify(unique_title)) is None  # so the next pull fetches the task again
+    assert Checkpoint.load(workspace, slugify(pass_title(unique_title, 1))) is not None  # pass B had nothing to show
+    assert Checkpoint.load(workspace, slugify(pass_title(unique_title, 0))) is None  # pass A is fetched again
     client = label_studio.connection().client
-    assert not client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+    assert not client.tasks.get(id=task_a).data.get(FEEDBACK_FIELD)
 
     again = pull(workspace, project=unique_title)
     assert again.feedback_error is None and again.feedback_written == 1
-    assert "Giver" in client.tasks.get(id=delivery["task"]).data[FEEDBACK_FIELD]
+    assert "Giver" in client.tasks.get(id=task_a).data[FEEDBACK_FIELD]
 
 
 def test_the_next_step_follows_where_the_project_stands():

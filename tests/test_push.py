@@ -40,7 +40,7 @@ def test_push_creates_one_task_per_article_with_the_schemes_config_and_the_guide
     )
     articles = load_corpus(workspace)
 
-    first = push(workspace, project=unique_title, annotators_per_task=2)
+    first = push(workspace, project=unique_title, annotators_per_task=2, blind=False)
 
     client = label_studio.connection().client
     project = client.projects.get(id=first.project_id)
@@ -167,7 +167,7 @@ def test_predictions_appear_on_their_tasks_and_bad_records_are_refused_by_name(
     assert [p.model_version for p in task.predictions] == ["gazetteer"]
     results = task.predictions[0].result
     assert {r["value"]["labels"][0] for r in results if r["type"] == "labels"} == {"PER", "Contact.Meet"}
-    assert any(r["type"] == "relation" and r["labels"] == ["Participant"] for r in results)
+    assert any(r["type"] == "relation" and r["labels"] == ["Contact.Meet: Participant"] for r in results)
 
     rerun = run_cli("push", "--project", unique_title, "--predictions", str(path), "--model-version", "gazetteer")
     assert_no_traceback(rerun)
@@ -253,10 +253,11 @@ def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, 
     from annotate.core.workspace import slugify
 
     recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
-    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    account = f"pass-a-{unique_title.split()[-1]}@seed.example"  # an account of this test's own: no test order counts
+    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert first.exit_code == 0, first.output + first.stderr
     assert "5 imported" in first.stdout and "first-login password" in first.stdout
-    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert again.exit_code == 0 and "0 imported, 5 skipped" in again.stdout
 
     pull(workspace, project=unique_title)

@@ -16,24 +16,31 @@ from annotate.core.scheme import EVENT_TARGET, Scheme
 TEXT = "text"
 ENTITY = "entity"
 TRIGGER = "trigger"
-PROBLEMS = "problems"
-"""The task data field where pull writes an annotation's problems for its annotator (empty when none)."""
+FEEDBACK = "feedback"
+"""The task data field where `annotate watch` and `annotate pull` tell the annotator what is wrong with their work."""
 
 
 def label_config(scheme: Scheme) -> str:
     """The Label Studio labelling config: title, entity and trigger labels, roles, per-trigger attributes."""
     view = ET.Element("View")
+    # Empty until `annotate watch` or `annotate pull` finds a problem in the annotator's submission of this task.
+    ET.SubElement(view, "Header", value=f"${FEEDBACK}", size="5")
     ET.SubElement(view, "Header", value="$title")
-    ET.SubElement(view, "Header", value=f"${PROBLEMS}", size="6", style="color: #b00020; white-space: pre-line")
     _labels(view, ENTITY, scheme.entities, "Entities")
     _labels(view, TRIGGER, scheme.events, "Event triggers")
     # The article scrolls in its own box so that the attribute choices below it stay in view
     # when a trigger is selected in a long article.
     box = ET.SubElement(view, "View", style="max-height: 55vh; overflow-y: auto")
     ET.SubElement(box, "Text", name=TEXT, value="$text")
+    # Each event type's roles stand together, named after it: a role of another event type
+    # reads as wrong in the list, and is reported as such at once (`annotate watch`).
     relations = ET.SubElement(view, "Relations")
-    for role in scheme.role_names:
-        ET.SubElement(relations, "Relation", value=role)
+    for event in scheme.events:
+        for role in event.roles:
+            attrs = {"value": relation_label(event.name, role.name)}
+            if event.color:
+                attrs["background"] = event.color
+            ET.SubElement(relations, "Relation", attrs)
     triggers = ",".join(scheme.event_names)
     for attribute in scheme.attributes:
         box = ET.SubElement(view, "View", visibleWhen="region-selected", whenLabelValue=triggers)
@@ -52,6 +59,20 @@ def label_config(scheme: Scheme) -> str:
     ET.indent(view, space="  ")
     comment = f"<!-- Generated from labels/scheme.yaml version {scheme.version} by `annotate scheme`. Do not edit. -->"
     return comment + "\n" + ET.tostring(view, encoding="unicode") + "\n"
+
+
+ROLE_MARK = ": "
+
+
+def relation_label(event_type: str, role: str) -> str:
+    """The label of a role relation in Label Studio: the event type, then the role ("Transaction.Transfer: Giver")."""
+    return f"{event_type}{ROLE_MARK}{role}"
+
+
+def split_relation_label(label: str) -> tuple[str | None, str]:
+    """(event type, role) of a relation label; (None, role) for a bare role, as older projects have them."""
+    event_type, mark, role = label.rpartition(ROLE_MARK)
+    return (event_type, role) if mark else (None, label)
 
 
 def _labels(view: ET.Element, name: str, items: tuple, title: str) -> None:

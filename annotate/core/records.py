@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from annotate.core.derive import ENTITY, TEXT, TRIGGER
+from annotate.core.derive import ENTITY, TEXT, TRIGGER, relation_label, split_relation_label
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,17 @@ def results_to_record(
             problem("role-count", f"relation {source}→{target} needs exactly one role label, has {labels!r}", source)
             if not labels:
                 continue
-        events[source]["arguments"].append({"role": labels[0], "target": target})
+        event_type, role = split_relation_label(str(labels[0]))
+        if event_type is not None and event_type != events[source]["type"]:
+            kind = events[source]["type"]
+            problem(
+                "role-of-other-event",
+                f"the role {labels[0]!r} belongs to {event_type}, but this trigger is {kind}; "
+                f"pick one of the {kind}: roles",
+                source,
+            )
+            continue
+        events[source]["arguments"].append({"role": role, "target": target})
     return entities, list(events.values()), problems
 
 
@@ -151,7 +161,7 @@ def record_to_results(record: dict[str, Any]) -> list[dict[str, Any]]:
                     "to_id": argument["target"],
                     "type": "relation",
                     "direction": "right",
-                    "labels": [argument["role"]],
+                    "labels": [relation_label(event["type"], argument["role"])],
                 }
             )
     return results

@@ -1,15 +1,15 @@
-"""Problems back to the annotator, inside Label Studio.
+"""Problems back to the annotator, inside Label Studio: what `annotate pull` found, in the one feedback field.
 
-Label Studio 1.23's open-source server has no comments API, so an annotation's problems are
-written into a field of its task's data, `problems`: the label config shows it above the
-article in the labelling view, and the Data Manager shows it as a column that can be
-filtered ("problems contains my e-mail") to list one's own tasks with problems. Each line
-names whose annotation it is about, so on a task with several annotators everyone reads
-only their own lines. The field is emptied once the task's annotations validate.
+Label Studio 1.23's open-source server has no comments API, so problems are written into the
+task data field `feedback` (`derive.FEEDBACK`), the same field `annotate watch` writes within
+seconds of a submission: the label config shows it above the article in the labelling view,
+and the Data Manager shows it as a column, filterable ("feedback is not empty") to list one's
+tasks with problems. Pull writes it for every task it converts whose annotations it
+quarantines, in watch's words (regions named by their text and label); on a shared project,
+where one task holds several annotators' work, each part is addressed to its annotator by
+e-mail. The field is emptied once the task's annotations validate.
 
-`task_feedback` makes the text from problems; `send_feedback` writes it to a task when it
-changed. Pull calls both for every task it converts; anything else that validates a
-submitted annotation (a webhook, say) can call them the same way.
+`task_feedback` makes the text; `send_feedback` writes it when it changed.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annotate.core.derive import PROBLEMS
+from annotate.core.derive import FEEDBACK
 from annotate.core.records import Problem, iter_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.client import Connection
 from annotate.labelstudio.pseudonyms import Pseudonyms
 
-FEEDBACK_FIELD = PROBLEMS
+FEEDBACK_FIELD = FEEDBACK
 """The task data field holding the problems of the task's annotations, in plain words."""
 
 
@@ -40,30 +40,29 @@ class AnnotationProblems:
     """The annotation as a record, to name its regions by their text rather than their ids."""
 
 
-def plain(problem: Problem, record: Mapping[str, Any] | None = None) -> str:
-    """A problem as an annotator reads it: the sentence only, regions named by their text, no codes."""
-    message = problem.message.strip()
-    for region, words in _region_texts(record or {}).items():
-        message = message.replace(f"'{region}'", repr(words))
-    return message[:1].upper() + message[1:]
+def task_feedback(items: Iterable[AnnotationProblems]) -> str:
+    """The feedback field's text for a task: watch's message, addressed by e-mail when several annotators erred."""
+    from annotate.labelstudio.watch import _describe, _message
+
+    described = [
+        (item, [_by_text(_describe(p, dict(item.record or {})), item.record or {}) for p in item.problems])
+        for item in sorted(items, key=lambda i: (i.who, str(i.annotation)))
+        if item.problems
+    ]
+    if len(described) == 1:
+        return _message({}, described[0][1])
+    return " ".join(f"For {item.who}: {_message({}, problems)}" for item, problems in described)
 
 
-def _region_texts(record: Mapping[str, Any]) -> dict[str, str]:
-    texts = {str(e.get("id")): str(e.get("text")) for e in record.get("entities") or [] if isinstance(e, dict)}
+def _by_text(message: str, record: Mapping[str, Any]) -> str:
+    """Region ids inside a message ('a2') replaced by the region's words ('shells'), which the annotator sees."""
+    names = {str(e.get("id")): str(e.get("text")) for e in record.get("entities") or [] if isinstance(e, dict)}
     for event in record.get("events") or []:
         if isinstance(event, dict) and isinstance(event.get("trigger"), dict):
-            texts[str(event.get("id"))] = str(event["trigger"].get("text"))
-    return texts
-
-
-def task_feedback(items: Iterable[AnnotationProblems]) -> str:
-    """The text of a task's feedback field: one line per problem, each naming whose annotation it is."""
-    lines = []
-    for item in sorted(items, key=lambda i: (i.who, str(i.annotation))):
-        for problem in item.problems:
-            said = plain(problem, item.record)
-            lines.append(f"For {item.who}, annotation {item.annotation}: {said}. Fix it and submit again.")
-    return "\n".join(lines)
+            names[str(event.get("id"))] = str(event["trigger"].get("text"))
+    for region, words in names.items():
+        message = message.replace(f"'{region}'", repr(words))
+    return message
 
 
 def send_feedback(connection: Connection, task_id: int, data: Mapping[str, Any], text: str) -> str | None:

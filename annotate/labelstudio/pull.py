@@ -84,6 +84,8 @@ class PullResult:
     """Tasks whose `problems` field was written or cleared for their annotators to see."""
     feedback_error: str | None = None
     """Why the problems could not be written back to Label Studio (the records are written all the same)."""
+    passes: list[PullResult] = field(default_factory=list)
+    """With blind annotation, what each pass project gave (this result is their union)."""
 
 
 def pull(
@@ -93,12 +95,24 @@ def pull(
     full: bool = False,
     from_file: Path | None = None,
     on_progress: Progress | None = None,
+    passes: bool = True,
 ) -> PullResult:
-    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
+
+    A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
+    into one records file; `passes=False` pulls the one project of exactly this title.
+    """
     scheme = current_scheme(workspace)
     title = project or load_project_settings(workspace).project
     if from_file is not None:
         return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+    if passes:
+        from annotate.labelstudio import passes as blind
+        from annotate.labelstudio.client import connect
+
+        found = blind.pass_projects(connect(workspace), title)
+        if found:
+            return blind.pull_passes(workspace, title, found, full=full, on_progress=on_progress)
     return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
 
 

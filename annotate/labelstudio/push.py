@@ -133,6 +133,8 @@ class PushResult:
     """Corpus files that are not articles: named, skipped, the good articles pushed."""
     task_ids: dict[str, int] = field(default_factory=dict)
     """The task id of each article this push imported."""
+    passes: list[PushResult] = field(default_factory=list)
+    """With blind annotation, the result of each pass project (this result is the first pass's)."""
 
     @property
     def failed_count(self) -> int:
@@ -161,22 +163,34 @@ def push(
     annotator: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
+    blind: bool | None = None,
 ) -> PushResult:
     """Create or update the project, import the articles it lacks, then upload predictions if given.
 
     `annotations` (with `annotator`, an e-mail) imports recorded canonical records as that
     account's annotations, creating the account if needed: how a recorded annotation pass
     is put back into a fresh Label Studio.
+
+    With more than one annotator per task the push is blind (`annotate.labelstudio.passes`):
+    one project per pass, unless `blind` is False (one shared project with overlap).
     """
     if (annotations is None) != (annotator is None):
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
     scheme = current_scheme(workspace)
-    articles, broken = read_corpus(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
+    if blind is not False:
+        from annotate.labelstudio import passes
+
+        count = passes.pass_count(connection, title, annotators_per_task, forced=blind is True)
+        if count:
+            options = {"predictions": predictions, "model_version": model_version, "annotations": annotations}
+            options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
+            return passes.push_passes(workspace, connection, title, count, **options)
+    articles, broken = read_corpus(workspace)
     remote, created = ensure_project(
         connection,
         title,
@@ -382,7 +396,6 @@ def task_data(article: Article) -> dict[str, Any]:
         "title": article.display_title,
         "article_id": article.id,
         "text_sha256": article.text_sha256,
-        derive.PROBLEMS: "",  # filled by pull with the problems of an annotation, for its annotator
     }
 
 

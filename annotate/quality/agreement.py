@@ -760,6 +760,10 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     from annotate.labelstudio.pull import Checkpoint
 
     checkpoint = Checkpoint.load(workspace, slugify(title))
+    if checkpoint is None and project_id is None:
+        by_task = _pass_links(workspace, title)
+        if by_task:
+            return lambda task_id: by_task.get(str(task_id))
     url = None
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
@@ -773,6 +777,21 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None:
         return lambda task_id: None
     return lambda task_id: None if task_id is None else f"{url}/projects/{project_id}/data?task={task_id}"
+
+
+def _pass_links(workspace: Workspace, title: str) -> dict[str, str]:
+    """Task id → page for a title annotated blind: each pass's last pull names its project and tasks."""
+    from annotate.labelstudio.passes import MAX_PASSES, pass_title
+    from annotate.labelstudio.pull import Checkpoint
+
+    links: dict[str, str] = {}
+    for number in range(MAX_PASSES):
+        found = Checkpoint.load(workspace, slugify(pass_title(title, number)))
+        if found is None:
+            break
+        for task_id in found.tasks:
+            links[task_id] = f"{found.server}/projects/{found.project_id}/data?task={task_id}"
+    return links
 
 
 def _gold_records(workspace: Workspace, title: str) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.pseudonyms import MAPPING_FILE, identity, load_key, pseudonym
 from annotate.labelstudio.pull import Checkpoint
-from annotate.quality.adjudicate import curation_title
+from annotate.labelstudio.passes import MAX_PASSES, curation_title, pass_title
 
 PAGE_SIZE = 1000
 LIGHT_FIELDS = "id,total_annotations,cancelled_annotations,annotators,updated_at"
@@ -50,7 +50,11 @@ class ServerStatus:
     reason: str | None = None
     project_found: bool = False
     project_id: int | None = None
+    """The project (with blind passes: the first pass's project)."""
+    passes: int = 0
+    """Blind passes (one project each); 0 for one shared project."""
     tasks: int = 0
+    """Tasks of the project (with passes: of each pass, which all hold the same articles)."""
     overlap: int = 1
     annotations: int = 0
     """Submitted annotations on the server."""
@@ -94,7 +98,7 @@ def status(workspace: Workspace, *, project: str | None = None) -> Status:
     articles, _ = read_corpus(workspace)
     records = _lines(workspace.records_path(slug))
     quarantine = _lines(workspace.quarantine_path(slug))
-    checkpoint = Checkpoint.load(workspace, slug)
+    checkpoints = _checkpoints(workspace, title)
     annotators = _local_annotators(workspace, records, quarantine)
     result = Status(
         project=title,
@@ -102,11 +106,11 @@ def status(workspace: Workspace, *, project: str | None = None) -> Status:
         records=sum(not r.get("cancelled") for r in records),
         quarantined=len(quarantine),
         gold=len({r["article_id"] for r in _lines(workspace.gold_path(slug))}),
-        last_pull=checkpoint.since if checkpoint else None,
+        last_pull=min((c.since for c in checkpoints.values()), default=None),
         server=ServerStatus(url=None, answered=False),
     )
     try:
-        result.server = _server(workspace, title, checkpoint, annotators)
+        result.server = _server(workspace, title, checkpoints, annotators)
     except AnnotateError as exc:
         result.server = ServerStatus(url=_configured_url(workspace), answered=False, reason=str(exc))
     result.annotators = sorted(annotators.values(), key=lambda a: (a.email or "~", a.pseudonym))
@@ -158,29 +162,52 @@ def _local_annotators(
     return found
 
 
+def _checkpoints(workspace: Workspace, title: str) -> dict[str, Checkpoint]:
+    """The last pull's checkpoint of each project of the title (its one project, or each blind pass)."""
+    titles = [title] + [pass_title(title, n) for n in range(MAX_PASSES)]
+    found = {t: Checkpoint.load(workspace, slugify(t)) for t in titles}
+    return {t: c for t, c in found.items() if c is not None}
+
+
+def title_projects(connection: Any, title: str) -> tuple[list[Any], bool]:
+    """The title's projects on the server, and whether they are blind passes."""
+    from annotate.labelstudio.client import find_project
+    from annotate.labelstudio.passes import pass_projects
+
+    passes = pass_projects(connection, title)
+    if passes:
+        return passes, True
+    remote = find_project(connection, title)
+    return ([remote] if remote is not None else []), False
+
+
 def _server(
-    workspace: Workspace, title: str, checkpoint: Checkpoint | None, annotators: dict[str, AnnotatorStatus]
+    workspace: Workspace, title: str, checkpoints: dict[str, Checkpoint], annotators: dict[str, AnnotatorStatus]
 ) -> ServerStatus:
-    from annotate.labelstudio.client import connect, find_project
+    from annotate.labelstudio.client import connect
 
     connection = connect(workspace)
     server = ServerStatus(url=connection.url, answered=True)
-    remote = find_project(connection, title)
-    if remote is None:
+    projects, blind = title_projects(connection, title)
+    if not projects:
         return server
-    server.project_found, server.project_id = True, remote.id
-    server.overlap = max(1, int(remote.maximum_annotations or 1))
-    tasks = _light_tasks(connection, remote.id)
-    server.tasks = len(tasks)
-    known = checkpoint.tasks if checkpoint and checkpoint.project_id == remote.id else {}
+    server.project_found, server.project_id = True, projects[0].id
+    server.passes = len(projects) if blind else 0
     per_user: Counter[int] = Counter()
-    for task in tasks:
-        done = int(task.get("total_annotations") or 0)
-        server.annotations += done
-        server.skipped += int(task.get("cancelled_annotations") or 0)
-        server.done_towards_overlap += min(done, server.overlap)
-        server.changed_since_pull += known.get(str(task["id"])) != str(task.get("updated_at"))
-        per_user.update(set(task.get("annotators") or []))
+    for remote in projects:
+        cap = max(1, int(remote.maximum_annotations or 1))  # a pass project asks for one annotation a task
+        server.overlap = len(projects) if blind else cap
+        tasks = _light_tasks(connection, remote.id)
+        server.tasks = max(server.tasks, len(tasks))
+        checkpoint = checkpoints.get(remote.title)
+        known = checkpoint.tasks if checkpoint and checkpoint.project_id == remote.id else {}
+        for task in tasks:
+            done = int(task.get("total_annotations") or 0)
+            server.annotations += done
+            server.skipped += int(task.get("cancelled_annotations") or 0)
+            server.done_towards_overlap += min(done, cap)
+            server.changed_since_pull += known.get(str(task["id"])) != str(task.get("updated_at"))
+            per_user.update(set(task.get("annotators") or []))
     _add_accounts(workspace, connection, per_user, annotators)
     server.disputes_open, server.disputes_settled = _disputes(connection, title)
     return server

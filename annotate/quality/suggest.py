@@ -217,52 +217,51 @@ def _measure(workspace: Workspace, matcher: Matcher, folder: Path, split: str, v
 
 
 def _push(workspace: Workspace, title: str, matcher: Matcher, result: SuggestResult) -> None:
-    from annotate.core.records import record_to_results
-    from annotate.labelstudio.client import connect, find_project
-    from annotate.labelstudio.push import NO_RETRY
+    from annotate.labelstudio.client import connect
+    from annotate.quality.status import title_projects
 
     connection = connect(workspace)
-    remote = find_project(connection, title)
-    if remote is None:
+    projects, _ = title_projects(connection, title)
+    if not projects:
         raise SuggestError(
             f"Label Studio at {connection.url} has no project titled {title!r}; run `annotate push` first."
         )
     scheme = current_scheme(workspace)
-    for task in _tasks(connection, remote.id):
-        data = task.data or {}
-        if not isinstance(data.get("text"), str) or data.get("article_id") is None:
-            continue
-        if (task.total_annotations or 0) or (task.cancelled_annotations or 0):
-            result.annotated += 1
-            continue
-        if result.model_version in {p.model_version for p in task.predictions or []}:
-            result.already += 1
-            continue
-        record = matcher.predict(str(data["article_id"]), data["text"])
-        full = {
-            "annotation_id": "suggestion",
-            "annotator": MATCHER,
-            "ground_truth": False,
-            "cancelled": False,
-            **record,
-        }
-        problems = validate_record(full, scheme)
-        if problems:
-            result.invalid.append(f"task {task.id}: " + "; ".join(p.message for p in problems))
-            continue
-        with connection.errors(f"uploading the suggestion for task {task.id}"):
-            connection.client.predictions.create(
-                task=task.id,
-                result=record_to_results(record),
-                model_version=result.model_version,
-                request_options=NO_RETRY,
-            )
-        result.uploaded.append(task.id)
-    if result.uploaded or result.already:
-        with connection.errors(f"setting {title!r} to show the suggestions"):
-            connection.client.projects.update(
-                id=remote.id, model_version=result.model_version, show_collab_predictions=True
-            )
+    for remote in projects:  # the one project, or each blind pass
+        before = (len(result.uploaded), result.already)
+        for task in _tasks(connection, remote.id):
+            _suggest_task(connection, task, matcher, scheme, result)
+        if (len(result.uploaded), result.already) != before:
+            with connection.errors(f"setting {remote.title!r} to show the suggestions"):
+                connection.client.projects.update(
+                    id=remote.id, model_version=result.model_version, show_collab_predictions=True
+                )
+
+
+def _suggest_task(connection: Any, task: Any, matcher: Matcher, scheme: Any, result: SuggestResult) -> None:
+    from annotate.core.records import record_to_results
+    from annotate.labelstudio.push import NO_RETRY
+
+    data = task.data or {}
+    if not isinstance(data.get("text"), str) or data.get("article_id") is None:
+        return
+    if (task.total_annotations or 0) or (task.cancelled_annotations or 0):
+        result.annotated += 1
+        return
+    if result.model_version in {p.model_version for p in task.predictions or []}:
+        result.already += 1
+        return
+    record = matcher.predict(str(data["article_id"]), data["text"])
+    full = {"annotation_id": "suggestion", "annotator": MATCHER, "ground_truth": False, "cancelled": False, **record}
+    problems = validate_record(full, scheme)
+    if problems:
+        result.invalid.append(f"task {task.id}: " + "; ".join(p.message for p in problems))
+        return
+    with connection.errors(f"uploading the suggestion for task {task.id}"):
+        connection.client.predictions.create(
+            task=task.id, result=record_to_results(record), model_version=result.model_version, request_options=NO_RETRY
+        )
+    result.uploaded.append(task.id)
 
 
 def _tasks(connection: Any, project_id: int) -> list[Any]:
