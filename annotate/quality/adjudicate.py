@@ -497,8 +497,8 @@ def curation_task(
         "source_task_id": article.task_id,
         "agreement": agreement,
         "disagreement": kinds,
-        "disputes": f"Agreement {agreement:.2f}; they disagree on {kinds}. In dispute ({len(found)}): "
-        + "; ".join(d.describe(votes) for d in found),
+        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found)
+        + f". Agreement {agreement:.2f}; they disagree on {kinds}.",
     }
     return {"data": data, "predictions": [{"model_version": CURATION_MODEL, "result": results}]}
 

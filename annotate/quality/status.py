@@ -2,9 +2,10 @@
 
 What the workspace knows (corpus, the last pull's records and quarantine, gold, the pull
 checkpoint) is read from local files. What only the server knows (tasks, annotations made
-since the last pull, open disputes) comes from a few light requests: the project, its task
-list without texts or results (ids, annotation counts, who annotated, when it changed),
-the accounts, and the curation project's task list. When the server does not answer, the
+since the last pull, open disputes) comes from a few light requests: the project (or each
+blind pass project, where the overlap is the number of passes), its task list without texts
+or results (ids, annotation counts, who annotated, when it changed), the accounts, and the
+curation project's task list. When the server does not answer, the
 local half is still given and the answer says the server did not.
 """
 
@@ -20,9 +21,9 @@ from annotate.core.errors import AnnotateError
 from annotate.core.records import iter_records
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
+from annotate.labelstudio.passes import MAX_PASSES, curation_title, pass_title
 from annotate.labelstudio.pseudonyms import MAPPING_FILE, identity, load_key, pseudonym
 from annotate.labelstudio.pull import Checkpoint
-from annotate.labelstudio.passes import MAX_PASSES, curation_title, pass_title
 
 PAGE_SIZE = 1000
 LIGHT_FIELDS = "id,total_annotations,cancelled_annotations,annotators,updated_at"
