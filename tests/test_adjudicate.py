@@ -11,7 +11,7 @@ from annotate.core.records import iter_records
 from annotate.core.validate import validate_record
 
 from .helpers import assert_no_traceback, run_cli
-from .test_agreement import annotate_in_label_studio, entity, event, new_annotators, project_with
+from .builders import annotate_in_label_studio, entity, event, new_annotators, project_with
 
 MEETING = "Kim Jong Un met Vladimir Putin in Vostochny on Wednesday."
 

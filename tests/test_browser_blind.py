@@ -17,7 +17,8 @@ from annotate.core.corpus import Article, article_id_for, write_article
 from annotate.core.records import iter_records
 from annotate.labelstudio.passes import pass_title
 from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import project_tasks, push
+from annotate.labelstudio.projects import project_tasks
+from annotate.labelstudio.push import push
 from annotate.labelstudio.team import team_add
 
 pytest.register_assert_rewrite("tests.browser")

@@ -31,7 +31,7 @@ from .browser import (  # noqa: E402
     screenshot,
     submit,
 )
-from .test_agreement import annotate_in_label_studio, entity, event, new_annotators, project_with  # noqa: E402
+from .builders import annotate_in_label_studio, entity, event, new_annotators, project_with  # noqa: E402
 
 pytest_plugins = ["tests.browser"]
 

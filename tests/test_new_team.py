@@ -27,7 +27,7 @@ from annotate.labelstudio import server
 from annotate.labelstudio.passes import pass_title
 from annotate.quality.adjudicate import curation_title
 
-from .conftest import copy_project_files
+from .builders import copy_project_files
 from .helpers import assert_no_traceback, run_cli
 
 pytest.register_assert_rewrite("tests.browser")

@@ -11,9 +11,10 @@ from annotate.core.records import iter_records
 from annotate.core.corpus import load_corpus
 from annotate.labelstudio.passes import pass_projects, pass_title
 from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import project_tasks, push
+from annotate.labelstudio.projects import project_tasks
+from annotate.labelstudio.push import push
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
 RECORDED = REPO / "corpus" / "annotations"

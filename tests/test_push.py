@@ -16,7 +16,7 @@ from annotate.core.corpus import Article, load_corpus, write_article
 from annotate.core.errors import LabelConfigRefused, PushInterrupted
 from annotate.labelstudio.instructions import markdown_to_html
 
-from .conftest import REPO
+from .builders import REPO
 from annotate.labelstudio.push import Stage, push
 from annotate.core.scheme import load_scheme
 
@@ -92,8 +92,9 @@ def test_raw_html_in_guidelines_is_escaped_and_unsafe_links_dropped():
 
 
 def test_a_push_stopped_by_a_server_going_down_finishes_on_rerun_without_duplicates(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
+    workspace, label_studio = own_workspace, own_label_studio  # a server of its own: it is stopped here
     for number in range(300):
         text = f"Synthetic article {number}: the delegation met in Pyongyang on day {number}."
         write_article(workspace.corpus, Article(id=f"synthetic-{number:04d}", text=text, title=f"Synthetic {number}"))

@@ -12,10 +12,12 @@ from annotate.core import derive
 from annotate.core.errors import SchemeError
 from annotate.core.scheme import load_scheme, parse_scheme
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
 SCHEME = load_scheme(REPO / "labels" / "scheme.yaml")
+
+NAMES = load_scheme(REPO / "labels" / "scheme.yaml").attribute_names
 
 
 def test_committed_generated_files_match_the_scheme(offline_workspace):
@@ -71,12 +73,12 @@ def test_a_role_of_another_event_type_is_named_as_such_and_bare_roles_still_pars
     record = _text()
     results = record_to_results(record)
     assert [r["labels"] for r in results if r["type"] == "relation"] == [["Contact.Meet: Participant"]]
-    assert results_to_record(results)[1] == record["events"]  # a round trip keeps the bare role in the record
+    assert results_to_record(results, attribute_names=NAMES)[1] == record["events"]  # a round trip keeps the bare role in the record
     bare = [{**r, "labels": ["Participant"]} if r["type"] == "relation" else r for r in results]
-    assert results_to_record(bare)[1] == record["events"]  # projects made before the prefix parse as before
+    assert results_to_record(bare, attribute_names=NAMES)[1] == record["events"]  # projects made before the prefix parse as before
 
     other = [{**r, "labels": ["Statement.Deny: Denier"]} if r["type"] == "relation" else r for r in results]
-    _, events, problems = results_to_record(other)
+    _, events, problems = results_to_record(other, attribute_names=NAMES)
     assert events[0]["arguments"] == []
     assert [(p.code, p.region) for p in problems] == [("role-of-other-event", "v1")]
     assert "belongs to Statement.Deny, but this trigger is Contact.Meet" in problems[0].message

@@ -6,11 +6,12 @@ import shutil
 
 from annotate.core.corpus import Article, article_id_for, write_article
 from annotate.labelstudio.passes import pass_projects
-from annotate.labelstudio.push import project_tasks, push
+from annotate.labelstudio.projects import project_tasks
+from annotate.labelstudio.push import push
 from annotate.labelstudio.watch import FIELD
 
 from .helpers import assert_no_traceback, run_cli
-from .test_agreement import annotate_in_label_studio, entity, event, new_annotators
+from .builders import annotate_in_label_studio, entity, event, new_annotators
 
 TEXT = "Russia sent shells to North Korea."
 

@@ -132,7 +132,9 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "Offsets are Python string indices (code points) into text; text[start:end] equals the span text."
         ),
         "type": "object",
-        "required": ["article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"],
+        "required": [
+            "article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"
+        ],
         "additionalProperties": False,
         "properties": {
             "article_id": {"type": "string", "minLength": 1},
@@ -149,6 +151,7 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "entities": {"type": "array", "items": {"$ref": "#/$defs/entity"}},
             "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
             "provenance": {"type": "object"},
+            "scheme_version": {"type": "string", "pattern": "^\\d+\\.\\d+\\.\\d+$"},
         },
         "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
     }
@@ -168,6 +171,7 @@ def bio_tags(scheme: Scheme) -> list[str]:
 
 def features(scheme: Scheme, config: str):
     """The `datasets.Features` of a published config (`documents`, `tokens`, `windows` or `annotations`)."""
+    # lazy: `datasets` takes half a second to import and only publishing needs it
     from datasets import ClassLabel, Features, List, Value
 
     span = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}

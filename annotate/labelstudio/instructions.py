@@ -16,6 +16,7 @@ import markdown
 from markdown.treeprocessors import Treeprocessor
 
 from annotate.core.generated import fill_tables
+from annotate.core.guidelines import guidelines_version
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import Workspace
 
@@ -61,5 +62,18 @@ def instructions(workspace: Workspace, scheme: Scheme) -> str:
     sections = []
     for page in guideline_pages(workspace):
         body = markdown_to_html(fill_tables(page.read_text(encoding="utf-8"), scheme))
-        sections.append(f"<section>\n{body}\n</section>")
+        sections.append(f"<section>\n{_what_changed(page)}{body}\n</section>")
     return "\n".join(sections)
+
+
+def _what_changed(page: Path) -> str:
+    """A note above a page that states its version: which version this is, and what it changed."""
+    found = guidelines_version(page)
+    if found is None:
+        return ""
+    changes = found.changes or ""
+    note = markdown_to_html(
+        f"**Guidelines version {found.version}** (scheme {found.scheme_version}). What changed:\n\n{changes}"
+    )
+    return f'<aside class="guidelines-version">\n{note}\n</aside>\n'
+

@@ -15,7 +15,8 @@ and adjudication see one project. Whether a title is done in passes is read from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import ascii_uppercase
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from annotate.core.errors import UsageError
 from annotate.core.records import iter_records, write_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.client import Connection, find_project
+from annotate.labelstudio.projects import AnnotationsResult, _account_id, _annotated_by
 
 if TYPE_CHECKING:
     from annotate.labelstudio.pull import PullResult
@@ -52,7 +54,8 @@ def pass_projects(connection: Connection, title: str) -> list[Any]:
     prefix = pass_title(title, 0)[: -len("A")]
     found: dict[int, Any] = {}
     with connection.errors(f"looking up the passes of {title!r}"):
-        for project in connection.client.projects.list(title=prefix, page_size=100):
+        listed: Iterable[Any] = connection.client.projects.list(title=prefix, page_size=100)
+        for project in listed:
             if project.title in wanted:
                 found[wanted[project.title]] = project
     return [found[n] for n in sorted(found)]
@@ -93,6 +96,7 @@ def push_passes(workspace: Workspace, connection: Connection, title: str, count:
 
     Returns the first pass's result with every pass's result in `passes`.
     """
+    # lazy: push hands a blind push to this module, which pushes each pass with push() (a cycle to break)
     from annotate.labelstudio.push import push
 
     check_passes(count)
@@ -121,7 +125,6 @@ def push_passes(workspace: Workspace, connection: Connection, title: str, count:
 def _pass_for(workspace: Workspace, connection: Connection, results: list[PushResult], email: str) -> int:
     """The pass a recorded annotation pass by this account goes to: where the account already works,
     else the first pass nobody has annotated in."""
-    from annotate.labelstudio.push import AnnotationsResult, _account_id, _annotated_by
 
     user_id = _account_id(workspace, connection, email, AnnotationsResult(file="", annotator=email))
     untouched = None
@@ -153,8 +156,7 @@ class PassPull:
 
 def pull_passes(workspace: Workspace, title: str, passes: list[Any], **options: Any) -> PullResult:
     """Pull each pass as its own project, then write the title's records and quarantine as their union."""
-    from dataclasses import replace
-
+    # lazy: pull hands a title with passes to this module, which pulls each pass with pull() (a cycle to break)
     from annotate.labelstudio.pull import pull
 
     pulled = [PassPull(p.title, pull(workspace, project=p.title, passes=False, **options)) for p in passes]

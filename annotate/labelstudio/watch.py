@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,9 +28,11 @@ from annotate.core import derive
 from annotate.core.records import Problem
 from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import task_records
+from annotate.core.exports import task_records
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.passes import curation_title, pass_projects
+from annotate.labelstudio.pull import _FILTER_TIME, _query
 
 FIELD = derive.FEEDBACK
 PAGE_SIZE = 100
@@ -48,8 +50,6 @@ class Checked:
 
 def watched_projects(connection: Connection, title: str) -> list[Any]:
     """The projects whose submissions are checked: the passes (or the one project), and the curation project."""
-    from annotate.labelstudio.passes import curation_title, pass_projects
-
     found = pass_projects(connection, title) or [p for p in [find_project(connection, title)] if p is not None]
     curation = find_project(connection, curation_title(title))
     return found + ([curation] if curation is not None else [])
@@ -103,13 +103,11 @@ class _Project:
 
     def _changed(self, connection: Connection) -> Iterator[dict[str, Any]]:
         """Tasks updated since the newest change seen (every task on the first poll), with annotations."""
-        from annotate.labelstudio.pull import _http, _query
-
         after, newest = 0, self.since
         while True:
             params = {"project": self.id, "fields": "all", "page": 1, "page_size": PAGE_SIZE}
             params["query"] = _query(after, self.since)
-            response = _http(connection, "api/tasks/", params, f"checking new annotations in {self.title!r}")
+            response = connection.get_raw("api/tasks/", params, f"checking new annotations in {self.title!r}")
             tasks = json.loads(response.content).get("tasks") or []
             for task in tasks:
                 newest = max(newest or "", str(task.get("updated_at") or ""))
@@ -122,7 +120,6 @@ class _Project:
 
 def _filter_time(stamp: str) -> str:
     """A task's `updated_at` in the form the Data Manager's datetime filter reads."""
-    from annotate.labelstudio.pull import _FILTER_TIME
 
     when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return when.astimezone(UTC).strftime(_FILTER_TIME)
@@ -140,7 +137,7 @@ def _problems(task: dict[str, Any], annotation: dict[str, Any], scheme: Scheme) 
     return []
 
 
-def _describe(problem: Problem, record: dict[str, Any]) -> str:
+def _describe(problem: Problem, record: Mapping[str, Any]) -> str:
     """A problem as the annotator sees their regions: by text and label, not by region id."""
     names = {e["id"]: f"{e.get('text')!r} ({e.get('label')})" for e in record.get("entities", [])}
     names.update({v["id"]: f"{v['trigger'].get('text')!r} ({v.get('type')})" for v in record.get("events", [])})

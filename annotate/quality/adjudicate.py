@@ -37,10 +37,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from annotate.core import derive
-from annotate.quality.agreement import Article, article_f1, group_articles, tally_article
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles
+from annotate.quality.agreement import article_f1, tally_article
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
@@ -49,6 +52,18 @@ from annotate.core.records import effective_attributes, iter_records, record_to_
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
+from annotate.core.validate import validate_record
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.projects import (
+    NO_RETRY,
+    AnnotationsResult,
+    PredictionIssue,
+    ensure_project,
+    import_annotations,
+    project_tasks,
+    read_prediction_lines,
+)
 
 GOLD_ANNOTATOR = "gold"
 CURATION_MODEL = "adjudication"
@@ -144,10 +159,11 @@ class Decision:
 
     @property
     def disputes(self) -> int:
-        return sum(
-            map(
-                len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes)
-            )
+        return (
+            len(self.disputed_entities)
+            + len(self.disputed_triggers)
+            + len(self.disputed_arguments)
+            + len(self.disputed_attributes)
         )
 
 
@@ -242,6 +258,7 @@ def _base(article: Article, *, annotation_id: str, source: dict[str, Any] | None
         "updated_at": source.get("updated_at") if source else None,
         "title": first.get("title"),
         "text": first["text"],
+        **({"scheme_version": first["scheme_version"]} if "scheme_version" in first else {}),
     }
 
 
@@ -532,9 +549,6 @@ def curation_config(scheme: Scheme) -> str:
 
 
 def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
-    from annotate.labelstudio.instructions import instructions
-    from annotate.labelstudio.push import ensure_project
-
     project, _ = ensure_project(
         connection,
         title,
@@ -545,15 +559,13 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
     return project
 
 
-def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
+def _send_to_curation(connection: Connection, project: Any, tasks: list[Any]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
-    from annotate.labelstudio.push import NO_RETRY
-
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
             id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
         )
-    return list(answer.task_ids or [])
+    return list(getattr(answer, "task_ids", None) or [])  # sent by the server, not declared by the SDK
 
 
 def _show_prefilled(connection: Connection, project: Any) -> None:
@@ -569,9 +581,6 @@ def _show_prefilled(connection: Connection, project: Any) -> None:
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
     """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
-    from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks
-
     project = find_project(connection, title)
     if project is None:
         return {}, {}, None
@@ -650,8 +659,6 @@ class _Run:
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
     def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
-        from annotate.core.validate import validate_record
-
         problems = tuple(str(p) for p in validate_record(record, self.scheme))
         if problems:
             self.result.invalid.append(replace(outcome, problems=problems))
@@ -730,7 +737,7 @@ def adjudicate(
     scheme = current_scheme(workspace)
     connection = connect(workspace)
     result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-    if decisions is not None:
+    if decisions is not None and curator is not None:
         recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
         if recorded.imported:
             result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
@@ -741,8 +748,6 @@ def adjudicate(
 def _submit_decisions(
     workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
 ) -> Any:
-    from annotate.labelstudio.push import AnnotationsResult, import_annotations, read_prediction_lines
-
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
     recorded = AnnotationsResult(file=str(path), annotator=curator)
@@ -754,8 +759,6 @@ def _submit_decisions(
 
 
 def _no_curation(number: int, item: Any) -> Any:
-    from annotate.labelstudio.push import PredictionIssue
-
     article = item.get("article_id") if isinstance(item, dict) else None
     return PredictionIssue(number, article, "no curation task: the article is not in dispute")
 
@@ -780,7 +783,7 @@ def _adjudicate_once(
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
-        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
+        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate), strict=False):
             result.sent_to_curation.append(replace(outcome, curation_task=task_id))
     if remote is not None:
         if run.to_curate or tasks:
