@@ -506,7 +506,9 @@ def pull(
     if result.quarantined:
         typer.echo(f"Quarantined annotations: {result.quarantine_path}")
     if result.feedback_written:
-        typer.echo(f"Problems shown to (or cleared for) the annotators of {result.feedback_written} task(s) in Label Studio.")
+        typer.echo(
+            f"Problems shown to (or cleared for) the annotators of {result.feedback_written} task(s) in Label Studio."
+        )
     if result.feedback_error:
         err(
             f"The records are written, but the problems could not be shown in Label Studio: {result.feedback_error} "
@@ -610,7 +612,8 @@ def _status_text(state: Any) -> str:
     else:
         lines += [
             f"tasks        {server.tasks} in Label Studio ({server.url}/projects/{server.project_id}), "
-            f"overlap {server.overlap}" + (f" ({server.passes} blind passes, one project each)" if server.passes else ""),
+            f"overlap {server.overlap}"
+            + (f" ({server.passes} blind passes, one project each)" if server.passes else ""),
             f"annotations  {_bar(server.done_towards_overlap, server.target)}; "
             f"{server.annotations} submitted, {server.skipped} skipped",
             f"disputes     {server.disputes_open} open, {server.disputes_settled} settled",
@@ -941,13 +944,15 @@ def suggest(
     )
     for measure, name in (("strict", "entities (strict)"), ("trigger_classification", "triggers (classification)")):
         p, r, f = (result.figure(measure, k) for k in ("precision", "recall", "f1"))
-        typer.echo(f"  {name:<27} precision {_cell(p)}  recall {_cell(r)}  F1 {_cell(f)}  on {result.held_out} (held out)")
+        figures = f"precision {_cell(p)}  recall {_cell(r)}  F1 {_cell(f)}"
+        typer.echo(f"  {name:<27} {figures}  on {result.held_out} (held out)")
     if result.report.saved:
         typer.echo(f"Score report: {result.report.saved}")
     for line in result.invalid:
         err(f"not sent  {line}")
     typer.echo(
-        f"Project {result.project!r}: {len(result.uploaded)} task(s) got suggestions, {result.already} had them already, "
+        f"Project {result.project!r}: {len(result.uploaded)} task(s) got suggestions, "
+        f"{result.already} had them already, "
         f"{result.annotated} left alone (annotated)."
     )
 

@@ -107,7 +107,8 @@ def problems_by_annotator(
     """Problems grouped by annotator: of a file (export or records), or of the last pull's quarantine."""
     from annotate.core.scheme import current_scheme
     from annotate.core.settings import load_project_settings
-    from annotate.core.validate import FileKind, read_items, task_records, validate_record
+    from annotate.core.exports import RecordsFile, read_items, task_records
+    from annotate.core.validate import validate_record
 
     scheme = current_scheme(workspace)
     names = Pseudonyms(workspace)
@@ -119,16 +120,17 @@ def problems_by_annotator(
             who = str((entry.get("record") or {}).get("annotator") or "unknown")
             found.setdefault(who, []).extend(_problem(p) for p in entry.get("problems") or [])
     else:
-        kind, items = read_items(Path(path))
-        for item in items:
-            if kind is FileKind.records:
+        items = read_items(Path(path))
+        if isinstance(items, RecordsFile):
+            for item in items.records:
                 if isinstance(item, Problem):
                     found.setdefault("unknown", []).append(item)
-                else:
+                elif isinstance(item, dict):
                     found.setdefault(str(item.get("annotator")), []).extend(validate_record(item, scheme))
-                continue
-            for record, problems in task_records(item, scheme, annotator=names):
-                found.setdefault(str(record.get("annotator") or "unknown"), []).extend(problems)
+        else:
+            for task in items.tasks:
+                for record, problems in task_records(task, scheme, annotator=names):
+                    found.setdefault(str(record.get("annotator") or "unknown"), []).extend(problems)
     rows = []
     for name, problems in found.items():
         who = names.mapping.get(name, "")

@@ -244,7 +244,7 @@ class _Batch:
         if isinstance(task_id, int) and not isinstance(task_id, bool) and isinstance(task.get("data"), dict):
             self.feedback[task_id] = (task["data"], items)
 
-    def _who(self, record: dict[str, Any]) -> str:
+    def _who(self, record: Mapping[str, Any]) -> str:
         """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
         name = str(record.get("annotator") or "")
         who = self.pseudonyms.mapping.get(name, "")

@@ -216,7 +216,7 @@ def _server(
 
 def _light_tasks(connection: Any, project_id: int) -> list[dict[str, Any]]:
     """Every task of the project with its counts and annotators only (no text, no results), paged by id."""
-    from annotate.labelstudio.pull import _http, _parse_page, _query
+    from annotate.labelstudio.pull import _parse_page, _query
 
     tasks: list[dict[str, Any]] = []
     after = 0
@@ -231,7 +231,7 @@ def _light_tasks(connection: Any, project_id: int) -> list[dict[str, Any]]:
             "review": 1,
             "query": _query(after, None),
         }
-        response = _http(connection, "api/tasks/", params, "reading the project's task counts")
+        response = connection.get_raw("api/tasks/", params, "reading the project's task counts")
         page = _parse_page(response.content, connection.url)["tasks"]
         tasks += page
         if len(page) < PAGE_SIZE:
