@@ -37,6 +37,7 @@ from annotate.labelstudio import server as server_lib
 from annotate.labelstudio import team as team_lib
 from annotate.labelstudio import watch as watch_lib
 from annotate.quality import adjudicate as adjudicate_lib
+from annotate.quality import migrate as migrate_lib
 
 app = typer.Typer(
     help=(
@@ -427,8 +428,6 @@ def migrate(
     and recorded passes. A rerun changes nothing; a run that stopped is finished by running it again. What
     the migration cannot decide is listed in exports/migrations/, never dropped.
     """
-    from annotate.quality import migrate as migrate_lib
-
     with _progress("Migrating tasks") as update:
         result = migrate_lib.migrate(
             _workspace(), project=project, dry_run=dry_run, label_studio=not files_only, on_progress=update

@@ -18,7 +18,8 @@ from annotate.core import derive
 from annotate.core.errors import AnnotateError, LabelConfigChanged, LabelConfigRefused, PublishError
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
-from annotate.core.validate import validate, validate_record
+from annotate.core.exports import validate
+from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace
 from annotate.dataset.publish import publish
 from annotate.labelstudio import server
@@ -29,7 +30,7 @@ from annotate.labelstudio.push import push
 from annotate.quality.adjudicate import adjudicate, curation_config, curation_title
 from annotate.quality.migrate import migrate
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 from .migration_fixture import GUIDELINES_CHANGE, write_scheme_1_1
 

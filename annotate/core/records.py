@@ -72,6 +72,8 @@ class Record(TypedDict):
     title: NotRequired[str | None]
     provenance: NotRequired[dict[str, Any]]
     """Gold records only: how the record was decided, unit by unit."""
+    scheme_version: NotRequired[str]
+    """The scheme version the record was made or migrated under; a record without one is under 1.0.0."""
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core import derive
 from annotate.core.errors import AnnotateError, LabelConfigRefused, MigrationInterrupted
@@ -39,6 +40,7 @@ from annotate.core.scheme_versions import (
 )
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
+from annotate.core.progress import Progress, ProgressCallback
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.instructions import instructions
 from annotate.labelstudio.passes import curation_title, pass_projects
@@ -97,7 +99,6 @@ class MigrateResult:
         return len(self.articles)
 
 
-Progress = Callable[[int, int], None]
 
 
 def migrate(
@@ -106,7 +107,7 @@ def migrate(
     project: str | None = None,
     dry_run: bool = False,
     label_studio: bool = True,
-    on_progress: Progress | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> MigrateResult:
     """Migrate the project, its curation project and the record files to the scheme's version.
 
@@ -234,7 +235,7 @@ def _migrate_project(
     config: str,
     html: str,
     result: MigrateResult,
-    on_progress: Progress | None,
+    on_progress: ProgressCallback | None,
 ) -> None:
     report = ProjectMigration(title)
     result.projects.append(report)
@@ -285,12 +286,12 @@ def _migrate_tasks(
     chain: list[Migration],
     ledger: _Ledger,
     report: ProjectMigration,
-    on_progress: Progress | None,
+    on_progress: ProgressCallback | None,
 ) -> None:
     client = connection.client
     with connection.errors(f"listing the tasks of {title!r}"):
         total = client.projects.get(id=project_id).task_number or 0
-        tasks = client.tasks.list(project=project_id, page_size=PAGE_SIZE, fields="all")
+        tasks: Any = client.tasks.list(project=project_id, page_size=PAGE_SIZE, fields="all")
         for done, task in enumerate(tasks, 1):
             data = _get(task, "data") or {}
             for annotation in _get(task, "annotations") or []:
@@ -301,7 +302,7 @@ def _migrate_tasks(
                 if _migrate_item(connection, "prediction", task, data, prediction, title, chain, ledger, report):
                     report.predictions_updated += 1
             if on_progress:
-                on_progress(done, max(total, done))
+                on_progress(Progress("tasks", done, max(total, done)))
 
 
 def _migrate_item(
@@ -362,8 +363,6 @@ def _keep_extras(old: list[Any], new: list[dict[str, Any]]) -> list[dict[str, An
 
 def _final_config(connection: Connection, project_id: int, title: str, config: str, html: str) -> None:
     """The new scheme's config alone; Label Studio checks that no annotation still uses an old name."""
-    from label_studio_sdk.core.api_error import ApiError
-
     client = connection.client
     with connection.errors(f"setting the new label config of {title!r}"):
         try:
