@@ -138,3 +138,7 @@ class ScoreError(AnnotateError):
     """Predictions cannot be scored as given (a bad row, an unknown article, no version to score against)."""
 
     exit_code = 2
+
+
+class SuggestError(AnnotateError):
+    """Suggestions cannot be made as asked (no version to learn from, nothing to learn, no project)."""

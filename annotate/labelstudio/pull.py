@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 
 
 from annotate.core.errors import (
+    AnnotateError,
     ExportError,
     LabelConfigChanged,
     LabelStudioError,
@@ -37,6 +38,7 @@ from annotate.core.errors import (
 from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
+from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core import derive
 from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
@@ -89,6 +91,10 @@ class PullResult:
     """Where the removed records were kept (`<slug>.removed.jsonl`), when some were removed."""
     warnings: list[str] = field(default_factory=list)
     """What the pull noticed and worked around (a checkpoint it could not use, a damaged file set aside)."""
+    feedback_written: int = 0
+    """Tasks whose `problems` field was written or cleared for their annotators to see."""
+    feedback_error: str | None = None
+    """Why the problems could not be written back to Label Studio (the records are written all the same)."""
     passes: list[PullResult] = field(default_factory=list)
     """With blind annotation, what each pass project gave (this result is their union)."""
 
@@ -293,6 +299,8 @@ class _Batch:
         self.written = 0
         self.cancelled = 0
         self.quarantined: list[Quarantined] = []
+        self.feedback: dict[int, tuple[dict[str, Any], list[AnnotationProblems]]] = {}
+        """Per converted task: its data and its annotations' problems, to show the annotators."""
 
     def add(self, task: dict[str, Any]) -> None:
         task_id = task.get("id")
@@ -303,15 +311,25 @@ class _Batch:
             self._quarantine_one(task_id, None, {}, [repeated])
             return
         self.changed_tasks.add(task_id)
+        items: list[AnnotationProblems] = []
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
             if problems:
                 self._quarantine_one(task.get("id"), annotation, record, problems)
+                items.append(AnnotationProblems(self._who(record), annotation, tuple(problems), record))
                 continue
             self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
+        if isinstance(task_id, int) and not isinstance(task_id, bool) and isinstance(task.get("data"), dict):
+            self.feedback[task_id] = (task["data"], items)
+
+    def _who(self, record: Mapping[str, Any]) -> str:
+        """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
+        name = str(record.get("annotator") or "")
+        who = self.pseudonyms.mapping.get(name, "")
+        return who if "@" in who else (name or "an unknown annotator")
 
     def _quarantine_one(self, task: Any, annotation: Any, record: Mapping[str, Any], problems: list[Problem]) -> None:
         entry = {
@@ -682,8 +700,11 @@ def _pull_server(
                 batch.changed_tasks.add(int(gone))  # their records are dropped at the merge
                 del known[gone]
         _finish(workspace, result, batch, replace_all=full, new_project=new_project)
-    # Only now, with the records on disk, may the next pull start from here.
-    Checkpoint(connection.url, project.id, since, known, created).save(workspace, slug)
+        _send_feedback(connection, batch, known, result)
+    # Only now, with the records on disk and the problems shown, may the next pull start from here;
+    # when the problems could not be shown, the next pull fetches the same tasks and tries again.
+    if result.feedback_error is None:
+        Checkpoint(connection.url, project.id, since, known, created).save(workspace, slug)
     return result
 
 
@@ -726,6 +747,23 @@ def _check_same_project(previous: Checkpoint, url: str, project: Any, created: s
             "project, run `annotate pull --full --new-project` (the old records are kept in the .removed.jsonl "
             "file beside them)."
         )
+
+
+def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result: PullResult) -> None:
+    """Show each converted task's problems to its annotators, or clear them once its annotations validate.
+
+    Writing a task's data moves its `updated_at`; the checkpoint takes the new value, so the
+    next pull does not fetch the task again for it.
+    """
+    try:
+        for task_id, (data, items) in sorted(batch.feedback.items()):
+            updated = send_feedback(connection, task_id, data, task_feedback(items))
+            if updated is not None:
+                result.feedback_written += 1
+                if updated:
+                    known[str(task_id)] = updated
+    except AnnotateError as exc:
+        result.feedback_error = str(exc)
 
 
 def _fetch(

@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from annotate.core import derive
 from annotate.core.exports import AnnotatedArticle as Article
 from annotate.core.exports import group_articles
+from annotate.quality.agreement import article_f1, tally_article
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
@@ -443,8 +444,45 @@ def disputes(votes: Votes, decision: Decision) -> list[Dispute]:
     return found
 
 
-def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[str, Any]:
-    """The task a curator gets: accepted units and every disputed candidate, the disputed ones annotated."""
+DISAGREEMENT_KINDS = ("spans", "types", "roles", "attributes")
+
+
+def disagreement_kinds(decision: Decision) -> list[str]:
+    """What the annotators disagreed on: spans (marked by some only), types (one span, other labels or
+    event types), roles (arguments) and attributes, in that order."""
+    kinds: set[str] = set()
+    for disputed, accepted in (
+        (decision.disputed_entities, decision.entities),
+        (decision.disputed_triggers, decision.triggers),
+    ):
+        for key in disputed:
+            others = [k for k in disputed + accepted if k[:2] == key[:2] and k != key]
+            kinds.add("types" if others else "spans")
+    if decision.disputed_arguments:
+        kinds.add("roles")
+    if decision.disputed_attributes:
+        kinds.add("attributes")
+    return [kind for kind in DISAGREEMENT_KINDS if kind in kinds]
+
+
+def article_agreement(article: Article, defaults: dict[str, str]) -> float:
+    """How much an article's annotators agreed: agreement's per-article F1 over every pair (strict entities,
+    classified triggers and arguments pooled); 1.0 when there was nothing to compare."""
+    f1 = article_f1(tally_article(article, defaults).comparison)
+    return 1.0 if f1 is None else f1
+
+
+def worst_first(items: list[tuple[Outcome, dict[str, Any]]]) -> list[tuple[Outcome, dict[str, Any]]]:
+    """Curation tasks in increasing agreement (ties by article id): the curator's stream starts with the worst."""
+    return sorted(items, key=lambda item: (item[0].agreement, item[0].article_id))
+
+
+def curation_task(
+    article: Article, votes: Votes, decision: Decision, defaults: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The task a curator gets: accepted units and every disputed candidate, the disputed ones annotated;
+    with the article's agreement and the kinds of disagreement, shown at the top and as Data Manager columns."""
+    defaults = defaults or {}
     attributes = {key: dict(values) for key, values in decision.attributes.items()}
     for key in decision.disputed_triggers:
         # A disputed trigger comes with the attribute values its markers agree on.
@@ -474,12 +512,17 @@ def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[st
     for item in results:
         if item.get("type") == "labels" and item.get("id") in notes:
             item["meta"] = {"text": [f"disputed: {note}" for note in notes[item["id"]]]}
+    agreement = round(article_agreement(article, defaults), 3)
+    kinds = ", ".join(disagreement_kinds(decision))
     data = {
         "text": built.record["text"],
         "title": built.record.get("title") or article.article_id,
         "article_id": article.article_id,
         "source_task_id": article.task_id,
-        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found),
+        "agreement": agreement,
+        "disagreement": kinds,
+        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found)
+        + f". Agreement {agreement:.2f}; they disagree on {kinds}.",
     }
     return {"data": data, "predictions": [{"model_version": CURATION_MODEL, "result": results}]}
 
@@ -577,6 +620,10 @@ class Outcome:
     problems: tuple[str, ...] = ()
     ground_truths: int = 0
     """When the dispute is between ground-truth annotations that say different things: how many."""
+    agreement: float = 1.0
+    """For an article in dispute: its annotators' agreement (`article_agreement`); curation goes lowest first."""
+    disagreement: tuple[str, ...] = ()
+    """For an article in dispute: what they disagreed on (`disagreement_kinds`)."""
 
 
 @dataclass
@@ -587,7 +634,7 @@ class AdjudicationResult:
     curation_url: str | None = None
     gold: list[Outcome] = field(default_factory=list)
     sent_to_curation: list[Outcome] = field(default_factory=list)
-    """Articles in dispute for which this run made a curation task."""
+    """Articles in dispute for which this run made a curation task, lowest agreement first."""
     awaiting_curation: list[Outcome] = field(default_factory=list)
     """Articles in dispute whose curation task (made earlier) has no submission yet."""
     too_few: list[Outcome] = field(default_factory=list)
@@ -678,12 +725,17 @@ class _Run:
         self._curate(article, votes, decide(votes), outcome)
 
     def _curate(self, article: Article, votes: Votes, decision: Decision, outcome: Outcome) -> None:
-        outcome = replace(outcome, disputes=decision.disputes)
+        outcome = replace(
+            outcome,
+            disputes=decision.disputes,
+            agreement=article_agreement(article, self.scheme.defaults()),
+            disagreement=tuple(disagreement_kinds(decision)),
+        )
         existing = self.curation_tasks.get(article.article_id)
         if existing is not None:
             self.result.awaiting_curation.append(replace(outcome, curation_task=existing.id))
         else:
-            self.to_curate.append((outcome, curation_task(article, votes, decision)))
+            self.to_curate.append((outcome, curation_task(article, votes, decision, self.scheme.defaults())))
 
     def _merge(self, article: Article, votes: Votes, outcome: Outcome, defaults: dict[str, str]) -> None:
         decision = decide(votes)
@@ -764,6 +816,8 @@ def _adjudicate_once(
     run = _Run(scheme, result, curated, tasks, allow_single, min_annotators, dict(truths))
     for article in articles:
         run.article(article)
+    # Imported in this order, the curation tasks' ids (the label stream's order) go from the worst article up.
+    run.to_curate = worst_first(run.to_curate)
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
