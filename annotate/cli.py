@@ -31,6 +31,7 @@ from annotate.core.progress import ProgressCallback
 from annotate.core.workspace import Workspace, find_workspace
 from annotate.dataset import publish as publish_lib
 from annotate.labelstudio import client as client_lib
+from annotate.labelstudio import feedback
 from annotate.labelstudio import pull as pull_lib
 from annotate.labelstudio import push as push_lib
 from annotate.labelstudio import server as server_lib
@@ -38,6 +39,7 @@ from annotate.labelstudio import team as team_lib
 from annotate.labelstudio import watch as watch_lib
 from annotate.quality import adjudicate as adjudicate_lib
 from annotate.quality import migrate as migrate_lib
+from annotate.quality import status as status_lib
 
 app = typer.Typer(
     help=(
@@ -569,7 +571,6 @@ def validate(
 
 
 def _validate_by_annotator(path: Path | None, project: str | None, format: Format) -> None:
-    from annotate.labelstudio import feedback
 
     rows = feedback.problems_by_annotator(_workspace(), path, project=project)
     if format is Format.json:
@@ -603,7 +604,6 @@ def status(project: ProjectOption = None, format: FormatOption = Format.text) ->
     Read-only and light (a few requests, no pull). When Label Studio does not answer it says so and shows what
     the local files know; exit 1 then.
     """
-    from annotate.quality import status as status_lib
 
     state = status_lib.status(_workspace(), project=project)
     if format is Format.json:
@@ -962,7 +962,7 @@ def suggest(
     held-out split it did not learn from. Tasks with an annotation, or already holding this model version's
     suggestion, are left alone.
     """
-    from annotate.quality import suggest as suggest_lib
+    from annotate.quality import suggest as suggest_lib  # lazy: it imports numpy and scipy through score
 
     result = suggest_lib.suggest(_workspace(), project=project, dataset=dataset, held_out=held_out)
     learnt = ", ".join(f"{split} {count}" for split, count in sorted(result.learnt_from.items()))

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from label_studio_sdk.core.api_error import ApiError
+
 from annotate.core.derive import FEEDBACK
+from annotate.core.exports import RecordsFile, read_items, task_records
+from annotate.core.scheme import current_scheme
+from annotate.core.settings import load_project_settings
+from annotate.core.validate import validate_record
 from annotate.core.records import Problem, iter_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.client import Connection
@@ -40,18 +46,31 @@ class AnnotationProblems:
     """The annotation as a record, to name its regions by their text rather than their ids."""
 
 
+def describe_problem(problem: Problem, record: Mapping[str, Any]) -> str:
+    """A problem as the annotator sees their regions: by text and label, not by region id."""
+    names = {e["id"]: f"{e.get('text')!r} ({e.get('label')})" for e in record.get("entities", [])}
+    names.update({v["id"]: f"{v['trigger'].get('text')!r} ({v.get('type')})" for v in record.get("events", [])})
+    where = names.get(str(problem.region)) if problem.region is not None else None
+    return f"{where}: {problem.message}" if where else problem.message
+
+
+def feedback_message(annotation: dict[str, Any], problems: list[str]) -> str:
+    if not problems:
+        return ""
+    numbered = "; ".join(f"{n}. {text}" for n, text in enumerate(problems, 1))
+    return f"Your last submission has {len(problems)} problem(s) - fix them and press Update: {numbered}"
+
+
 def task_feedback(items: Iterable[AnnotationProblems]) -> str:
     """The feedback field's text for a task: watch's message, addressed by e-mail when several annotators erred."""
-    from annotate.labelstudio.watch import _describe, _message
-
     described = [
-        (item, [_by_text(_describe(p, dict(item.record or {})), item.record or {}) for p in item.problems])
+        (item, [_by_text(describe_problem(p, dict(item.record or {})), item.record or {}) for p in item.problems])
         for item in sorted(items, key=lambda i: (i.who, str(i.annotation)))
         if item.problems
     ]
     if len(described) == 1:
-        return _message({}, described[0][1])
-    return " ".join(f"For {item.who}: {_message({}, problems)}" for item, problems in described)
+        return feedback_message({}, described[0][1])
+    return " ".join(f"For {item.who}: {feedback_message({}, problems)}" for item, problems in described)
 
 
 def _by_text(message: str, record: Mapping[str, Any]) -> str:
@@ -72,8 +91,6 @@ def send_feedback(connection: Connection, task_id: int, data: Mapping[str, Any],
     """
     if (data.get(FEEDBACK_FIELD) or "") == text:
         return None
-    from label_studio_sdk.core.api_error import ApiError
-
     # Through the SDK's authenticated client but read raw: `updated_at` as the task list spells it.
     http = connection.client._client_wrapper.httpx_client
     with connection.errors(f"writing the problems of task {task_id} into its data"):
@@ -105,11 +122,6 @@ def problems_by_annotator(
     workspace: Workspace, path: Path | None = None, *, project: str | None = None
 ) -> list[AnnotatorProblems]:
     """Problems grouped by annotator: of a file (export or records), or of the last pull's quarantine."""
-    from annotate.core.scheme import current_scheme
-    from annotate.core.settings import load_project_settings
-    from annotate.core.exports import RecordsFile, read_items, task_records
-    from annotate.core.validate import validate_record
-
     scheme = current_scheme(workspace)
     names = Pseudonyms(workspace)
     found: dict[str, list[Problem]] = {}

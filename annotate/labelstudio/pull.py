@@ -29,13 +29,11 @@ from annotate.core.errors import (
     AnnotateError,
     ExportError,
     LabelConfigChanged,
-    LabelStudioError,
     ProjectMismatch,
     ProjectNotFound,
     PullFailed,
     RecordsDamaged,
 )
-from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
@@ -49,12 +47,13 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, locked, normalise_title, project_slug, write_private
 from annotate.labelstudio import passes as blind
 from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
 STATE_FILE = "pull.json"
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
-_FILTER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+_FILTER_TIME = FILTER_TIME
 
 
 
@@ -529,18 +528,6 @@ def _project_now(connection: Connection, project_id: int) -> tuple[str, int | No
     return now.astimezone(UTC).strftime(_FILTER_TIME), count
 
 
-def _query(after_id: int, since: str | None) -> str:
-    """Data manager filters: tasks after a task id (keyset paging), changed since a time, by id."""
-    items: list[dict[str, Any]] = [
-        {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after_id}
-    ]
-    if since:
-        items.append(
-            {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime", "value": since}
-        )
-    return json.dumps({"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]})
-
-
 def _pages(
     connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot
 ) -> Iterator[dict[str, Any]]:
@@ -557,28 +544,15 @@ def _pages(
             "fields": "all",
             "page": 1,
             "page_size": PAGE_SIZE,
-            "query": _query(after, since),
+            "query": task_query(after, since),
         }
         response = connection.get_raw("api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
-        page = _parse_page(response.content, connection.url)
+        page = parse_task_page(response.content, connection.url)
         yield page
         if len(page["tasks"]) < PAGE_SIZE:
             return
         after = page["tasks"][-1]["id"]
-
-
-def _parse_page(body: bytes, url: str) -> dict[str, Any]:
-    try:
-        page = load_json(body)
-    except ValueError:
-        page = None
-    if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):
-        raise LabelStudioError(
-            f"Label Studio at {url} answered the task list with something other than a page of tasks. "
-            "Check that the URL points at Label Studio 1.23 or later."
-        )
-    return page
 
 
 def _task_ids(connection: Connection, project_id: int) -> set[str]:
@@ -586,9 +560,9 @@ def _task_ids(connection: Connection, project_id: int) -> set[str]:
     ids: set[str] = set()
     after = 0
     while True:
-        params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": _query(after, None)}
+        params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": task_query(after, None)}
         response = connection.get_raw("api/tasks/", params, "listing the project's task ids")
-        tasks = _parse_page(response.content, connection.url)["tasks"]
+        tasks = parse_task_page(response.content, connection.url)["tasks"]
         ids.update(str(task["id"]) for task in tasks)
         if len(tasks) < PAGE_SIZE:
             return ids

@@ -45,7 +45,6 @@ from collections.abc import Iterable
 from annotate.core import derive
 from annotate.core.exports import AnnotatedArticle as Article
 from annotate.core.exports import group_articles
-from annotate.quality.agreement import article_f1, tally_article
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
@@ -468,6 +467,9 @@ def disagreement_kinds(decision: Decision) -> list[str]:
 def article_agreement(article: Article, defaults: dict[str, str]) -> float:
     """How much an article's annotators agreed: agreement's per-article F1 over every pair (strict entities,
     classified triggers and arguments pooled); 1.0 when there was nothing to compare."""
+    # lazy: agreement imports scipy and numpy (half a second); adjudicate needs them only for disputes
+    from annotate.quality.agreement import article_f1, tally_article
+
     f1 = article_f1(tally_article(article, defaults).comparison)
     return 1.0 if f1 is None else f1
 

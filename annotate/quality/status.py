@@ -24,6 +24,11 @@ from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.passes import MAX_PASSES, curation_title, pass_title
 from annotate.labelstudio.pseudonyms import MAPPING_FILE, identity, load_key, pseudonym
 from annotate.labelstudio.pull import Checkpoint
+from annotate.labelstudio.taskquery import parse_task_page, task_query
+from annotate.labelstudio.passes import pass_projects
+from annotate.labelstudio.client import resolve
+from annotate.labelstudio.client import find_project
+from annotate.labelstudio.client import connect
 
 PAGE_SIZE = 1000
 LIGHT_FIELDS = "id,total_annotations,cancelled_annotations,annotators,updated_at"
@@ -124,8 +129,6 @@ def _lines(path: Any) -> list[dict[str, Any]]:
 
 
 def _configured_url(workspace: Workspace) -> str | None:
-    from annotate.labelstudio.client import resolve
-
     try:
         return resolve(workspace)[0]
     except AnnotateError:
@@ -172,9 +175,6 @@ def _checkpoints(workspace: Workspace, title: str) -> dict[str, Checkpoint]:
 
 def title_projects(connection: Any, title: str) -> tuple[list[Any], bool]:
     """The title's projects on the server, and whether they are blind passes."""
-    from annotate.labelstudio.client import find_project
-    from annotate.labelstudio.passes import pass_projects
-
     passes = pass_projects(connection, title)
     if passes:
         return passes, True
@@ -185,8 +185,6 @@ def title_projects(connection: Any, title: str) -> tuple[list[Any], bool]:
 def _server(
     workspace: Workspace, title: str, checkpoints: dict[str, Checkpoint], annotators: dict[str, AnnotatorStatus]
 ) -> ServerStatus:
-    from annotate.labelstudio.client import connect
-
     connection = connect(workspace)
     server = ServerStatus(url=connection.url, answered=True)
     projects, blind = title_projects(connection, title)
@@ -216,8 +214,6 @@ def _server(
 
 def _light_tasks(connection: Any, project_id: int) -> list[dict[str, Any]]:
     """Every task of the project with its counts and annotators only (no text, no results), paged by id."""
-    from annotate.labelstudio.pull import _parse_page, _query
-
     tasks: list[dict[str, Any]] = []
     after = 0
     while True:
@@ -229,10 +225,10 @@ def _light_tasks(connection: Any, project_id: int) -> list[dict[str, Any]]:
             "page_size": PAGE_SIZE,
             "include": LIGHT_FIELDS,
             "review": 1,
-            "query": _query(after, None),
+            "query": task_query(after, None),
         }
         response = connection.get_raw("api/tasks/", params, "reading the project's task counts")
-        page = _parse_page(response.content, connection.url)["tasks"]
+        page = parse_task_page(response.content, connection.url)["tasks"]
         tasks += page
         if len(page) < PAGE_SIZE:
             return tasks
@@ -257,8 +253,6 @@ def _add_accounts(
 
 def _disputes(connection: Any, title: str) -> tuple[int, int]:
     """(curation tasks without a submission, curation tasks with one)."""
-    from annotate.labelstudio.client import find_project
-
     curation = find_project(connection, curation_title(title))
     if curation is None:
         return 0, 0

@@ -39,6 +39,10 @@ from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace, write_private
 from annotate.quality.score import ScoreReport, _record_of, load_gold, resolve_version, score
+from annotate.quality.status import title_projects
+from annotate.labelstudio.push import NO_RETRY
+from annotate.labelstudio.client import connect
+from annotate.core.records import record_to_results
 
 MATCHER = "string-matcher"
 LABEL_SHARE = 0.75
@@ -217,9 +221,6 @@ def _measure(workspace: Workspace, matcher: Matcher, folder: Path, split: str, v
 
 
 def _push(workspace: Workspace, title: str, matcher: Matcher, result: SuggestResult) -> None:
-    from annotate.labelstudio.client import connect
-    from annotate.quality.status import title_projects
-
     connection = connect(workspace)
     projects, _ = title_projects(connection, title)
     if not projects:
@@ -239,9 +240,6 @@ def _push(workspace: Workspace, title: str, matcher: Matcher, result: SuggestRes
 
 
 def _suggest_task(connection: Any, task: Any, matcher: Matcher, scheme: Any, result: SuggestResult) -> None:
-    from annotate.core.records import record_to_results
-    from annotate.labelstudio.push import NO_RETRY
-
     data = task.data or {}
     if not isinstance(data.get("text"), str) or data.get("article_id") is None:
         return
