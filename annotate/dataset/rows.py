@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
@@ -92,6 +92,76 @@ def row_sha256(row: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+# --- encoding rows for Arrow ----------------------------------------------------------------------
+
+Encoder = Callable[[Any], Any]
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _value_encoder(feature: Any) -> Encoder:
+    """What `Value.encode_example` does for the feature's Arrow type, without asking for the type per value."""
+    import pyarrow as pa
+
+    kind = feature.pa_type
+    if pa.types.is_boolean(kind):
+        cast: Encoder = bool
+    elif pa.types.is_integer(kind):
+        cast = int
+    elif pa.types.is_floating(kind):
+        cast = float
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        cast = str
+    else:
+        return _keep
+    return lambda value: None if value is None else cast(value)
+
+
+def _label_encoder(feature: Any) -> Encoder:
+    """A class name to its id through a map made once; anything else goes through `ClassLabel` itself."""
+    ids = {name: number for number, name in enumerate(feature.names)}
+
+    def encode(value: Any) -> Any:
+        if value is None:
+            return None
+        found = ids.get(value) if isinstance(value, str) else None
+        return found if found is not None else feature.encode_example(value)
+
+    return encode
+
+
+def encoder(feature: Any) -> Encoder:
+    """A function turning one value of `feature` into what `Features.encode_example` makes of it.
+
+    Made once per config from its features, so a row costs dictionary look-ups, not a walk
+    of the feature tree (class names become ids; strings, integers, floats and booleans are
+    cast as `datasets` casts them). The output for every valid row is the same, so the
+    parquet files are the same bytes.
+    """
+    from datasets import ClassLabel, LargeList, List, Value
+
+    if isinstance(feature, dict):
+        fields = [(name, encoder(sub)) for name, sub in feature.items()]
+
+        def encode_dict(value: Any) -> Any:
+            if value is None:
+                return None
+            get = value.get
+            return {name: encode(get(name)) for name, encode in fields}
+
+        return encode_dict
+    if isinstance(feature, (List, LargeList)):
+        item = encoder(feature.feature)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if isinstance(feature, ClassLabel):
+        return _label_encoder(feature)
+    if isinstance(feature, Value):
+        return _value_encoder(feature)
+    return lambda value: None if value is None else feature.encode_example(value)
+
+
 # --- parquet in batches ----------------------------------------------------------------------------
 
 
@@ -102,6 +172,7 @@ class SplitWriter:
         self.folder = folder / "data" / config
         self.features = features
         self.schema = features.arrow_schema
+        self.encode = encoder(dict(features))
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
         self.rows: Counter = Counter()
@@ -109,7 +180,7 @@ class SplitWriter:
 
     def add(self, split: str, row: dict[str, Any]) -> None:
         buffer = self.buffers.setdefault(split, [])
-        buffer.append(self.features.encode_example(row))
+        buffer.append(self.encode(row))
         if len(buffer) >= BATCH_ROWS:
             self._flush(split)
 
