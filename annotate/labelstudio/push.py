@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from annotate.core import derive
 from annotate.labelstudio.client import Connection, connect, find_project
-from annotate.core.corpus import Article, Refusal, read_corpus, text_hash
+from annotate.core.corpus import Article, Refusal, text_hash
+from annotate.core.corpus_index import CorpusEntry, corpus_entries
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
@@ -172,7 +173,7 @@ def push(
     title = project or load_project_settings(workspace).project
     _check_options(title, annotators_per_task, batch_size, model_version)
     scheme = current_scheme(workspace)
-    articles, broken = read_corpus(workspace)
+    articles, broken = corpus_entries(workspace)  # unchanged files are not parsed again
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
@@ -185,15 +186,16 @@ def push(
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     cache = workspace.project_state(slugify(title)) / TASK_CACHE
-    tasks = _known_tasks(connection, remote.id, cache)
-    new = _sort_articles(articles, tasks, result)
+    tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache)
+    new = _sort_entries(articles, tasks, result)
     try:
         _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
     except BaseException:
         # A batch may have been stored with its answer lost: the next push must ask the server.
         cache.unlink(missing_ok=True)
         raise
-    _remember_tasks(connection, remote.id, cache, tasks, new, result)
+    if new or fingerprint is None:  # else the saved map and its fingerprint are still what the server has
+        _remember_tasks(connection, remote.id, cache, tasks, new, result)
     if lines is not None:
         result.predictions = PredictionsResult(file=str(predictions), model_version=model_version or Path(predictions).stem)
         _push_predictions(connection, remote.id, lines, scheme, result.predictions, on_progress)
@@ -241,9 +243,15 @@ def ensure_project(
     if (current.label_config or "").strip() != label_config.strip():  # Label Studio drops the final newline
         _check_label_config(connection, current, label_config)
         settings["label_config"] = label_config
-    with connection.errors(f"updating the project {title!r}"):
-        client.projects.update(id=existing.id, **settings)
+    if _settings_differ(current, settings):
+        with connection.errors(f"updating the project {title!r}"):
+            client.projects.update(id=existing.id, **settings)
     return current, False
+
+
+def _settings_differ(project: Any, settings: dict[str, Any]) -> bool:
+    """Whether updating the project with `settings` would change anything (a push with nothing new sends nothing)."""
+    return any(getattr(project, name, None) != value for name, value in settings.items())
 
 
 def _check_label_config(connection: Connection, project: Any, label_config: str) -> None:
@@ -323,16 +331,19 @@ def _fingerprint(connection: Connection, project_id: int) -> list[int]:
     return [count, last.id if last else 0]
 
 
-def _known_tasks(connection: Connection, project_id: int, cache: Path) -> dict[str, _Task]:
-    """The project's tasks by article id: from the last push's map while no task was added or deleted since,
-    else listed from the server (every page, with its text)."""
+def _known_tasks_and_fingerprint(
+    connection: Connection, project_id: int, cache: Path
+) -> tuple[dict[str, _Task], list[int] | None]:
+    """The project's tasks by article id: from the last push's map while no task was added or deleted since
+    (with the fingerprint that showed it), else listed from the server, every page (with None)."""
     try:
         saved = json.loads(cache.read_text(encoding="utf-8"))
-        if saved.get("project_id") == project_id and saved.get("fingerprint") == _fingerprint(connection, project_id):
-            return {a: _Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}
+        fingerprint = _fingerprint(connection, project_id) if saved.get("project_id") == project_id else None
+        if fingerprint is not None and saved.get("fingerprint") == fingerprint:
+            return {a: _Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}, fingerprint
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return project_tasks(connection, project_id)
+    return project_tasks(connection, project_id), None
 
 
 def _remember_tasks(
@@ -340,7 +351,7 @@ def _remember_tasks(
     project_id: int,
     cache: Path,
     known: dict[str, _Task],
-    new: list[Article],
+    new: list[CorpusEntry],
     result: PushResult,
 ) -> None:
     """Save the article → task map for the next push; forget it when this push did not see every task arrive."""
@@ -357,19 +368,56 @@ def _remember_tasks(
         cache.unlink(missing_ok=True)  # the server went away: the next push lists the tasks
 
 
-def _sort_articles(articles: list[Article], tasks: dict[str, _Task], result: PushResult) -> list[Article]:
-    """Articles without a task, to import; the others go to `skipped` or, if their text changed, `changed`."""
+def _sort_entries(entries: list[CorpusEntry], tasks: dict[str, _Task], result: PushResult) -> list[CorpusEntry]:
+    """Entries without a task, to import; the others go to `skipped` or, if their text changed, `changed`.
+
+    Only the files of changed articles are read (for their titles)."""
     new = []
-    for article in articles:
-        task = tasks.get(article.id)
+    for entry in entries:
+        task = tasks.get(entry.id)
         if task is None:
-            new.append(article)
-        elif task.text_sha256 == article.text_sha256:
-            result.skipped.append(article.id)
+            new.append(entry)
+        elif task.text_sha256 == entry.text_sha256:
+            result.skipped.append(entry.id)
         else:
-            file = str(article.path.name) if article.path else None
-            result.changed.append(ChangedArticle(article.id, article.display_title, task.id, file))
+            title = _title_of(entry)
+            result.changed.append(ChangedArticle(entry.id, title, task.id, entry.path.name))
     return new
+
+
+def _title_of(entry: CorpusEntry) -> str:
+    try:
+        return entry.read().display_title
+    except (AnnotateError, OSError, UnicodeDecodeError):
+        return entry.path.name
+
+
+def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> Iterator[list[Article]]:
+    """The articles in batches of `size`, the next batch read while the caller sends this one.
+
+    Reading and parsing a file takes the CPU while a batch's request waits on the server,
+    so both go at once. A file that stopped being an article since it was indexed is named
+    in `result.broken` and left out.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(batch: list[CorpusEntry]) -> list[Article]:
+        articles = []
+        for entry in batch:
+            try:
+                articles.append(entry.read())
+            except (AnnotateError, OSError, UnicodeDecodeError) as exc:
+                result.broken.append(Refusal(str(entry.path), str(exc)))
+        return articles
+
+    chunks = [entries[start : start + size] for start in range(0, len(entries), size)]
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        coming = reader.submit(read, chunks[0]) if chunks else None
+        for number in range(len(chunks)):
+            assert coming is not None
+            batch = coming.result()
+            coming = reader.submit(read, chunks[number + 1]) if number + 1 < len(chunks) else None
+            yield batch
 
 
 def task_data(article: Article) -> dict[str, Any]:
@@ -387,17 +435,18 @@ def task_data(article: Article) -> dict[str, Any]:
 def _import(
     connection: Connection,
     project_id: int,
-    articles: list[Article],
+    articles: list[CorpusEntry],
     *,
     batch_size: int,
     on_progress: ProgressCallback | None,
     result: PushResult,
 ) -> None:
-    total = len(articles)
+    total, start = len(articles), 0
     if on_progress:
         on_progress(Progress(Stage.tasks, 0, total))
-    for start in range(0, total, batch_size):
-        batch = articles[start : start + batch_size]
+    for batch in _read_ahead(articles, batch_size, result):
+        if not batch:
+            continue
         doing = f"importing articles {start + 1}-{start + len(batch)} of {total}"
         try:
             refusal, task_ids = _import_batch(connection, project_id, batch, doing)
@@ -411,8 +460,9 @@ def _import(
         else:
             result.created.extend(a.id for a in batch)
             result.task_ids.update(zip((a.id for a in batch), task_ids))
+        start += len(batch)
         if on_progress:
-            on_progress(Progress(Stage.tasks, start + len(batch), total))
+            on_progress(Progress(Stage.tasks, start, total))
 
 
 def _import_batch(
