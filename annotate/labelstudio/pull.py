@@ -30,9 +30,15 @@ from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.validated import forget, known_valid, mark_valid
 from annotate.core.workspace import Workspace, slugify
 
 PAGE_SIZE = 100
+IN_FLIGHT = 3
+"""Pages of tasks asked for at once: enough to keep Label Studio busy while pages are converted, few
+enough that a small server is never flooded (its own export serves one request at a time)."""
+ID_PAGE_SIZE = 1000
+"""Task ids listed per request when planning the pages of a large pull (ids only: a small answer)."""
 STATE_FILE = "pull.json"
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
@@ -178,6 +184,7 @@ class _Batch:
     def __init__(self, workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> None:
         self.scheme = scheme
         self.pseudonyms = pseudonyms
+        self.workspace = workspace
         folder = workspace.project_state(slug)
         self.records_tmp = folder / "records.partial.jsonl"
         self.quarantine_tmp = folder / "quarantine.partial.jsonl"
@@ -258,13 +265,24 @@ def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudony
 
 
 def _finish(result: PullResult, batch: _Batch, *, replace_all: bool) -> None:
+    # Every new record was validated here; kept ones were when their file carries a stamp.
+    all_checked = replace_all or known_valid(batch.workspace, result.records_path, batch.scheme)
     result.total_records, result.removed = batch.merge_into(
         result.records_path, result.quarantine_path, replace_all=replace_all
     )
+    _stamp_records(batch.workspace, result.records_path, batch.scheme, all_checked)
     result.records_written = batch.written
     result.cancelled = batch.cancelled
     result.quarantined = batch.quarantined
     batch.pseudonyms.save()
+
+
+def _stamp_records(workspace: Workspace, records: Path, scheme: Scheme, all_checked: bool) -> None:
+    """Let publish skip checking the records again when every one of them was checked under this scheme."""
+    if all_checked:
+        mark_valid(workspace, records, scheme)
+    else:
+        forget(workspace, records)
 
 
 def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Path) -> PullResult:
@@ -339,11 +357,13 @@ def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
     return now.astimezone(timezone.utc).strftime(_FILTER_TIME), count
 
 
-def _query(after_id: int, since: str | None) -> str:
-    """Data manager filters: tasks after a task id (keyset paging), changed since a time, by id."""
+def _query(after_id: int, since: str | None, until_id: int | None = None) -> str:
+    """Data manager filters: tasks after a task id (keyset paging), up to one, changed since a time, by id."""
     items: list[dict[str, Any]] = [
         {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after_id}
     ]
+    if until_id is not None:
+        items.append({"filter": "filter:tasks:id", "operator": "less_or_equal", "type": "Number", "value": until_id})
     if since:
         items.append(
             {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime", "value": since}
@@ -351,22 +371,17 @@ def _query(after_id: int, since: str | None) -> str:
     return json.dumps({"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]})
 
 
-def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot) -> Iterator[dict[str, Any]]:
-    """Pages of tasks with their annotations, each saved raw before it is read.
+def _pages(
+    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot, *, after: int = 0, number: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Pages of tasks with their annotations after task id `after`, each saved raw before it is read.
 
     Keyset paging (id greater than the last one seen) stays correct when tasks are
     added or deleted while paging, and costs the same on the last page as on the first.
     """
-    after, number = 0, 0
     while True:
         number += 1
-        params = {
-            "project": project_id,
-            "fields": "all",
-            "page": 1,
-            "page_size": PAGE_SIZE,
-            "query": _query(after, since),
-        }
+        params = _task_page_params(project_id, after, None, since)
         response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = _parse_page(response.content, connection.url)
@@ -374,6 +389,107 @@ def _pages(connection: Any, project_id: int, since: str | None, snapshot: RawSna
         if len(page["tasks"]) < PAGE_SIZE:
             return
         after = page["tasks"][-1]["id"]
+
+
+def _task_page_params(project_id: int, after: int, until: int | None, since: str | None) -> dict[str, Any]:
+    return {
+        "project": project_id,
+        "fields": "all",
+        "page": 1,
+        "page_size": PAGE_SIZE,
+        "query": _query(after, since, until),
+    }
+
+
+def _ids_after(connection: Any, project_id: int, after: int, since: str | None) -> Iterator[list[int]]:
+    """The ids of the matching tasks after task id `after`, ascending, a page of ids at a time."""
+    while True:
+        params = {
+            "project": project_id,
+            "include": "id",
+            "page": 1,
+            "page_size": ID_PAGE_SIZE,
+            "query": _query(after, since),
+        }
+        response = _http(connection, "api/tasks/", params, "listing the tasks to fetch")
+        ids = [int(task["id"]) for task in _parse_page(response.content, connection.url)["tasks"]]
+        if ids:
+            yield ids
+        if len(ids) < ID_PAGE_SIZE:
+            return
+        after = ids[-1]
+
+
+def _ranges(connection: Any, project_id: int, after: int, since: str | None) -> Iterator[tuple[int, int]]:
+    """(after, until) task id ranges of PAGE_SIZE matching tasks each, in id order, from the id listing."""
+    pending: list[int] = []
+    for ids in _ids_after(connection, project_id, after, since):
+        pending += ids
+        while len(pending) > PAGE_SIZE:  # keep the last range for the open-ended tail
+            chunk, pending = pending[:PAGE_SIZE], pending[PAGE_SIZE:]
+            yield after, chunk[-1]
+            after = chunk[-1]
+
+
+def _concurrent_pages(
+    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot
+) -> Iterator[dict[str, Any]]:
+    """The same pages as `_pages`, with up to IN_FLIGHT of them asked for at once once the pull is large.
+
+    The first page is asked for alone; when it is full, the ids of the remaining tasks are
+    listed (ids only, a few requests) and cut into closed id ranges of PAGE_SIZE tasks, so
+    each page is a small query for Label Studio however large the project, and pages no
+    longer wait for each other. They are saved raw and handed on in id order, so what a
+    pull writes, and where it stops when a request fails, are as with one page at a time.
+    Tasks added while paging have higher ids: the last range is open-ended and paged on.
+    Each request keeps the client's retries; a failed one fails the pull as before.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    first = next(_pages(connection, project_id, since, snapshot), None)
+    if first is None:
+        return
+    total = first.get("total")
+    yield first
+    if len(first["tasks"]) < PAGE_SIZE:
+        return
+    after, number = int(first["tasks"][-1]["id"]), 1
+
+    def fetch(low: int, high: int, page: int) -> bytes:
+        params = _task_page_params(project_id, low, high, since)
+        return _http(connection, "api/tasks/", params, f"fetching page {page} of tasks").content
+
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pull-page")
+    in_flight: list[tuple[int, Future[bytes]]] = []
+    try:
+        for low, high in _ranges(connection, project_id, after, since):
+            number += 1
+            in_flight.append((high, pool.submit(fetch, low, high, number)))
+            while len(in_flight) >= IN_FLIGHT:
+                after, page = _handed_on(in_flight, snapshot, connection, number - len(in_flight) + 1)
+                yield _with_total(page, total)
+        while in_flight:
+            after, page = _handed_on(in_flight, snapshot, connection, number - len(in_flight) + 1)
+            yield _with_total(page, total)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # after a failure, answers still coming are not waited for
+    for page in _pages(connection, project_id, since, snapshot, after=after, number=number):
+        yield _with_total(page, total)
+
+
+def _handed_on(
+    in_flight: list[tuple[int, Any]], snapshot: RawSnapshot, connection: Any, number: int
+) -> tuple[int, dict[str, Any]]:
+    """The oldest page asked for: waited for, saved raw, parsed; with the last task id of its range."""
+    high, future = in_flight.pop(0)
+    body = future.result()
+    snapshot.save(f"tasks-{number:05d}.json", body)
+    return high, _parse_page(body, connection.url)
+
+
+def _with_total(page: dict[str, Any], total: Any) -> dict[str, Any]:
+    """A page whose `total` counts every matching task, as a page of one long keyset walk has it."""
+    return {**page, "total": total}
 
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
@@ -518,7 +634,7 @@ def _fetch(
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
     known = dict(previous.tasks) if previous else {}
     seen, expected = 0, None
-    for page in _pages(connection, project_id, previous.since if previous else None, snapshot):
+    for page in _concurrent_pages(connection, project_id, previous.since if previous else None, snapshot):
         expected = expected if expected is not None else int(page.get("total") or 0)
         for task in page["tasks"]:
             seen += 1
