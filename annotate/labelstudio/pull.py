@@ -15,6 +15,7 @@ import contextlib
 import email.utils
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -37,8 +38,8 @@ PAGE_SIZE = 100
 IN_FLIGHT = 3
 """Pages of tasks asked for at once: enough to keep Label Studio busy while pages are converted, few
 enough that a small server is never flooded (its own export serves one request at a time)."""
-ID_PAGE_SIZE = 1000
-"""Task ids listed per request when planning the pages of a large pull (ids only: a small answer)."""
+MAX_IDS_PER_PAGE = 1000
+"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids."""
 STATE_FILE = "pull.json"
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
@@ -357,13 +358,11 @@ def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
     return now.astimezone(timezone.utc).strftime(_FILTER_TIME), count
 
 
-def _query(after_id: int, since: str | None, until_id: int | None = None) -> str:
-    """Data manager filters: tasks after a task id (keyset paging), up to one, changed since a time, by id."""
+def _query(after_id: int, since: str | None) -> str:
+    """Data manager filters: tasks after a task id (keyset paging), changed since a time, by id."""
     items: list[dict[str, Any]] = [
         {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after_id}
     ]
-    if until_id is not None:
-        items.append({"filter": "filter:tasks:id", "operator": "less_or_equal", "type": "Number", "value": until_id})
     if since:
         items.append(
             {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime", "value": since}
@@ -381,7 +380,7 @@ def _pages(
     """
     while True:
         number += 1
-        params = _task_page_params(project_id, after, None, since)
+        params = _task_page_params(project_id, after, since)
         response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = _parse_page(response.content, connection.url)
@@ -391,105 +390,98 @@ def _pages(
         after = page["tasks"][-1]["id"]
 
 
-def _task_page_params(project_id: int, after: int, until: int | None, since: str | None) -> dict[str, Any]:
+def _task_page_params(project_id: int, after: int, since: str | None) -> dict[str, Any]:
     return {
         "project": project_id,
         "fields": "all",
         "page": 1,
         "page_size": PAGE_SIZE,
-        "query": _query(after, since, until),
+        "query": _query(after, since),
     }
 
 
-def _ids_after(connection: Any, project_id: int, after: int, since: str | None) -> Iterator[list[int]]:
-    """The ids of the matching tasks after task id `after`, ascending, a page of ids at a time."""
-    while True:
-        params = {
-            "project": project_id,
-            "include": "id",
-            "page": 1,
-            "page_size": ID_PAGE_SIZE,
-            "query": _query(after, since),
-        }
-        response = _http(connection, "api/tasks/", params, "listing the tasks to fetch")
-        ids = [int(task["id"]) for task in _parse_page(response.content, connection.url)["tasks"]]
-        if ids:
-            yield ids
-        if len(ids) < ID_PAGE_SIZE:
-            return
-        after = ids[-1]
+def _id_bound(connection: Any, project_id: int, ordering: str) -> int | None:
+    """The lowest (`tasks:id`) or highest (`-tasks:id`) task id of the project; None when it has no task."""
+    params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": json.dumps({"ordering": [ordering]})}
+    tasks = _parse_page(_http(connection, "api/tasks/", params, "reading the project's task ids").content, connection.url)
+    return int(tasks["tasks"][0]["id"]) if tasks["tasks"] else None
 
 
-def _ranges(connection: Any, project_id: int, after: int, since: str | None) -> Iterator[tuple[int, int]]:
-    """(after, until) task id ranges of PAGE_SIZE matching tasks each, in id order, from the id listing."""
-    pending: list[int] = []
-    for ids in _ids_after(connection, project_id, after, since):
-        pending += ids
-        while len(pending) > PAGE_SIZE:  # keep the last range for the open-ended tail
-            chunk, pending = pending[:PAGE_SIZE], pending[PAGE_SIZE:]
-            yield after, chunk[-1]
-            after = chunk[-1]
+def _id_ranges(low: int, high: int, task_count: int) -> list[tuple[int, int]]:
+    """Consecutive task id ranges covering low..high, each wide enough for about PAGE_SIZE of the project's tasks."""
+    density = max(1, task_count) / max(1, high - low + 1)
+    width = min(MAX_IDS_PER_PAGE, max(PAGE_SIZE, math.ceil(PAGE_SIZE / density)))
+    return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
+
+
+def _export_page(connection: Any, project_id: int, ids: range, number: int) -> bytes:
+    """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
+    params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
+    return _http(connection, f"api/projects/{project_id}/export", params, f"fetching page {number} of tasks").content
 
 
 def _concurrent_pages(
-    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot
+    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
 ) -> Iterator[dict[str, Any]]:
-    """The same pages as `_pages`, with up to IN_FLIGHT of them asked for at once once the pull is large.
+    """The pages of a pull; for a full pull of more than a page, up to IN_FLIGHT of them asked for at once.
 
-    The first page is asked for alone; when it is full, the ids of the remaining tasks are
-    listed (ids only, a few requests) and cut into closed id ranges of PAGE_SIZE tasks, so
-    each page is a small query for Label Studio however large the project, and pages no
-    longer wait for each other. They are saved raw and handed on in id order, so what a
-    pull writes, and where it stops when a request fails, are as with one page at a time.
-    Tasks added while paging have higher ids: the last range is open-ended and paged on.
-    Each request keeps the client's retries; a failed one fails the pull as before.
+    An incremental or small pull pages through the task list one page at a time (`_pages`).
+    A full pull cuts the project's task ids (lowest to highest) into ranges of about
+    PAGE_SIZE tasks and asks Label Studio's export for each range's tasks: the export
+    serialises a task in half the time the task list does, and a range is one small,
+    bounded request, never the one long export request that times out on big projects.
+    Pages are saved raw and handed on in id order, so records come out in the same order
+    and a failed request fails the pull where it would have failed one page at a time
+    (retries are the client's, unchanged). Tasks added while paging have higher ids than
+    the last range: the task list is paged on from there. A key that may read tasks but
+    not export them falls back to the task list.
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    first = next(_pages(connection, project_id, since, snapshot), None)
-    if first is None:
-        return
-    total = first.get("total")
-    yield first
-    if len(first["tasks"]) < PAGE_SIZE:
-        return
-    after, number = int(first["tasks"][-1]["id"]), 1
+    from annotate.core.errors import AuthenticationFailed
 
-    def fetch(low: int, high: int, page: int) -> bytes:
-        params = _task_page_params(project_id, low, high, since)
-        return _http(connection, "api/tasks/", params, f"fetching page {page} of tasks").content
-
-    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pull-page")
-    in_flight: list[tuple[int, Future[bytes]]] = []
+    if since is not None or task_count is None or task_count <= PAGE_SIZE:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    low, high = _id_bound(connection, project_id, "tasks:id"), _id_bound(connection, project_id, "-tasks:id")
+    if low is None or high is None:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    ranges = [range(start, end + 1) for start, end in _id_ranges(low, high, task_count)]
     try:
-        for low, high in _ranges(connection, project_id, after, since):
-            number += 1
-            in_flight.append((high, pool.submit(fetch, low, high, number)))
-            while len(in_flight) >= IN_FLIGHT:
-                after, page = _handed_on(in_flight, snapshot, connection, number - len(in_flight) + 1)
-                yield _with_total(page, total)
-        while in_flight:
-            after, page = _handed_on(in_flight, snapshot, connection, number - len(in_flight) + 1)
-            yield _with_total(page, total)
+        first = _export_page(connection, project_id, ranges[0], 1)
+    except AuthenticationFailed:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    yield _saved_export_page(snapshot, 1, first, connection.url, task_count)
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pull-page")
+    try:
+        in_flight: list[Future[bytes]] = []
+        for number, ids in enumerate(ranges[1:], 2):
+            in_flight.append(pool.submit(_export_page, connection, project_id, ids, number))
+            if len(in_flight) >= IN_FLIGHT:
+                body = in_flight.pop(0).result()
+                yield _saved_export_page(snapshot, number - len(in_flight), body, connection.url, task_count)
+        for done, future in enumerate(in_flight, len(ranges) - len(in_flight) + 1):
+            yield _saved_export_page(snapshot, done, future.result(), connection.url, task_count)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # after a failure, answers still coming are not waited for
-    for page in _pages(connection, project_id, since, snapshot, after=after, number=number):
-        yield _with_total(page, total)
+        pool.shutdown(wait=False, cancel_futures=True)  # after a failure, answers still on their way are dropped
+    yield from _pages(connection, project_id, since, snapshot, after=high, number=len(ranges))
 
 
-def _handed_on(
-    in_flight: list[tuple[int, Any]], snapshot: RawSnapshot, connection: Any, number: int
-) -> tuple[int, dict[str, Any]]:
-    """The oldest page asked for: waited for, saved raw, parsed; with the last task id of its range."""
-    high, future = in_flight.pop(0)
-    body = future.result()
+def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str, total: int) -> dict[str, Any]:
+    """An export page saved raw, then read as a page of tasks in id order."""
     snapshot.save(f"tasks-{number:05d}.json", body)
-    return high, _parse_page(body, connection.url)
-
-
-def _with_total(page: dict[str, Any], total: Any) -> dict[str, Any]:
-    """A page whose `total` counts every matching task, as a page of one long keyset walk has it."""
-    return {**page, "total": total}
+    try:
+        tasks = json.loads(body)
+    except ValueError:
+        tasks = None
+    if not isinstance(tasks, list) or not all(isinstance(task, dict) and "id" in task for task in tasks):
+        raise LabelStudioError(
+            f"Label Studio at {url} answered an export of tasks with something other than a list of tasks. "
+            "Check that the URL points at Label Studio 1.23 or later."
+        )
+    return {"tasks": sorted(tasks, key=lambda task: int(task["id"])), "total": total}
 
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
@@ -609,7 +601,7 @@ def _pull_server(
     snapshot = RawSnapshot(workspace, slug)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
     with _batch(workspace, slug, scheme, Pseudonyms(workspace, emails=_emails(connection))) as batch:
-        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress)
+        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress, task_count)
         result.tasks_fetched = len(batch.changed_tasks)
         # Deleted tasks never show as changed; fewer tasks than ever seen means some went.
         if previous is not None and task_count is not None and task_count < len(known):
@@ -630,11 +622,13 @@ def _fetch(
     batch: _Batch,
     result: PullResult,
     on_progress: Progress | None,
+    task_count: int | None = None,
 ) -> dict[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
     known = dict(previous.tasks) if previous else {}
     seen, expected = 0, None
-    for page in _concurrent_pages(connection, project_id, previous.since if previous else None, snapshot):
+    since = previous.since if previous else None
+    for page in _concurrent_pages(connection, project_id, since, snapshot, task_count):
         expected = expected if expected is not None else int(page.get("total") or 0)
         for task in page["tasks"]:
             seen += 1
