@@ -1,4 +1,8 @@
-"""Publish writes the same files however fast it builds them: rows encoded from features once, records validated once."""
+"""Publish writes the same files however fast it builds them.
+
+Rows are encoded with encoders built once from the features, and records stamped valid by
+pull are not validated again; the files must be the bytes the per-row encoding wrote.
+"""
 
 from __future__ import annotations
 

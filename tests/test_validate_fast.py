@@ -55,7 +55,8 @@ def _reuse_id(record: dict) -> None:
 
 
 def _argument_to_event(record: dict) -> None:
-    record["events"][0]["arguments"] = [{"role": record["events"][0]["arguments"][0]["role"], "target": record["events"][-1]["id"]}]
+    role = record["events"][0]["arguments"][0]["role"]
+    record["events"][0]["arguments"] = [{"role": role, "target": record["events"][-1]["id"]}]
 
 
 def _shift_entity(record: dict) -> None:
@@ -106,7 +107,8 @@ MUTATIONS: dict[str, Callable[[dict], None]] = {
 @pytest.mark.parametrize("name", sorted(MUTATIONS))
 def test_a_changed_record_gets_the_problems_of_the_full_check(offline_workspace: Workspace, name: str) -> None:
     scheme = current_scheme(offline_workspace)
-    records = [make_record(article, "a3f91c0d2e7b", number=n) for n, article in enumerate(load_corpus(offline_workspace))]
+    articles = load_corpus(offline_workspace)
+    records = [make_record(article, "a3f91c0d2e7b", number=n) for n, article in enumerate(articles)]
     record = copy.deepcopy(_first_with_arguments(records))
     assert _event_role(record)
     MUTATIONS[name](record)

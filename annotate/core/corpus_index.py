@@ -72,7 +72,8 @@ def corpus_entries(workspace: Workspace) -> tuple[list[CorpusEntry], list[Refusa
             continue
         kept[path.name] = [*key, article_id, digest]
         if article_id in seen:
-            broken.append(Refusal(str(path), f"carries the article id {article_id} of {seen[article_id].name}; remove one"))
+            reason = f"carries the article id {article_id} of {seen[article_id].name}; remove one"
+            broken.append(Refusal(str(path), reason))
             continue
         seen[article_id] = path
         entries.append(CorpusEntry(path, article_id, digest))

@@ -151,7 +151,8 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
     event_types: dict[str, str] = {}
     spans: set[tuple[int, int, str]] = set()
     for entity in entities:
-        start, end, quoted, region, label = entity["start"], entity["end"], entity["text"], entity["id"], entity["label"]
+        start, end, quoted = entity["start"], entity["end"], entity["text"]
+        region, label = entity["id"], entity["label"]
         if type(start) is not int or type(end) is not int or type(quoted) is not str or type(label) is not str:
             return False
         if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():

@@ -359,7 +359,8 @@ def _write_rows(
         if on_progress:
             on_progress(done, index.total)
     for number, record in _safe(index.records_path, _records(index.records_path)):
-        problems.check(record, scheme, f"{index.records_path.name} record {number}", checked=checked[index.records_path])
+        where = f"{index.records_path.name} record {number}"
+        problems.check(record, scheme, where, checked=checked[index.records_path])
         if not problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
             build.provenance.add_record(record)

@@ -132,6 +132,74 @@ def _label_encoder(feature: Any) -> Encoder:
     return encode
 
 
+def _plain_type(feature: Any) -> type | None:
+    """The Python type a value of this feature already has when `datasets` would leave it unchanged."""
+    import pyarrow as pa
+    from datasets import Value
+
+    if not isinstance(feature, Value):
+        return None
+    kind = feature.pa_type
+    if pa.types.is_boolean(kind):
+        return bool
+    if pa.types.is_integer(kind):
+        return int
+    if pa.types.is_floating(kind):
+        return float
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return str
+    return None
+
+
+def _dict_encoder(feature: dict[str, Any]) -> Encoder:
+    """A struct: a field whose value already has its plain type is taken as it is, the others are encoded."""
+    plain = [(name, kind, encoder(sub)) for name, sub in feature.items() if (kind := _plain_type(sub)) is not None]
+    other = [(name, encoder(sub)) for name, sub in feature.items() if _plain_type(sub) is None]
+
+    def encode_dict(value: Any) -> Any:
+        if value is None:
+            return None
+        get = value.get
+        out = {}
+        for name, kind, encode in plain:
+            item = get(name)
+            out[name] = item if type(item) is kind else encode(item)
+        for name, encode in other:
+            out[name] = encode(get(name))
+        return out
+
+    return encode_dict
+
+
+def _list_encoder(feature: Any, item: Encoder) -> Encoder:
+    """A list of `feature`: labels through their map at once; a list of plain values kept as it is when its
+    first value is (as `datasets` keeps it); anything else item by item."""
+    from datasets import ClassLabel, Value
+
+    if isinstance(feature, ClassLabel):
+        ids = {name: number for number, name in enumerate(feature.names)}
+
+        def encode_labels(value: Any) -> Any:
+            if value is None:
+                return None
+            try:
+                return [ids[v] for v in value]
+            except (KeyError, TypeError):
+                return [item(v) for v in value]
+
+        return encode_labels
+    if isinstance(feature, Value):
+
+        def encode_values(value: Any) -> Any:
+            if value is None:
+                return None
+            first = next((v for v in value if v is not None), None)
+            return list(value) if first is None or item(first) == first else [item(v) for v in value]
+
+        return encode_values
+    return lambda value: None if value is None else [item(v) for v in value]
+
+
 def encoder(feature: Any) -> Encoder:
     """A function turning one value of `feature` into what `Features.encode_example` makes of it.
 
@@ -143,18 +211,9 @@ def encoder(feature: Any) -> Encoder:
     from datasets import ClassLabel, LargeList, List, Value
 
     if isinstance(feature, dict):
-        fields = [(name, encoder(sub)) for name, sub in feature.items()]
-
-        def encode_dict(value: Any) -> Any:
-            if value is None:
-                return None
-            get = value.get
-            return {name: encode(get(name)) for name, encode in fields}
-
-        return encode_dict
+        return _dict_encoder(feature)
     if isinstance(feature, (List, LargeList)):
-        item = encoder(feature.feature)
-        return lambda value: None if value is None else [item(v) for v in value]
+        return _list_encoder(feature.feature, encoder(feature.feature))
     if isinstance(feature, ClassLabel):
         return _label_encoder(feature)
     if isinstance(feature, Value):

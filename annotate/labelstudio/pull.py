@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
-from annotate.core.records import Problem, iter_records, write_records
+from annotate.core.records import Problem, write_lines
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
@@ -228,17 +228,19 @@ class _Batch:
         self._quarantine.close()
         removed = [0]
         kept = self._kept(records, replace_all, removed)
-        total = write_records(records, chain(kept, iter_records(self.records_tmp)))
+        total = write_lines(records, chain(kept, _lines(self.records_tmp)))
         kept_quarantine = self._kept(quarantine, replace_all, [0])
-        write_records(quarantine, chain(kept_quarantine, iter_records(self.quarantine_tmp)))
+        write_lines(quarantine, chain(kept_quarantine, _lines(self.quarantine_tmp)))
         return total, removed[0]
 
-    def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[dict[str, Any]]:
+    def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[str]:
+        """The lines of the earlier file whose task did not change, as they are (parsed only to be sorted)."""
         if not path.exists():
             return
-        for record in iter_records(path):
+        for line in _lines(path):
+            record = json.loads(line)
             if not replace_all and record.get("task_id") not in self.changed_tasks:
-                yield record
+                yield line
             elif str(record.get("annotation_id")) not in self.annotation_ids:
                 removed[0] += 1
 
@@ -247,6 +249,14 @@ class _Batch:
             handle.close()
         for path in (self.records_tmp, self.quarantine_tmp):
             path.unlink(missing_ok=True)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a JSON Lines file, each ending in one newline."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line if line.endswith("\n") else line + "\n"
 
 
 @contextlib.contextmanager
@@ -402,9 +412,11 @@ def _task_page_params(project_id: int, after: int, since: str | None) -> dict[st
 
 def _id_bound(connection: Any, project_id: int, ordering: str) -> int | None:
     """The lowest (`tasks:id`) or highest (`-tasks:id`) task id of the project; None when it has no task."""
-    params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": json.dumps({"ordering": [ordering]})}
-    tasks = _parse_page(_http(connection, "api/tasks/", params, "reading the project's task ids").content, connection.url)
-    return int(tasks["tasks"][0]["id"]) if tasks["tasks"] else None
+    query = json.dumps({"ordering": [ordering]})
+    params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": query}
+    response = _http(connection, "api/tasks/", params, "reading the project's task ids")
+    tasks = _parse_page(response.content, connection.url)["tasks"]
+    return int(tasks[0]["id"]) if tasks else None
 
 
 def _id_ranges(low: int, high: int, task_count: int) -> list[tuple[int, int]]:

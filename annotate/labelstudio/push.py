@@ -186,7 +186,8 @@ def push(
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     cache = workspace.project_state(slugify(title)) / TASK_CACHE
-    tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache)
+    count = None if created else getattr(remote, "task_number", None)  # read by ensure_project just now
+    tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache, count)
     new = _sort_entries(articles, tasks, result)
     try:
         _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
@@ -322,23 +323,27 @@ TASK_CACHE = "push-tasks.json"
 """Per project, the article → task map a push left, with the fingerprint of the tasks it is valid for."""
 
 
-def _fingerprint(connection: Connection, project_id: int) -> list[int]:
-    """(number of tasks, highest task id): changes when any task is added or deleted, by anyone."""
+def _fingerprint(connection: Connection, project_id: int, count: int | None = None) -> list[int]:
+    """(number of tasks, highest task id): changes when any task is added or deleted, by anyone.
+
+    `count` is the task number of a project read just now, saving a request."""
     query = json.dumps({"ordering": ["-tasks:id"]})
     with connection.errors(f"reading the task count of project {project_id}"):
-        count = connection.client.projects.get(id=project_id).task_number or 0
-        last = next(iter(connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)), None)
+        if count is None:
+            count = connection.client.projects.get(id=project_id).task_number or 0
+        newest = connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)
+        last = next(iter(newest), None)
     return [count, last.id if last else 0]
 
 
 def _known_tasks_and_fingerprint(
-    connection: Connection, project_id: int, cache: Path
+    connection: Connection, project_id: int, cache: Path, count: int | None = None
 ) -> tuple[dict[str, _Task], list[int] | None]:
     """The project's tasks by article id: from the last push's map while no task was added or deleted since
     (with the fingerprint that showed it), else listed from the server, every page (with None)."""
     try:
         saved = json.loads(cache.read_text(encoding="utf-8"))
-        fingerprint = _fingerprint(connection, project_id) if saved.get("project_id") == project_id else None
+        fingerprint = _fingerprint(connection, project_id, count) if saved.get("project_id") == project_id else None
         if fingerprint is not None and saved.get("fingerprint") == fingerprint:
             return {a: _Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}, fingerprint
     except (OSError, ValueError, KeyError, TypeError):
