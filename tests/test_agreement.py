@@ -190,52 +190,76 @@ def test_agreement_equals_hand_counted_figures(workspace, label_studio, unique_t
 
     report = agreement(workspace, project=unique_title).as_dict()
     overall = report["overall"]
+    entities, events = overall["entities"], overall["events"]
 
-    # Entities, exact: MEETING matches Kim and Wednesday (2 of 4 + 4), DELIVERY Russia, shells and
-    # North Korea (3 of 4 + 4). Micro-averaged: 2·(2+3) / (8+8) = 10/16.
-    assert overall["entity_f1_exact"] == 0.625
-    # Partial: "Vladimir Putin" and "Putin" overlap with the same label, so MEETING has 3; Vostochny
-    # FAC/GPE and Seoul GPE/ORG differ in label. 2·(3+3) / 16 = 12/16.
-    assert overall["entity_f1_partial"] == 0.75
-    # Triggers: "met" matches; "delivered" differs in type. 2·1 / (2+2).
-    assert overall["trigger_f1"] == 0.5
-    # Arguments: A has 4+3, B 3+2. Matches: Participant→Kim, Place→Vostochny (same span, whatever its
-    # label); Participant→Putin's span differs; nothing under the unmatched trigger. 2·2 / 12.
-    assert overall["argument_f1"] == round(4 / 12, 4)
-    # Alpha over the 7 spans both marked: PER,PER | FAC,GPE | DATE,DATE | GPE,GPE | WEA,WEA |
+    # Entities (A the reference). MEETING: Kim and Wednesday identical; "Vladimir Putin"/"Putin" overlap
+    # (PER both); Vostochny same span, FAC/GPE. DELIVERY: Russia, shells, North Korea identical; Seoul GPE/ORG.
+    # strict (span and label): 5 correct, 3 incorrect of 8 + 8 → 10/16.
+    assert (entities["strict"]["correct"], entities["strict"]["incorrect"]) == (5, 3)
+    assert entities["strict"]["f1"] == 0.625
+    # exact (span only): 7 correct, Putin incorrect → 14/16.
+    assert entities["exact"]["f1"] == 0.875
+    # partial: 7 correct, Putin partial (half) → 2·7.5/16.
+    assert entities["partial"]["f1"] == 0.9375
+    # type (overlap, same label): Kim, Putin, Wednesday, Russia, shells, North Korea → 12/16.
+    assert entities["type"]["f1"] == 0.75
+    # Triggers: "met" and "delivered" identified (2 of 2); "delivered" differs in type: 2·1/(2+2).
+    assert events["trigger_identification"]["f1"] == 1.0
+    assert events["trigger_classification"]["f1"] == 0.5
+    # Arguments, A 4 + 3, B 3 + 2. Identification (event type, target span): Meet→Kim, Meet→Vostochny
+    # match; Putin's span differs; Transfer ≠ Transport. 2·2/12.
+    assert events["argument_identification"]["f1"] == round(4 / 12, 4)
+    assert events["argument_identification_attached"]["f1"] == round(4 / 12, 4)
+    # Classification adds role and target label: Place→Vostochny is FAC for A, GPE for B, so only
+    # Participant→Kim PER agrees. 2·1/12.
+    assert events["argument_classification"]["f1"] == round(2 / 12, 4)
+    assert events["argument_classification_attached"]["f1"] == round(2 / 12, 4)
+    # Alpha over the 7 identical spans both marked: PER,PER | FAC,GPE | DATE,DATE | GPE,GPE | WEA,WEA |
     # GPE,GPE | GPE,ORG. n = 14; value counts PER 2, FAC 1, GPE 6, DATE 2, WEA 2, ORG 1 (Σn² = 50).
     # Disagreeing pairs in the coincidence matrix: 2 units × 2 = 4.
     # alpha = 1 - (n-1)·4 / (n² - Σn²) = 1 - 13·4/146 = 94/146.
-    assert overall["entity_label_alpha"] == round(94 / 146, 4)
-    # Event types over the 2 trigger spans both marked: Meet,Meet | Transfer,Transport. n = 4,
-    # Σn² = 4+1+1 = 6; alpha = 1 - 3·2 / (16-6) = 0.4.
-    assert overall["event_type_alpha"] == 0.4
-    # Tense over the one matched trigger ("met"): Past vs Present; n = 2, alpha = 1 - 1·2/(4-2) = 0.
-    # Polarity: both default (Positive) - a single value, so alpha is undefined.
-    assert overall["attribute_alpha"]["tense"] == 0.0
-    assert overall["attribute_alpha"]["polarity"] is None
+    assert overall["alpha"]["entity_label"]["value"] == round(94 / 146, 4)
+    # Event types over the 2 paired events: Meet,Meet | Transfer,Transport. n = 4, Σn² = 6;
+    # alpha = 1 - 3·2 / (16-6) = 0.4.
+    assert overall["alpha"]["event_type"]["value"] == 0.4
+    # Tense over the paired events ("met", "delivered"): Past/Present, Unspecified/Unspecified.
+    # n = 4, Σn² = 1+1+4; alpha = 1 - 3·2/(16-6) = 0.4; raw agreement 1 of 2 pairs.
+    # Polarity: Positive throughout - a single value, so alpha is undefined.
+    tense = overall["attributes"]["tense"]
+    assert (tense["alpha"], tense["raw_agreement"], tense["values"]) == (
+        0.4, 0.5, {"Unspecified": 2, "Past": 1, "Present": 1}
+    )
+    assert overall["attributes"]["polarity"]["alpha"] is None
+    # Gamma is there, below 1: the annotators disagree on spans and labels.
+    assert 0 < overall["entity_gamma"]["value"] < 1
 
     # C's cancelled annotation is nowhere: one pair, two articles.
     assert overall["pairs"] == 1 and overall["articles"] == 2 and overall["annotators"] == 2
     assert report["excluded"]["cancelled_annotations"] == 1
-    assert len(report["pairs"]) == 1 and report["pairs"][0]["entity_f1_exact"] == 0.625
-    # Per label: PER exact 1 of 2+2 → 0.5; partial 2 of 2+2 → 1.0; Transfer/Transport triggers 0.
-    assert report["entity_labels"]["PER"]["exact"]["f1"] == 0.5
-    assert report["entity_labels"]["PER"]["partial"]["f1"] == 1.0
-    assert report["event_types"]["Contact.Meet"]["trigger"]["f1"] == 1.0
-    assert report["event_types"]["Contact.Meet"]["argument"]["f1"] == round(2 * 2 / (4 + 3), 4)
-    assert report["event_types"]["Transaction.Transfer"]["trigger"]["f1"] == 0.0
+    assert len(report["pairs"]) == 1 and report["pairs"][0]["entities"]["strict"]["f1"] == 0.625
+    # Per label: PER strict 1 of 2+2 → 0.5; type 2 of 2+2 → 1.0; Transfer triggers 0.
+    assert report["entity_labels"]["PER"]["strict"]["f1"] == 0.5
+    assert report["entity_labels"]["PER"]["type"]["f1"] == 1.0
+    assert report["event_types"]["Contact.Meet"]["trigger_classification"]["f1"] == 1.0
+    assert report["event_types"]["Contact.Meet"]["argument_classification"]["f1"] == round(2 * 1 / (4 + 3), 4)
+    assert report["event_types"]["Transaction.Transfer"]["trigger_classification"]["f1"] == 0.0
     # Confusion: Vostochny FAC↔GPE, Seoul GPE↔ORG, each in both cells.
     matrix = report["confusion"]["entities"]
     cell = lambda row, col: matrix["counts"][matrix["labels"].index(row)][matrix["labels"].index(col)]  # noqa: E731
     assert cell("FAC", "GPE") == cell("GPE", "FAC") == 1
     assert cell("GPE", "ORG") == 1 and cell("GPE", "GPE") == 2
-    # Lowest agreement first: DELIVERY pools 3 of 4+4 entities, 0 of 1+1 triggers, 0 of 3+2 arguments.
+    # Lowest agreement first: DELIVERY pools strict entities 3 of 4+4, triggers 0 of 1+1, arguments 0 of 3+2.
     assert report["articles"][0]["title"] == "delivery"
     assert report["articles"][0]["f1"] == round(2 * 3 / (8 + 2 + 5), 4)
+    # Every figure names its definition, and every definition is in the report.
+    assert all(row["definition"] in report["definitions"] for row in report["headline"])
+    assert report["bootstrap"]["seed"] == 15 and report["against_gold"] == []
 
-    saved = workspace.agreement_dir()
-    assert json.loads(next(saved.glob("*.json")).read_text())["overall"] == overall
+    # agreement() writes nothing; the command saves what it reports.
+    assert not list(workspace.agreement_dir().glob("*.json"))
+    saved = run_cli("agreement", "--project", unique_title)
+    assert saved.exit_code == 0, saved.output
+    assert json.loads(next(workspace.agreement_dir().glob("*.json")).read_text())["overall"] == overall
 
 
 def test_agreement_json_from_an_export_file(workspace, label_studio, unique_title):
@@ -249,8 +273,9 @@ def test_agreement_json_from_an_export_file(workspace, label_studio, unique_titl
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert {"entity_f1_exact", "entity_f1_partial", "trigger_f1", "argument_f1"} <= set(data["overall"])
-    assert data["overall"]["entity_f1_exact"] == 0.625 and data["overall"]["trigger_f1"] == 0.5
+    assert set(data["overall"]["entities"]) == {"strict", "exact", "partial", "type"}
+    assert data["overall"]["entities"]["strict"]["f1"] == 0.625
+    assert data["overall"]["events"]["trigger_classification"]["f1"] == 0.5
     assert data["pairs"] and data["entity_labels"] and data["event_types"]
     assert all(row["url"].endswith(f"/projects/{project_id}/data?task={row['task_id']}") for row in data["articles"])
 
@@ -285,8 +310,13 @@ def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, uniq
         page.goto(page_path.as_uri())
         bars = page.locator("svg.bars rect.bar")
         cells = page.locator("svg.heatmap rect.cell")
-        assert bars.count() >= 2 * 6  # exact and partial bars for the six entity labels used, and more
-        assert page.locator('rect.bar[data-label="PER"][data-series="partial"]').first.bounding_box()["width"] > 300
+        assert bars.count() >= 2 * 6  # strict and type bars for the six entity labels used, and more
+        assert page.locator('rect.bar[data-label="PER"][data-series="type"]').first.bounding_box()["width"] > 300
+        tense = page.locator('table.attributes tr[data-attribute="tense"]')
+        assert tense.is_visible() and "0.40" in tense.inner_text()
+        assert page.locator('.card[data-figure="argument_classification_f1"]').inner_text().startswith(
+            "Argument classification F1"
+        )
         assert cells.count() >= 7 * 7
         swapped = page.locator('rect.cell[data-row="FAC"][data-col="GPE"]')
         assert swapped.get_attribute("data-count") == "1" and swapped.is_visible()

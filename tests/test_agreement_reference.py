@@ -156,3 +156,21 @@ def test_event_measures_are_the_tuple_definitions(seed):
         assert events[name]["f1"] == _f1(a[name], b[name]), name
     # The target's label counts: classification never exceeds identification.
     assert events["argument_classification"]["correct"] <= events["argument_identification"]["correct"]
+
+
+def test_gamma_is_pygammas_and_prints_nothing(seed, capfd):
+    from annotate.quality.agreement import entity_gamma
+    from annotate.quality.matching import annotation_of
+
+    articles = [{"a": annotation_of(seed["a"][k]), "b": annotation_of(seed["b"][k])} for k in seed["articles"]]
+    identical = [{"a": article["a"], "b": article["a"]} for article in articles[:1]]
+
+    found = entity_gamma(articles, ["a", "b"])
+    again = entity_gamma(articles, ["a", "b"])
+
+    # Identical annotations have no disorder: gamma = 1 - 0 / expected = 1.
+    assert entity_gamma(identical, ["a", "b"])["value"] == 1.0
+    # The passes differ on a few spans and labels: below 1, well above chance, the same under the seed.
+    assert 0.9 < found["value"] < 1.0 and found == again and found["articles"] == 5
+    # The solver's own output (GLPK writes to the process's stdout) never reaches the user.
+    assert capfd.readouterr() == ("", "")

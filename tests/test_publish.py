@@ -17,10 +17,12 @@ from annotate.core.derive import features
 from annotate.core.errors import HubError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.publish import publish, split_of
-from annotate.core.records import write_records
+from annotate.core.records import iter_records, write_records
 from annotate.core.settings import load_project_settings
 from annotate.dataset.tokens import Span, Token, spans_from_tags
 from annotate.core.workspace import Workspace
+from annotate.quality.agreement import compute_agreement
+from annotate.quality.report import save_report
 from tests.helpers import assert_no_traceback, run_cli
 from tests.test_tokens import seed_entity_spans
 
@@ -313,16 +315,38 @@ def test_the_old_annotation_note_setting_is_refused_with_where_it_went(offline_w
     assert result.exit_code == 1 and "corpus/annotations/provenance.yaml" in result.stderr
 
 
-def test_card_shows_the_agreement_report_when_there_is_one(offline_workspace: Workspace) -> None:
+def test_card_quotes_the_agreement_json_published_beside_the_manifest(offline_workspace: Workspace) -> None:
     write_gold_and_records(offline_workspace)
-    slug = load_project_settings(offline_workspace).project_slug
-    report = {"overall": {"entity_f1_exact": 0.8125, "trigger_f1": 0.5, "attribute_alpha": {"modality": 0.25}}}
-    offline_workspace.agreement_dir().mkdir(parents=True)
-    (offline_workspace.agreement_dir() / f"{slug}.json").write_text(json.dumps(report), encoding="utf-8")
+    settings = load_project_settings(offline_workspace)
+    scheme = current_scheme(offline_workspace)
+    report = compute_agreement(
+        iter_records(offline_workspace.records_path(settings.project_slug)),
+        defaults=scheme.defaults(),
+        entity_names=scheme.entity_names,
+        event_names=scheme.event_names,
+        project=settings.project,
+        task_url=lambda task_id: f"http://127.0.0.1:8080/projects/1/data?task={task_id}",
+        resamples=200,
+        gamma=False,
+    )
+    save_report(report, offline_workspace.agreement_dir())
+
     result = publish(offline_workspace, version="1.0.0")
+
+    published = json.loads((result.folder / "agreement.json").read_text(encoding="utf-8"))
+    manifest = json.loads((result.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert "agreement.json" in manifest["files"]
+    assert published["headline"] == report.as_dict()["headline"]
+    # The private server's task links stay out of the published copy.
+    assert published["articles"] and not any("url" in row for row in published["articles"])
     card = (result.folder / "README.md").read_text(encoding="utf-8")
-    assert "| Entity span F1, exact (same start, end and label) | 0.812 |" in card
-    assert "| Krippendorff's alpha, attribute (modality) | 0.250 |" in card
+    strict = next(row for row in published["headline"] if row["name"] == "strict_f1")
+    low, high = strict["ci"]
+    assert (
+        f"| Entity F1, strict | {strict['value']:.3f} | {low:.3f} to {high:.3f} | "
+        f"{published['definitions']['strict']} |" in card
+    )
+    assert "Krippendorff's alpha, modality |" in card and "seed 15" in card
 
 
 def test_manifest_checksums_every_file(published) -> None:

@@ -8,6 +8,7 @@ import datasets
 
 from annotate.quality.adjudicate import adjudicate
 from annotate.quality.agreement import agreement
+from annotate.quality.report import save_report
 from annotate.dataset.publish import publish
 from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
@@ -55,11 +56,24 @@ def test_recorded_passes_and_curation_rebuild_the_published_version(workspace, l
 
     report = agreement(workspace, project=unique_title).as_dict()
     assert report["overall"]["annotators"] == 2 and report["overall"]["articles"] == 5
+    assert report["against_gold"] == []
 
     decided = adjudicate(
         workspace, project=unique_title, decisions=RECORDED / "curation.jsonl", curator="curator@seed.example"
     )
     assert len(decided.gold) == 5 and not decided.awaiting_curation and not decided.invalid
+    # With gold, each annotator is also scored against it; the figures the repository states
+    # (exports/agreement/, the README) come out again from a fresh Label Studio.
+    with_gold = agreement(workspace, project=unique_title)
+    save_report(with_gold, workspace.agreement_dir())
+    assert [row["articles"] for row in with_gold.against_gold] == [5, 5]
+    committed = json.loads(next((REPO / "exports" / "agreement").glob("*.json")).read_text())
+    fresh = {row["name"]: row for row in with_gold.headline}
+    for row in committed["headline"]:
+        if row["name"] == "entity_gamma":  # sampled; the annotators' pseudonyms order the sampling
+            assert abs(fresh[row["name"]]["value"] - row["value"]) < 0.01
+        else:
+            assert fresh[row["name"]] == row, row["name"]
     gold = list(iter_records(decided.gold_path))
     assert all(r["provenance"]["method"] in ("majority", "curator") for r in gold)
 
@@ -68,6 +82,7 @@ def test_recorded_passes_and_curation_rebuild_the_published_version(workspace, l
         assert _rows(rebuilt.folder, config) == _rows(PUBLISHED, config), config
     _same_up_to_pseudonyms(_rows(rebuilt.folder, "annotations"), _rows(PUBLISHED, "annotations"))
 
+    assert json.loads((rebuilt.folder / "agreement.json").read_text())["headline"] == with_gold.as_dict()["headline"]
     ours = json.loads((rebuilt.folder / "manifest.json").read_text())
     theirs = json.loads((PUBLISHED / "manifest.json").read_text())
     data_files = lambda m: {p: f["sha256"] for p, f in m["files"].items() if p.startswith("data/") and "annotations" not in p}  # noqa: E731
@@ -93,10 +108,12 @@ def test_published_seed_dataset_loads_in_one_line_with_its_agreement_in_the_card
     documents = datasets.load_dataset(str(PUBLISHED), "documents")
     assert sum(len(part) for part in documents.values()) == 5
     card = (PUBLISHED / "README.md").read_text(encoding="utf-8")
-    overall = json.loads(next((REPO / "exports" / "agreement").glob("*.json")).read_text())["overall"]
-    assert f"| Entity span F1, exact (same start, end and label) | {overall['entity_f1_exact']:.3f} |" in card
-    assert f"| Event argument F1 (same role, trigger and argument) | {overall['argument_f1']:.3f} |" in card
+    # 1.0.0 is immutable: its card keeps the figures of the definitions it was published with
+    # (before per-event matching and target labels); later versions carry agreement.json.
+    assert "| Entity span F1, exact (same start, end and label) | 0.995 |" in card
+    assert "| Event argument F1 (same role, trigger and argument) | 0.965 |" in card
     assert "Annotators compared | 2 |" in card
+    assert not (PUBLISHED / "agreement.json").exists()
 
 
 def test_gold_of_the_seed_validates_without_problems():

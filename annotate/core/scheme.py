@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from annotate.core.errors import SchemeError, WorkspaceError
+from annotate.core.inputs import BoundedLoader, schema_problems, yaml_problem
 from annotate.core.workspace import Workspace
 
 EVENT_TARGET = "EVENT"
@@ -107,13 +108,17 @@ class _LineDict(dict):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(BoundedLoader):
+    """The bounded safe loader (no aliases, bounded depth) that also refuses duplicate and non-name keys."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain name, not a list or mapping", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=True)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -143,20 +148,45 @@ def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start and mark and start.line != mark.line:
-            problem += f"; {context} on line {start.line + 1}"
-        raise SchemeError([f"{where}not valid YAML ({problem})"], source) from None
+        raise SchemeError([_located(yaml_problem(exc))], source) from None
     if not isinstance(data, dict):
         raise SchemeError(["line 1: the scheme must be a mapping with entities, events and attributes"], source)
+    shape = [
+        f"line {_line_of(data, p.path)}: {p.message}"
+        for p in schema_problems("scheme", data)
+        if p.validator not in _BUILDER_EXPLAINS
+    ]
+    if shape:
+        raise SchemeError(shape, source)
     builder = _Builder(data)
     scheme = builder.build()
     if builder.problems:
         raise SchemeError(builder.problems, source)
     return scheme
+
+
+_BUILDER_EXPLAINS = {"required", "minItems"}
+"""Schema keywords whose breaches the builder below names in the scheme's own words ("PER needs a definition")."""
+
+
+def _located(problem: str) -> str:
+    """'line N: problem' → 'line N: not valid YAML (problem)'."""
+    if not problem.startswith("line "):
+        return f"not valid YAML ({problem})"
+    where, _, rest = problem.partition(": ")
+    return f"{where}: not valid YAML ({rest})"
+
+
+def _line_of(data: Any, path: list[Any]) -> int:
+    """The line of the deepest mapping on `path` (mappings remember where they start)."""
+    line = getattr(data, "line", 1)
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = getattr(data, "line", line)
+    return line
 
 
 class _Builder:
@@ -166,6 +196,7 @@ class _Builder:
         self.data = data
         self.problems: list[str] = []
         self.labels: dict[str, int] = {}
+        self.attributes: dict[str, int] = {}
         self.hotkeys: dict[str, tuple[str, int]] = {}
 
     def fail(self, line: int, message: str) -> None:
@@ -295,6 +326,10 @@ class _Builder:
         name = str(item.get("name", ""))
         if not _NAME.match(name) or name in ("entity", "trigger", "text"):
             self.fail(item.line, f"attribute name {name!r} is not allowed")
+        elif name in self.attributes:
+            self.fail(item.line, f"duplicate attribute {name!r} (first defined on line {self.attributes[name]})")
+        else:
+            self.attributes[name] = item.line
         values = tuple(str(v) for v in (item.get("values") or []))
         if len(values) < 2:
             self.fail(item.line, f"attribute {name} needs at least two values")

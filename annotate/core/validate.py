@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from annotate.core import derive
 from annotate.core.errors import ExportError
+from annotate.core.inputs import InputRefused, json_path, load_json, schema_problems
 from annotate.core.records import Problem, record_from_annotation
 from annotate.core.scheme import EVENT_TARGET, Scheme
 from annotate.core.workspace import Workspace
@@ -269,6 +270,10 @@ class _RecordChecker:
         if not isinstance(span, dict):
             return
         start, end, quoted = span.get("start"), span.get("end"), span.get("text")
+        if any(isinstance(v, float) for v in (start, end)):
+            # JSON Schema counts 3.0 as an integer; a string index cannot be one.
+            self.fail("offsets", f"{what} offsets {start}:{end} must be whole numbers, not decimals", region)
+            return
         if not (_is_int(start) and _is_int(end) and isinstance(quoted, str)):
             return  # the schema check has named the wrong type
         in_range = 0 <= start < end <= len(self.text)
@@ -330,6 +335,9 @@ class _RecordChecker:
             return
         entity = next((e for e in self.entities if e.get("id") == target), None)
         trigger = next((e for e in self.events if e.get("id") == target), None)
+        if target == region:
+            self.fail("self-argument", f"{role_name} of event {_show(region)} points at the event itself", region)
+            return
         if entity is None and trigger is None:
             self.fail("missing-target", f"{role_name} points at region {_show(target)}, which does not exist", region)
         if event_type is None:
@@ -363,7 +371,9 @@ class _RecordChecker:
         spans = [(e.get("id"), e, e.get("label")) for e in self.entities]
         spans += [(e.get("id"), e.get("trigger"), e.get("type")) for e in self.events]
         for region, span, label in spans:
-            if not isinstance(span, dict):
+            if not isinstance(span, dict) or not (_is_int(span.get("start")) and _is_int(span.get("end"))):
+                continue  # the schema check names offsets of the wrong type
+            if not isinstance(label, str):
                 continue
             key = (span.get("start"), span.get("end"), label)
             if key in seen:
@@ -445,12 +455,28 @@ def validate(path: Path, source: Workspace | Scheme) -> Report:
             bad_line = isinstance(record, Problem)
             report.problems += [record] if bad_line else validate_record(record, scheme)
         return report
+    seen: set[Any] = set()
     for task in items:
         report.tasks += 1
+        repeated = repeated_task(task, seen)
+        if repeated:
+            report.problems.append(repeated)
+            continue
         for _record, problems in task_records(task, scheme, annotator=lambda _user: "unchecked"):
             report.annotations += 1
             report.problems += problems
     return report
+
+
+def repeated_task(task: dict[str, Any], seen: set[Any]) -> Problem | None:
+    """A problem when this task's id came earlier in the same export (its annotations would count twice)."""
+    task_id = task.get("id")
+    if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+        return None  # the schema check names an id of the wrong type
+    if task_id in seen:
+        return Problem("duplicate-task", f"task {task_id} appears more than once in the export; the first is kept", task_id)
+    seen.add(task_id)
+    return None
 
 
 def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator[tuple[dict, list[Problem]]]:
@@ -468,9 +494,17 @@ def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator
     if annotations is not None and not isinstance(annotations, list):
         annotations = []
         yield {}, [Problem("bad-task", "the task's annotations are not a list", task_id)]
-    for annotation in annotations or []:
+    shape = [p for p in _shape_problems(task, task_id) if p.annotation is None]
+    if shape:
+        yield {}, shape
+        return
+    for index, annotation in enumerate(annotations or []):
         if not isinstance(annotation, dict):
             yield {}, [Problem("bad-annotation", f"an annotation is not an object: {_show(annotation)}", task_id)]
+            continue
+        wrong = _shape_problems(annotation, task_id, ("annotations", index), "annotation")
+        if wrong:
+            yield {}, wrong
             continue
         record, problems = record_from_annotation(
             task,
@@ -481,6 +515,32 @@ def task_records(task: dict[str, Any], scheme: Scheme, *, annotator) -> Iterator
         # Name the annotation by Label Studio's id as the export has it, as the conversion problems do.
         checked = [replace(p, annotation=annotation.get("id")) for p in validate_record(record, scheme)]
         yield record, problems + checked
+
+
+def _shape_problems(
+    item: dict[str, Any], task_id: Any, prefix: tuple[Any, ...] = (), part: str = "task"
+) -> list[Problem]:
+    """Where a task (or one of its annotations) breaks the export schema; annotations are checked one by one."""
+    if part == "task":
+        item = {k: v for k, v in item.items() if k != "annotations"}
+        code = "bad-task"
+    else:
+        item = {"annotations": [item]}
+        code = "bad-annotation"
+    found = []
+    for problem in schema_problems("export-task", item):
+        message = problem.message
+        if part == "annotation":
+            message = message.replace("annotations[0]", json_path(prefix), 1)
+        annotation = prefix and _annotation_id(item)
+        found.append(Problem(code, f"does not match a Label Studio export: {message}", task_id, annotation or None))
+    return found
+
+
+def _annotation_id(wrapped: dict[str, Any]) -> Any:
+    annotation = wrapped["annotations"][0]
+    value = annotation.get("id")
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else "(no id)"
 
 
 def _without_text(task: dict[str, Any], task_id: Any) -> Iterator[tuple[dict, list[Problem]]]:
@@ -506,9 +566,11 @@ def read_items(path: Path) -> tuple[FileKind, Iterator[dict[str, Any]]]:
     if path.suffix == ".jsonl":
         return FileKind.records, _json_lines(path)  # read line by line, however long the file
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(path.read_bytes())
     except UnicodeDecodeError:
         raise ExportError(f"{path} is not UTF-8 text, so not a JSON export. Export it again as JSON.") from None
+    except InputRefused as exc:
+        raise ExportError(f"{path} is not a JSON export Label Studio writes: {exc}. Export it again as JSON.") from None
     except json.JSONDecodeError:
         return FileKind.records, _json_lines(path)
     if isinstance(data, dict) and _looks_like_record(data):
@@ -565,8 +627,10 @@ def _iter_lines(path: Path) -> Iterator[dict[str, Any] | Problem]:
             if not raw.strip():
                 continue
             try:
-                yield json.loads(raw.decode("utf-8"))
+                yield load_json(raw)
             except UnicodeDecodeError:
                 yield Problem("not-json", f"line {number} of the records file is not UTF-8 text")
             except json.JSONDecodeError as exc:
                 yield Problem("not-json", f"line {number} is not JSON ({exc.msg} at column {exc.colno})")
+            except InputRefused as exc:
+                yield Problem("not-json", f"line {number} is not JSON: {exc}")

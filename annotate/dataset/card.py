@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from annotate.core import derive
+from annotate.core.markup import json_in_code_block, markdown_prose, markdown_text
 from annotate.core.scheme import Scheme
 from annotate.core.settings import DatasetSettings
 from annotate.dataset.citation import bibtex
@@ -110,12 +111,12 @@ def _summary(facts: CardFacts) -> str:
     m = facts.manifest
     articles, entities, events = _totals(facts)
     return f"""
-# {facts.settings.pretty_name}
+# {markdown_text(facts.settings.pretty_name)}
 
 Version **{m['version']}** of `{m['name']}`: {articles} news article(s) annotated with {entities} entity
 mention(s) and {events} event(s), each event with its trigger, its arguments by role and its
 attributes (polarity, modality, tense). Entity and event types come from the labelling scheme
-"{facts.scheme.name}", version {facts.scheme.version}; every event type carries its PLOVER category.
+"{markdown_text(facts.scheme.name)}", version {facts.scheme.version}; every event type carries its PLOVER category.
 
 The dataset has four configurations: `documents` (one row per article, the default), `tokens`
 (words with BIO tags for token classifiers), `windows` (the same tokens cut into sentence windows
@@ -364,12 +365,13 @@ def _example(document: dict[str, Any] | None) -> str:
         "events": [e for e in document["events"] if e["trigger"]["end"] <= cut][:2],
         "gold_from": document["gold_from"],
     }
-    return json.dumps(shown, indent=2, ensure_ascii=False)
+    return json_in_code_block(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def _creation(facts: CardFacts) -> str:
     m = facts.manifest
-    sources = ", ".join(f"{name} ({count})" for name, count in m.get("sources", {}).items()) or "not recorded"
+    sources = ", ".join(f"{markdown_text(name)} ({count})" for name, count in m.get("sources", {}).items())
+    sources = sources or "not recorded"
     return f"""
 ## Dataset creation
 
@@ -441,12 +443,15 @@ def _who_annotated(count: int, work: dict[str, dict[str, int]]) -> str:
 
 def _recorded(recorded: dict[str, Any]) -> str:
     lines = ["**Recorded passes**, as `corpus/annotations/provenance.yaml` describes them:", ""]
-    lines += [f"- `{p['file']}`: made by {p['made_by']}; {p['how']}" for p in recorded.get("passes", [])]
+    lines += [
+        f"- `{p['file']}`: made by {markdown_text(p['made_by'])}; {markdown_prose(p['how'])}"
+        for p in recorded.get("passes", [])
+    ]
     if recorded.get("curation"):
         c = recorded["curation"]
-        lines.append(f"- curation, `{c['file']}`: made by {c['made_by']}; {c['how']}")
+        lines.append(f"- curation, `{c['file']}`: made by {markdown_text(c['made_by'])}; {markdown_prose(c['how'])}")
     if recorded.get("note"):
-        lines += ["", recorded["note"]]
+        lines += ["", markdown_prose(recorded["note"])]
     return "\n".join(lines)
 
 
@@ -523,7 +528,7 @@ def _limitations(facts: CardFacts) -> str:
   {', '.join(facts.settings.language)}; their framing and their choice of what to report carry through to the labels.
 - {len(facts.manifest['articles'])} article(s) is a small sample: figures measured on it have wide
   uncertainty, and the test split may be tiny or absent.
-- Licence: the annotations are released under `{facts.settings.license}`. The article texts remain
+- Licence: the annotations are released under `{facts.settings.license.replace('`', '')}`. The article texts remain
   the work of their publishers; check their terms before redistributing the texts.
 """
 

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from annotate.core.errors import PublishError
+from annotate.core.inputs import load_yaml
 from annotate.core.workspace import Workspace
 
 PROVENANCE_FILE = Path("corpus") / "annotations" / "provenance.yaml"
@@ -107,7 +108,7 @@ def load_recorded(workspace: Workspace) -> RecordedProvenance | None:
     if not path.is_file():
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PublishError(f"{PROVENANCE_FILE} is not valid YAML ({exc}). Fix it and publish again.") from None
     if not isinstance(data, dict) or set(data) - {"passes", "curation", "note"}:

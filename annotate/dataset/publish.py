@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
-from annotate.core.errors import PublishError
+from annotate.core.errors import PublishError, UsageError
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
@@ -58,7 +58,8 @@ SCORES = "scores"
 """Folder under exports/ where `annotate score` keeps its reports, read by publish for the card."""
 PARTIAL = ".partial-"
 SHOWN_PROBLEMS = 10
-_SEMVER = re.compile(r"^(\d{1,6})\.(\d{1,6})\.(\d{1,6})$")
+_SEMVER = re.compile(r"^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$")
+"""X.Y.Z as semantic versioning writes it: no leading zeros, so 01.0.0 can never be a second 1.0.0."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -137,15 +138,22 @@ def next_version(previous: str | None, bump: Bump) -> str:
 
 def _choose_version(history: Path, version: str | None, bump: Bump | str | None) -> str:
     if version and bump:
-        raise PublishError("Give either --version or --bump, not both.")
+        raise UsageError("Give either --version or --bump, not both.")
     if bump:
+        try:
+            step = Bump(bump)
+        except ValueError:
+            raise UsageError(f"--bump takes major, minor or patch, not {bump!r}.") from None
         versions = published_versions(history)
-        return next_version(versions[-1] if versions else None, Bump(bump))
+        return next_version(versions[-1] if versions else None, step)
     if not version:
-        raise PublishError("Say which version to publish: --version X.Y.Z, or --bump major|minor|patch.")
+        raise UsageError("Say which version to publish: --version X.Y.Z, or --bump major|minor|patch.")
     version = version.removeprefix("v")
     if not _semver(version):
-        raise PublishError(f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0); give one that is.")
+        raise UsageError(
+            f"Version {version!r} is not of the form X.Y.Z (for example 1.0.0, numbers without leading zeros); "
+            "give one that is."
+        )
     return version
 
 

@@ -8,14 +8,18 @@ Label Studio; otherwise the embedded server's settings are used. Failures become
 from __future__ import annotations
 
 import contextlib
+import html
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import httpx
 
 from annotate.core.errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
+from annotate.core.urls import redact_url, redact_urls, same_server
 from annotate.labelstudio.server import load_settings
 from annotate.core.workspace import Workspace
 
@@ -28,10 +32,17 @@ RETRIES = 3
 @dataclass
 class Connection:
     url: str
+    """The server's address as shown to people: without any user name or password it carries."""
     client: Any = field(repr=False)
     api_key: str = field(repr=False)
+    base_url: str = field(default="", repr=False)
+    """The address requests go to, credentials included: never put it into a message."""
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url or self.url
 
     def redact(self, text: str) -> str:
+        text = redact_urls(text)
         return text.replace(self.api_key, "***") if self.api_key else text
 
     @contextlib.contextmanager
@@ -51,7 +62,19 @@ class Connection:
                 f"Label Studio at {self.url} did not answer in time while {doing}. Try again; "
                 "if it keeps happening, check the server's load and log."
             ) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            raise ConnectionFailed(
+                f"{self.url} is not a web address Label Studio can be reached at; "
+                "set LABEL_STUDIO_URL like http://localhost:8080."
+            ) from None
         except ApiError as exc:
+            page = _html_page(exc.body) if exc.status_code is not None and exc.status_code < 500 else None
+            if page is not None:
+                raise LabelStudioError(
+                    f"Reached {self.url}, which answered {exc.status_code} with an HTML page{page} while {doing}, "
+                    "where Label Studio's API answers JSON: it is not Label Studio's address. Set LABEL_STUDIO_URL "
+                    "to the address Label Studio opens at in the browser (for example http://localhost:8080)."
+                ) from None
             if exc.status_code in (401, 403):
                 raise AuthenticationFailed(
                     f"Label Studio at {self.url} refused the API key while {doing}. "
@@ -64,10 +87,22 @@ class Connection:
                     f"{_gist(self.redact(str(exc.body)))}. Check the server's log (`annotate server status` "
                     "shows where), then run the command again."
                 ) from None
-            body = self.redact(str(exc.body))[:500]
+            body = " ".join(self.redact(str(exc.body)).split())[:300]
             raise LabelStudioError(
                 f"Label Studio at {self.url} answered {exc.status_code} while {doing}: {body}"
             ) from None
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _html_page(body: Any) -> str | None:
+    """' ("its title")' when an answer is an HTML page rather than JSON, '' for an untitled one, else None."""
+    if not isinstance(body, str) or not body.lstrip()[:200].lower().startswith(("<!doctype", "<html", "<?xml", "<")):
+        return None
+    found = _TITLE.search(body[:20_000])
+    title = " ".join(html.unescape(found.group(1)).split())[:80] if found else ""
+    return f' ("{title}")' if title else ""
 
 
 def _gist(body: str) -> str:
@@ -104,10 +139,16 @@ class _RetryTimedOutReads(httpx.BaseTransport):
 
 
 def resolve(workspace: Workspace | None) -> tuple[str, str]:
-    """The (url, api_key) to use: environment first, then the embedded server's settings."""
+    """The (url, api_key) to use: environment first, then the embedded server's settings.
+
+    The embedded server's key goes only to the embedded server: with LABEL_STUDIO_URL naming
+    another server and no LABEL_STUDIO_API_KEY, no key is sent anywhere.
+    """
     url, key = os.environ.get(URL_ENV), os.environ.get(KEY_ENV)
+    if url:
+        url = _checked_url(url)
     if url and key:
-        return url.rstrip("/"), key
+        return url, key
     settings = load_settings(workspace) if workspace else None
     if settings is None:
         missing = KEY_ENV if url else URL_ENV
@@ -115,7 +156,35 @@ def resolve(workspace: Workspace | None) -> tuple[str, str]:
             f"No Label Studio is configured: {missing} is not set and the embedded server has never been "
             "started here. Run `annotate server start`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY."
         )
+    if url and not key and not same_server(url, settings.url):
+        raise ConnectionFailed(
+            f"LABEL_STUDIO_URL names {redact_url(url)}, but no key was given for it: LABEL_STUDIO_API_KEY is not set, "
+            f"and the embedded server's key is only ever sent to the embedded server ({settings.url}). "
+            "Set LABEL_STUDIO_API_KEY to an access token of that server (Account & Settings in Label Studio)."
+        )
     return (url or settings.url).rstrip("/"), key or settings.api_key
+
+
+def _checked_url(url: str) -> str:
+    """LABEL_STUDIO_URL as a base URL; a sentence when it lacks http(s):// or a host."""
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConnectionFailed(
+            f"LABEL_STUDIO_URL is {redact_url(url)!r}, which is not a web address: write it with http:// or https:// "
+            "and a host, for example http://localhost:8080."
+        )
+    if parts.username is not None or parts.password is not None:
+        # httpx turns user:password@ into Basic authentication, which replaces the API key's header.
+        raise ConnectionFailed(
+            f"LABEL_STUDIO_URL ({redact_url(url)}) carries a user name and password, which would be sent in place "
+            "of the API key: remove the user:password@ part and give the key in LABEL_STUDIO_API_KEY."
+        )
+    return url
 
 
 def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
@@ -129,11 +198,30 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
         transport=_RetryTimedOutReads(httpx.HTTPTransport(), RETRIES),
     )
     client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES, httpx_client=http)
-    connection = Connection(url, client, key)
+    connection = Connection(redact_url(url), client, key, base_url=url)
     if check:
-        with connection.errors("checking the API key"):
-            client.users.whoami()
+        _check_is_label_studio(connection)
     return connection
+
+
+def _check_is_label_studio(connection: Connection) -> None:
+    """Ask who the key belongs to; an answer that is no Label Studio user means the address is not Label Studio's.
+
+    The SDK builds its models without checking them, so any JSON would otherwise pass as "key accepted".
+    """
+    doing = "checking the API key"
+    try:
+        with connection.errors(doing):
+            user = connection.client.users.whoami()
+    except (TypeError, ValueError):
+        user = None
+    user_id = getattr(user, "id", None)
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise LabelStudioError(
+            f"Reached {connection.url}, whose answer while {doing} is not a Label Studio user "
+            "(JSON of another shape): it is not Label Studio's address. Set LABEL_STUDIO_URL to the address "
+            "Label Studio opens at in the browser (for example http://localhost:8080)."
+        )
 
 
 def find_project(connection: Connection, title: str) -> Any | None:

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.inputs import load_json
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.records import Problem, write_lines
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, task_records
+from annotate.core.validate import FileKind, read_items, repeated_task, task_records
 from annotate.core.validated import forget, known_valid, mark_valid
 from annotate.core.workspace import Workspace, slugify
 
@@ -198,7 +199,14 @@ class _Batch:
         self.quarantined: list[Quarantined] = []
 
     def add(self, task: dict[str, Any]) -> None:
-        self.changed_tasks.add(task.get("id"))
+        task_id = task.get("id")
+        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
+            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
+        repeated = repeated_task(task, self.changed_tasks)
+        if repeated:
+            self._quarantine_one(task_id, None, {}, [repeated])
+            return
+        self.changed_tasks.add(task_id)
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
@@ -485,7 +493,7 @@ def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str
     """An export page saved raw, then read as a page of tasks in id order."""
     snapshot.save(f"tasks-{number:05d}.json", body)
     try:
-        tasks = json.loads(body)
+        tasks = load_json(body)
     except ValueError:
         tasks = None
     if not isinstance(tasks, list) or not all(isinstance(task, dict) and "id" in task for task in tasks):
@@ -498,7 +506,7 @@ def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str
 
 def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     try:
-        page = json.loads(body)
+        page = load_json(body)
     except ValueError:
         page = None
     if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):

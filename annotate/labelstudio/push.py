@@ -25,6 +25,7 @@ from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.core.corpus import Article, Refusal, text_hash
 from annotate.core.corpus_index import CorpusEntry, corpus_entries
 from annotate.core.errors import AnnotateError, LabelConfigRefused, PushInterrupted, UsageError
+from annotate.core.inputs import InputRefused, load_json
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.instructions import instructions
 from annotate.core.records import Problem, record_to_results
@@ -503,13 +504,17 @@ def read_prediction_lines(path: Path) -> list[tuple[int, dict[str, Any] | Predic
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} cannot be read as UTF-8 text ({exc}). Give a JSON Lines file of records.") from None
     lines: list[tuple[int, dict[str, Any] | PredictionIssue]] = []
-    for number, line in enumerate(raw.splitlines(), 1):
+    # Lines end at \n only: U+2028 and U+0085, which str.splitlines also splits at, may sit inside a JSON string.
+    for number, line in enumerate(raw.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = load_json(line)
         except json.JSONDecodeError as exc:
             lines.append((number, PredictionIssue(number, None, f"not JSON ({exc.msg})")))
+            continue
+        except InputRefused as exc:
+            lines.append((number, PredictionIssue(number, None, f"not JSON: {exc}")))
             continue
         if not isinstance(item, dict):
             lines.append((number, PredictionIssue(number, None, "not a record object")))

@@ -70,7 +70,7 @@ def _invite_token(connection: Connection) -> str:
 
 def _sign_up(connection: Connection, email: str, password: str, token: str) -> None:
     """Submit the sign-up form as a browser would (Django's CSRF cookie and field included)."""
-    page = f"{connection.url}{SIGNUP_PATH}?token={token}"
+    page = f"{connection.base_url}{SIGNUP_PATH}?token={token}"
     with connection.errors(f"creating the account {email}"), httpx.Client(timeout=60) as browser:
         browser.get(page).raise_for_status()
         answer = browser.post(

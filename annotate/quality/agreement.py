@@ -19,7 +19,7 @@ Chance-corrected measures:
 - **Gamma** (Mathet, Widlöcher and Métivier 2015, the `pygamma-agreement` package) over the
   entity spans of the articles every compared annotator annotated, laid end to end with a
   gap between articles; combined categorical dissimilarity (alpha 1, beta 1), its chance
-  sampling seeded with `GAMMA_SEED`. What it adds over F1: it corrects for chance and
+  sampling seeded with `GAMMA_SEED` (not computed above `GAMMA_MAX_UNITS` mentions). What it adds over F1: it corrects for chance and
   aligns overlapping spans of different extent or label with partial credit, so it is
   comparable across corpora of other span densities.
 
@@ -41,8 +41,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ from annotate.core.errors import AnnotateError, ExportError
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
+from annotate.core.urls import redact_url
 from annotate.core.workspace import Workspace, slugify
 from annotate.quality import matching
 from annotate.quality.matching import ARGUMENT_MEASURES, ENTITY_MEASURES, TRIGGER_MEASURES, Annotation, Comparison
@@ -67,6 +71,8 @@ GAMMA_SEED = 15
 GAMMA_PRECISION = 0.02
 GAMMA_GAP = 1000
 """Characters left between articles laid end to end for gamma, beyond any span's reach."""
+GAMMA_MAX_UNITS = 5000
+"""Above this many entity mentions gamma is not computed: its alignment grows too slow (about 16 s at 1,000)."""
 LOW_ALPHA = 0.8
 RARE_SHARE = 0.05
 
@@ -209,6 +215,36 @@ def attribute_figures(name: str, units: Sequence[Unit], annotators: Sequence[str
 # --- gamma -------------------------------------------------------------------------------
 
 
+@contextmanager
+def _silenced() -> Iterator[None]:
+    """Keep pygamma-agreement's solver quiet: it logs on the root logger and GLPK writes to the process's stdout.
+
+    The library must not print, and GLPK's C output bypasses Python, so the two file
+    descriptors are pointed at the null device while it runs.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    logging.disable(logging.WARNING)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                libc.fflush(None)
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        for descriptor in saved:
+            os.close(descriptor)
+        logging.disable(logging.NOTSET)
+
+
 def entity_gamma(
     articles: Sequence[Mapping[str, Annotation]], annotators: Sequence[str], *, seed: int = GAMMA_SEED
 ) -> dict[str, Any]:
@@ -235,16 +271,19 @@ def entity_gamma(
         offset += max((m.end for name in annotators for m in article[name].entities), default=0) + GAMMA_GAP
     if any(not continuum[name] for name in annotators):
         return result
+    if continuum.num_units > GAMMA_MAX_UNITS:
+        result["skipped"] = (
+            f"{continuum.num_units} entity mentions, more than the {GAMMA_MAX_UNITS} gamma is computed for"
+        )
+        return result
     state = np.random.get_state()
-    # pygamma-agreement logs solver notices on the root logger; the library must not print.
-    logging.disable(logging.WARNING)
     try:
-        np.random.seed(seed)
-        gamma = continuum.compute_gamma(
-            CombinedCategoricalDissimilarity(alpha=1, beta=1), precision_level=GAMMA_PRECISION
-        ).gamma
+        with _silenced():
+            np.random.seed(seed)
+            gamma = continuum.compute_gamma(
+                CombinedCategoricalDissimilarity(alpha=1, beta=1), precision_level=GAMMA_PRECISION
+            ).gamma
     finally:
-        logging.disable(logging.NOTSET)
         np.random.set_state(state)
     result["value"] = _round(float(gamma))
     return result
@@ -725,7 +764,7 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
     try:
-        url = url or resolve(workspace)[0]
+        url = redact_url(url or resolve(workspace)[0])
         if project_id is None:
             found = find_project(connect(workspace), title)
             project_id = found.id if found else None

@@ -29,6 +29,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60re
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 .muted { color: #666; } table { border-collapse: collapse; margin: .5rem 0; }
 td, th { padding: .2rem .6rem; border-bottom: 1px solid #ddd; text-align: left; }
+table { display: block; overflow-x: auto; max-width: 100%; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .cards { display: flex; flex-wrap: wrap; gap: .8rem; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: .5rem .9rem; min-width: 8rem; }
@@ -43,7 +44,7 @@ SERIES_COLOURS = ("#3b6fb6", "#e69f00")
 
 
 def fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[str, str], ...]) -> str:
@@ -125,7 +126,7 @@ def heat_map(title: str, matrix: dict[str, Any]) -> str:
 
 
 def fmt_ci(ci: list[float] | None) -> str:
-    return "" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+    return "" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def _cards(headline: list[dict[str, Any]], definitions: dict[str, str]) -> str:
@@ -179,11 +180,15 @@ def _f1s(row: dict[str, Any]) -> dict[str, Any]:
     return {**figures, **(row.get("alpha") or {})}
 
 
+def _alpha_caption(name: str) -> str:
+    """ "entity_label_alpha" → "α labels", "attribute_alpha:tense" → "α tense"."""
+    short = {"entity_label_alpha": "labels", "event_type_alpha": "types"}
+    return "α " + short.get(name, name.removeprefix("attribute_alpha:"))
+
+
 def _pairs_table(pairs: list[dict[str, Any]], alpha_names: list[str]) -> str:
     rows = [(escape(" · ".join(p["annotators"])), p["articles"], _f1s(p)) for p in pairs]
-    columns = MEASURE_COLUMNS + tuple(
-        (name, "α " + name.replace("_alpha", "").replace("attribute_alpha:", "")) for name in alpha_names
-    )
+    columns = MEASURE_COLUMNS + tuple((name, _alpha_caption(name)) for name in alpha_names)
     return _table("Annotators", "Articles", columns, rows, "pairs")
 
 
@@ -242,6 +247,8 @@ def _gamma_note(overall: dict[str, Any]) -> str:
     gamma = overall.get("entity_gamma")
     if not gamma:
         return ""
+    if gamma.get("skipped"):
+        return f'<p class="gamma muted">Gamma over entity spans was not computed: {escape(gamma["skipped"])}.</p>'
     return (
         f'<p class="gamma">Gamma over entity spans: <b>{fmt(gamma.get("value"))}</b> on {gamma.get("articles", 0)} '
         f"article(s) every annotator annotated (chance sampling seed {gamma.get('seed')}). Unlike F1 it is corrected "

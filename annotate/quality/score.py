@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from annotate.core.errors import ScoreError
+from annotate.core.inputs import InputRefused, load_json
 from annotate.core.scheme import EVENT_TARGET, current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
@@ -179,9 +180,11 @@ def read_predictions(path: Path, split: str) -> list[dict[str, Any]]:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = load_json(line)
                 except json.JSONDecodeError as exc:
                     raise ScoreError(f"{path} line {number} is not JSON ({exc.msg}); predictions are JSON Lines.") from None
+                except InputRefused as exc:
+                    raise ScoreError(f"{path} line {number} is not JSON: {exc}; predictions are JSON Lines.") from None
                 if not isinstance(row, dict):
                     raise ScoreError(f"{path} line {number} is not a JSON object; each line is one article's prediction.")
                 rows.append(row)
