@@ -1,9 +1,10 @@
 """Bringing annotations back from Label Studio as canonical records, checked and nothing lost.
 
-A pull pages through the project's tasks (never Label Studio's one-shot export, which
-times out on big projects), saves every page exactly as the server sent it under
-exports/raw/ before reading it, converts each submitted or skipped annotation into a
-record, validates it, and writes the valid records and the quarantined ones atomically.
+A pull fetches the project's tasks a page at a time (never Label Studio's one-shot
+export, which times out on big projects; a full pull asks the export for ranges of task
+ids, a few at once), saves every page exactly as the server sent it under exports/raw/
+before reading it, converts each submitted or skipped annotation into a record,
+validates it, and writes the valid records and the quarantined ones atomically.
 After the first pull only tasks changed since the last successful one are fetched: a
 task's `updated_at` moves whenever one of its annotations is created, updated or
 deleted, and a changed task's records are replaced as a whole, so deletions show too.
