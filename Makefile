@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres env browser clean bench bench-scale
+.PHONY: demo test lint test-sqlite test-postgres env browser clean bench bench-scale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,17 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium fonts-noto-color-emoji; fi; }
 
 demo: $(STAMP)
-	$(BIN)/python -m annotate.demo
+	$(BIN)/python scripts/demo.py
 
 # Every test on SQLite, then the Label Studio integration tests again on a throwaway
 # PostgreSQL server (installed from Debian when missing). pytest's exit code 5 (no test
 # collected) is a failure here like any other non-zero code.
-test: test-sqlite test-postgres
+test: lint test-sqlite test-postgres
+
+# Style and types, before any test runs (the rule set is in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy annotate
 
 test-sqlite: $(STAMP) browser
 	$(BIN)/python -m pytest

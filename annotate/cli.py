@@ -10,19 +10,34 @@ import contextlib
 import functools
 import json
 import signal
-import sys
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Annotated, Any
+from collections.abc import Callable, Iterator
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
 
-from annotate.labelstudio import client as client_lib
 from annotate.core import corpus as corpus_lib
 from annotate.core import generated
-from annotate.labelstudio import server as server_lib
-from annotate.core.errors import AnnotateError, NotBuilt
+from annotate.core import init as init_lib
+from annotate.core import scheme_versions as migration_lib
+from annotate.core import exports as exports_lib
+from annotate.core.errors import AnnotateError
+from annotate.core.progress import Progress as Step
+from annotate.core.progress import ProgressCallback
 from annotate.core.workspace import Workspace, find_workspace
+from annotate.dataset import publish as publish_lib
+from annotate.labelstudio import client as client_lib
+from annotate.labelstudio import pull as pull_lib
+from annotate.labelstudio import push as push_lib
+from annotate.labelstudio import server as server_lib
+from annotate.labelstudio import team as team_lib
+from annotate.labelstudio import watch as watch_lib
+from annotate.quality import adjudicate as adjudicate_lib
+from annotate.quality import migrate as migrate_lib
 
 app = typer.Typer(
     help=(
@@ -45,6 +60,19 @@ app.add_typer(team_app, name="team")
 class Format(str, Enum):
     text = "text"
     json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+# Options several commands share, declared once.
+ProjectOption = Annotated[
+    str | None, typer.Option("--project", help="Label Studio project title (default: `project` in annotate.yaml).")
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="text or json")]
 
 
 def err(message: str) -> None:
@@ -73,14 +101,22 @@ def _workspace() -> Workspace:
 
 
 @contextlib.contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr, gone when done; yields the callback the library reports to."""
-    from rich.console import Console
-    from rich.progress import Progress
+def _progress(verb: str, *, keep: bool = False) -> Iterator[ProgressCallback]:
+    """Progress bars on stderr, one per stage the library reports ("Pushing tasks"); yields the callback.
 
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        bar = progress.add_task(label, total=None)
-        yield lambda done, total: progress.update(bar, completed=done, total=total)
+    `keep` leaves the finished bars on screen (push: each stage's count is worth seeing), else they go.
+    """
+    bars: dict[str, TaskID] = {}
+    with Progress(console=Console(stderr=True), transient=not keep) as progress:
+
+        def update(step: Step) -> None:
+            if not step.total:
+                return
+            if step.stage not in bars:
+                bars[step.stage] = progress.add_task(f"{verb} {step.stage}", total=step.total)
+            progress.update(bars[step.stage], completed=step.done, total=step.total)
+
+        yield update
 
 
 def _print_json(data: Any) -> None:
@@ -93,23 +129,27 @@ def _print_json(data: Any) -> None:
 @app.command()
 @_run
 def init(
-    directory: Path = typer.Argument(..., help="The new project folder (it must not exist yet, or be empty)."),
-    from_scheme: Optional[Path] = typer.Option(
-        None, "--from-scheme", help="The scheme.yaml to start from (default: the current project's labels/scheme.yaml)."
-    ),
-    project: Optional[str] = typer.Option(
-        None, "--project", help="Title of its Label Studio project (default: the folder's name in words)."
-    ),
-    dataset: Optional[str] = typer.Option(
-        None, "--dataset", help="Name of its dataset, the folder under exports/ (default: the folder's name)."
-    ),
+    directory: Annotated[Path, typer.Argument(help="The new project folder (it must not exist yet, or be empty).")],
+    from_scheme: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-scheme",
+            help="The scheme.yaml to start from (default: the current project's labels/scheme.yaml).",
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Title of its Label Studio project (default: the folder's name in words)."),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", help="Name of its dataset, the folder under exports/ (default: the folder's name)."),
+    ] = None,
 ) -> None:
     """Create a new project folder for a new dataset: scheme, guidelines skeleton, empty corpus, its own annotate.yaml.
 
     Commands run inside the new folder use its project and dataset, so they need no --project.
     """
-    from annotate.core import init as init_lib
-
     result = init_lib.init(directory, from_scheme=from_scheme, project=project, dataset=dataset)
     root = result.workspace.root
     for path in result.written:
@@ -127,12 +167,14 @@ def init(
 @server_app.command("start")
 @_run
 def server_start(
-    port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 8080, or the last one used)."),
-    database: Optional[str] = typer.Option(
-        None,
-        help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL, or 'sqlite'. "
-        "Default: the backend of the last start (SQLite the first time).",
-    ),
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default 8080, or the last one used).")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://user:password@host:5432/name to keep Label Studio's data in PostgreSQL, or 'sqlite'. "
+            "Default: the backend of the last start (SQLite the first time).",
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded Label Studio and wait until it answers; harmless when it already runs."""
     workspace = _workspace()
@@ -150,7 +192,8 @@ def server_start(
     verb = "started" if state.started else "already running"
     typer.echo(f"Label Studio {verb} at {state.url}")
     if settings:
-        typer.echo(f"Admin login: {settings.admin_email} (password in {server_lib.settings_path(workspace)}, owner-only)")
+        where = server_lib.settings_path(workspace)
+        typer.echo(f"Admin login: {settings.admin_email} (password in {where}, owner-only)")
 
 
 @server_app.command("stop")
@@ -163,10 +206,10 @@ def server_stop() -> None:
 
 @server_app.command("status")
 @_run
-def server_status(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
-    """Say whether the embedded Label Studio runs, and whether the server commands use accepts the key.
+def server_status(format: FormatOption = Format.text) -> None:
+    """Say whether the embedded Label Studio runs, and whether the Label Studio the commands talk to accepts the key.
 
-    Exit 0 when the server that commands use answers and accepts the key, 1 otherwise.
+    Exit 0 when the Label Studio the commands talk to answers and accepts the API key, 1 otherwise.
     """
     workspace = _workspace()
     state = server_lib.status(workspace)
@@ -187,7 +230,7 @@ def server_status(format: Format = typer.Option(Format.text, "--format", help="t
 @corpus_app.command("add")
 @_run
 def corpus_add(
-    paths: List[Path] = typer.Argument(..., help="Article files (.txt, .md, .jsonl) or folders of them."),
+    paths: Annotated[list[Path], typer.Argument(help="Article files (.txt, .md, .jsonl) or folders of them.")],
 ) -> None:
     """Add articles; duplicates are reported, bad files named with the reason (exit 1 if any was refused)."""
     result = corpus_lib.corpus_add(_workspace(), paths)
@@ -204,7 +247,7 @@ def corpus_add(
 
 @corpus_app.command("list")
 @_run
-def corpus_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+def corpus_list(format: FormatOption = Format.text) -> None:
     """List the corpus: id, title and length of each article. Exit 1 when a corpus file is not an article."""
     listing = corpus_lib.corpus_list(_workspace())
     if format is Format.json:
@@ -231,55 +274,76 @@ def _report_broken(broken: list[Any]) -> None:
 @app.command()
 @_run
 def scheme(
-    check: bool = typer.Option(False, "--check", help="Only compare; exit 1 when a generated file is stale."),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only compare; exit 1 when a generated file is stale.")
+    ] = False,
 ) -> None:
-    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml."""
-    result = generated.scheme(_workspace(), check=check)
+    """Regenerate labels/label_config.xml, labels/record.schema.json and the guideline tables from labels/scheme.yaml.
+
+    Also checks the scheme's version: records under an older version need the migrations in labels/migrations/
+    that carry over every name they use that changed, and the guidelines must name the scheme version.
+    """
+    workspace = _workspace()
+    result = generated.scheme(workspace, check=check)
     s = result.scheme
-    summary = f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
+    summary = (
+        f"scheme {s.version}: {len(s.entities)} entity types, {len(s.events)} event types, {len(s.role_names)} roles"
+    )
     if check:
         typer.echo(f"{summary}; {len(result.unchanged)} generated file(s) up to date.")
-        return
-    for path in result.written:
-        typer.echo(f"wrote {path}")
-    typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    else:
+        for path in result.written:
+            typer.echo(f"wrote {path}")
+        typer.echo(f"{summary}; {len(result.written)} file(s) written, {len(result.unchanged)} unchanged.")
+    versions = migration_lib.check_versions(workspace, s)
+    for version in versions.to_migrate:
+        carried = ", ".join(versions.covered.get(version, [])) or "no name in use changes"
+        typer.echo(
+            f"{versions.in_use[version]} record(s) are under scheme {version}; its migration to {s.version} "
+            f"carries over what they use that changed ({carried}). Run `annotate migrate`."
+        )
 
 
-# --- commands of later stages ------------------------------------------------------------
-
-
-def _not_built(name: str) -> None:
-    raise NotBuilt(f"`annotate {name}` is not built yet.")
+# --- push, pull, validate ----------------------------------------------------------------
 
 
 @app.command()
 @_run
 def push(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    annotators_per_task: Optional[int] = typer.Option(
-        None, help="Overlap: how many different annotators label each article."
-    ),
-    predictions: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of canonical records to upload as pre-annotations."
-    ),
-    model_version: Optional[str] = typer.Option(
-        None, help="Model version of the predictions (default: the predictions file's name without suffix)."
-    ),
-    annotations: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of canonical records to import as finished annotations (a recorded pass)."
-    ),
-    annotator: Optional[str] = typer.Option(
-        None, help="E-mail of the account the --annotations are by; created (password printed once) if missing."
-    ),
-    batch_size: int = typer.Option(100, help="Articles per import request."),
+    project: ProjectOption = None,
+    annotators_per_task: Annotated[
+        int | None, typer.Option(help="Overlap: how many different annotators label each article.")
+    ] = None,
+    predictions: Annotated[
+        Path | None, typer.Option(help="JSON Lines file of canonical records to upload as pre-annotations.")
+    ] = None,
+    model_version: Annotated[
+        str | None,
+        typer.Option(help="Model version of the predictions (default: the predictions file's name without suffix)."),
+    ] = None,
+    annotations: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines file of canonical records to import as finished annotations (a recorded pass)."),
+    ] = None,
+    annotator: Annotated[
+        str | None,
+        typer.Option(
+            help="E-mail of the account the --annotations are by; created (password printed once) if missing."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Articles per import request.")] = 100,
+    shared: Annotated[
+        bool,
+        typer.Option("--shared", help="One project where annotators see each other's work, instead of blind passes."),
+    ] = False,
 ) -> None:
     """Put the corpus into Label Studio with the scheme's labels and the guidelines.
 
-    A rerun imports only new articles; changed ones are named, not re-imported. Exit 1 if anything was refused.
+    With more than one annotator per task the annotation is blind: one project per pass ("<title> · pass A", ...),
+    each annotator working in one pass. A rerun imports only new articles; changed ones are named, not
+    re-imported. Exit 1 if anything was refused.
     """
-    from annotate.labelstudio import push as push_lib
-
-    with _PushBar() as bar:
+    with _progress("Pushing", keep=True) as update:
         result = push_lib.push(
             _workspace(),
             project=project,
@@ -289,10 +353,14 @@ def push(
             annotations=annotations,
             annotator=annotator,
             batch_size=batch_size,
-            on_progress=bar.update,
+            on_progress=update,
+            blind=False if shared else None,
         )
-    verb = "created" if result.project_created else "updated"
-    typer.echo(f"Project {result.title!r} {verb}: {result.url}")
+    for one in result.passes or [result]:
+        verb = "created" if one.project_created else "updated"
+        typer.echo(f"Project {one.title!r} {verb}: {one.url}")
+    if result.passes:
+        typer.echo(f"Blind annotation: {len(result.passes)} passes; give each annotator one pass to work in.")
     for item in result.changed:
         err(f"changed  {item.article_id}  {item.title}: {item.advice}")
     for batch in result.failed:
@@ -303,8 +371,8 @@ def push(
     )
     bad = bool(result.failed)
     if result.broken:
-        for item in result.broken:
-            err(f"not an article  {item.source}: {item.reason}")
+        for refusal in result.broken:
+            err(f"not an article  {refusal.source}: {refusal.reason}")
         err(f"{len(result.broken)} corpus file(s) skipped; fix or remove them and push again.")
         bad = True
     if result.predictions:
@@ -318,7 +386,8 @@ def push(
 def _report_annotations(report: Any) -> bool:
     """Print what happened to recorded annotations; True when some record was not imported."""
     if report.new_account and report.new_account.password:
-        typer.echo(f"Created account {report.annotator}; first-login password (shown once): {report.new_account.password}")
+        password = report.new_account.password
+        typer.echo(f"Created account {report.annotator}; first-login password (shown once): {password}")
     return _report_upload(report, f"Annotations by {report.annotator}", f"{report.imported} imported")
 
 
@@ -339,47 +408,89 @@ def _report_upload(report: Any, heading: str, done: str) -> bool:
     return bool(report.refused or report.not_in_project)
 
 
-class _PushBar:
-    """A progress bar on stderr per stage of a push (tasks, then predictions)."""
+@app.command()
+@_run
+def migrate(
+    project: ProjectOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print, per article, what would change; change nothing.")
+    ] = False,
+    files_only: Annotated[
+        bool,
+        typer.Option(
+            "--files-only", help="Migrate only the records, gold and recorded passes; no Label Studio needed."
+        ),
+    ] = False,
+) -> None:
+    """Carry every annotation over to the scheme's new version, following labels/migrations/.
 
-    def __enter__(self) -> "_PushBar":
-        from rich.console import Console
-        from rich.progress import Progress
+    Migrates the Label Studio project's config and annotations, the curation project, and the records, gold
+    and recorded passes. A rerun changes nothing; a run that stopped is finished by running it again. What
+    the migration cannot decide is listed in exports/migrations/, never dropped.
+    """
+    with _progress("Migrating tasks") as update:
+        result = migrate_lib.migrate(
+            _workspace(), project=project, dry_run=dry_run, label_studio=not files_only, on_progress=update
+        )
+    _print_migration(result)
 
-        self.progress = Progress(console=Console(stderr=True), transient=False)
-        self.progress.start()
-        self.bars: dict[str, Any] = {}
-        return self
 
-    def update(self, step: Any) -> None:
-        stage = step.stage.value
-        if not step.total:
-            return
-        if stage not in self.bars:
-            self.bars[stage] = self.progress.add_task(f"Pushing {stage}", total=step.total)
-        self.progress.update(self.bars[stage], completed=step.done, total=step.total)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
+def _print_migration(result: Any) -> None:
+    by_article: dict[str, list[Any]] = {}
+    for change in result.articles:
+        by_article.setdefault(change.article_id, []).append(change)
+    verb = "would change" if result.dry_run else "changed"
+    for article, changes in sorted(by_article.items()):
+        typer.echo(f"article {article}")
+        for change in changes:
+            what = "; ".join(f"{name} ×{count}" for name, count in sorted(change.changed.items()))
+            undecided = f"; {change.undecided} left to a person" if change.undecided else ""
+            typer.echo(f"  {change.where}: {what or 'scheme version only'}{undecided}")
+    for project in result.projects:
+        if not project.found:
+            continue
+        state = f"from scheme {project.config_version}" if project.config_version != result.version else "up to date"
+        typer.echo(
+            f"Project {project.title!r} ({state}): {project.annotations_updated} of {project.annotations} "
+            f"annotation(s) and {project.predictions_updated} prediction(s) {verb}"
+            + ("; label config set to the new scheme." if project.config_updated else ".")
+        )
+        for item in project.unreadable:
+            err(f"left as it is  {item}")
+    for file in result.files:
+        if file.migrated:
+            typer.echo(f"{file.path}: {file.migrated} of {file.records} record(s) {verb}.")
+    for item in result.undecided:
+        where = f"article {item.article_id}, annotation {item.annotation_id}, region {item.region}"
+        err(f"undecided  {where}: {item.reason}")
+    steps = ", ".join(result.migrations) or "none needed"
+    prefix = "Dry run, nothing changed. " if result.dry_run else ""
+    typer.echo(
+        f"{prefix}Scheme {result.version}; migrations {steps}; {len(result.articles)} annotation(s) or record(s) "
+        f"{verb}, {len(result.undecided)} item(s) left to a person."
+    )
+    if result.undecided_path:
+        typer.echo(f"Left to a person: {result.undecided_path}")
 
 
 @app.command()
 @_run
 def pull(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    full: bool = typer.Option(False, "--full", help="Fetch every task again instead of only those changed."),
-    from_file: Optional[Path] = typer.Option(
-        None, "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
-    ),
+    project: ProjectOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Fetch every task again instead of only those changed.")] = False,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
+        ),
+    ] = None,
 ) -> None:
     """Bring finished annotations back from Label Studio as canonical records.
 
     After the first pull only tasks changed since the last one are fetched. The raw pages are kept
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
-    from annotate.labelstudio import pull as pull_lib
-
-    with _progress("Pulling tasks") as update:
+    with _progress("Pulling") as update:
         result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
     for item in result.quarantined:
         for problem in item.problems:
@@ -398,23 +509,23 @@ def pull(
 @app.command()
 @_run
 def validate(
-    path: Path = typer.Argument(..., help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list)."),
-    format: Format = typer.Option(Format.text, "--format", help="text or json"),
+    path: Annotated[
+        Path, typer.Argument(help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list).")
+    ],
+    format: FormatOption = Format.text,
 ) -> None:
     """Check a Label Studio export or canonical records against the JSON Schema and the scheme.
 
     Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
     """
-    from annotate.core import validate as validate_lib
-
-    report = validate_lib.validate(path, _workspace())
+    report = exports_lib.validate(path, _workspace())
     if format is Format.json:
         _print_json(report.as_dict())
     else:
         for problem in report.problems:
             typer.echo(str(problem))
         verdict = "valid" if report.valid else f"{len(report.problems)} problem(s)"
-        tasks = f"{report.tasks} task(s), " if report.kind is validate_lib.FileKind.export else ""
+        tasks = f"{report.tasks} task(s), " if report.kind is exports_lib.FileKind.export else ""
         typer.echo(f"{path}: {verdict} in {tasks}{report.annotations} annotation(s).")
     if not report.valid:
         raise typer.Exit(1)
@@ -425,10 +536,8 @@ def validate(
 
 @team_app.command("add")
 @_run
-def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of the annotators.")) -> None:
+def team_add(emails: Annotated[list[str], typer.Argument(help="E-mail addresses of the annotators.")]) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
-    from annotate.labelstudio import team as team_lib
-
     accounts = team_lib.team_add(_workspace(), emails)
     for account in accounts:
         if account.existing:
@@ -436,17 +545,15 @@ def team_add(emails: List[str] = typer.Argument(..., help="E-mail addresses of t
         else:
             typer.echo(f"created  {account.email}  password: {account.password}")
     if any(not a.existing for a in accounts):
-        typer.echo(f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now.")
+        typer.echo(
+            f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now."
+        )
 
 
 @team_app.command("list")
 @_run
-def team_list(format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+def team_list(format: FormatOption = Format.text) -> None:
     """List the accounts with how many annotations each has done and the pseudonym their work carries."""
-    from dataclasses import asdict
-
-    from annotate.labelstudio import team as team_lib
-
     members = team_lib.team_list(_workspace())
     if format is Format.json:
         _print_json([asdict(m) for m in members])
@@ -456,20 +563,37 @@ def team_list(format: Format = typer.Option(Format.text, "--format", help="text 
     typer.echo(f"{len(members)} account(s)")
 
 
-class ReportFormat(str, Enum):
-    text = "text"
-    json = "json"
-    html = "html"
+@app.command()
+@_run
+def watch(
+    project: ProjectOption = None,
+    interval: Annotated[float, typer.Option(help="Seconds between two looks at the server.")] = 2.0,
+    once: Annotated[bool, typer.Option("--once", help="Check what is there now, then stop.")] = False,
+) -> None:
+    """Check each annotation as it is submitted and show its problems to its annotator in the labelling view.
+
+    Looks every few seconds at the project's passes (or its one project) and its curation project; what is
+    wrong with a submission (a role its event type does not have, say) appears above the article of that
+    task, and goes away once the annotation is fixed. Runs until Ctrl-C.
+    """
+    if not once:
+        typer.echo("Watching for new annotations; Ctrl-C to stop.")
+    for checked in watch_lib.watch(_workspace(), project=project, interval=interval, rounds=1 if once else None):
+        verdict = f"{len(checked.problems)} problem(s)" if checked.problems else "valid"
+        typer.echo(f"{checked.project}: task {checked.task_id}, annotation {checked.annotation_id}: {verdict}")
+        for problem in checked.problems:
+            typer.echo(f"  {problem}")
 
 
 @app.command()
 @_run
 def agreement(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    from_file: Optional[Path] = typer.Option(
-        None, "--from-file", help="A Label Studio JSON export (or records .jsonl) instead of the last pull."
-    ),
-    format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="text, json or html"),
+    project: ProjectOption = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from-file", help="A Label Studio JSON export (or records .jsonl) instead of the last pull."),
+    ] = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="text, json or html")] = ReportFormat.text,
 ) -> None:
     """Report inter-annotator agreement: per pair, over all annotators, and each annotator against the gold.
 
@@ -479,6 +603,7 @@ def agreement(
     bootstrap intervals over articles, label confusion. The JSON and the HTML report are also saved under
     exports/agreement/.
     """
+    # lazy: agreement (and its report) import numpy and scipy, which `annotate --help` must not wait for
     from annotate.quality import agreement as agreement_lib
     from annotate.quality.report import render_text, save_report
 
@@ -497,17 +622,26 @@ def agreement(
 @app.command()
 @_run
 def adjudicate(
-    project: Optional[str] = typer.Option(None, help="Label Studio project title (default: `project` in annotate.yaml)."),
-    allow_single: bool = typer.Option(
-        False, "--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."
-    ),
-    min_annotators: int = typer.Option(2, "--min-annotators", help="Annotations an article needs before it is merged."),
-    decisions: Optional[Path] = typer.Option(
-        None, help="JSON Lines file of a curator's recorded decisions (whole-article records) to submit to curation."
-    ),
-    curator: Optional[str] = typer.Option(
-        None, help="E-mail of the curator's account for --decisions; created (password printed once) if missing."
-    ),
+    project: ProjectOption = None,
+    allow_single: Annotated[
+        bool,
+        typer.Option("--allow-single", help="Make gold of articles with fewer annotations than --min-annotators too."),
+    ] = False,
+    min_annotators: Annotated[
+        int, typer.Option("--min-annotators", help="Annotations an article needs before it is merged.")
+    ] = 2,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Lines file of a curator's recorded decisions (whole-article records) to submit to curation."
+        ),
+    ] = None,
+    curator: Annotated[
+        str | None,
+        typer.Option(
+            help="E-mail of the curator's account for --decisions; created (password printed once) if missing."
+        ),
+    ] = None,
 ) -> None:
     """Merge several annotators' work into gold; send disagreements to a curator.
 
@@ -515,8 +649,6 @@ def adjudicate(
     accepted, and articles with units in dispute go to the curation project in Label Studio. A curator's
     submission becomes gold the next time this runs. Writes exports/gold/<project>.jsonl.
     """
-    from annotate.quality import adjudicate as adjudicate_lib
-
     result = adjudicate_lib.adjudicate(
         _workspace(),
         project=project,
@@ -528,13 +660,19 @@ def adjudicate(
     if result.decisions is not None:
         _report_annotations(result.decisions)
     for item in result.gold:
-        typer.echo(f"gold       {item.article_id}  by {item.method.value} ({item.annotators} annotation(s))")
+        method = item.method.value if item.method else "?"
+        typer.echo(f"gold       {item.article_id}  by {method} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:
         typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
     for item in result.awaiting_curation:
-        typer.echo(f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, task {item.curation_task} not submitted yet")
+        typer.echo(
+            f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, "
+            f"task {item.curation_task} not submitted yet"
+        )
     for item in result.too_few:
-        typer.echo(f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)")
+        typer.echo(
+            f"too few    {item.article_id}  {item.annotators} annotation(s), needs {min_annotators} (or --allow-single)"
+        )
     for item in result.invalid:
         err(f"invalid    {item.article_id}  " + "; ".join(item.problems))
     typer.echo(
@@ -549,32 +687,37 @@ def adjudicate(
 @app.command()
 @_run
 def publish(
-    version: Optional[str] = typer.Option(None, "--version", help="The version to publish, X.Y.Z."),
-    bump: Optional[str] = typer.Option(
-        None, "--bump", help="major, minor or patch: the next version after the last one published."
-    ),
-    out: Optional[Path] = typer.Option(
-        None, "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
-    ),
-    push_to_hub: Optional[str] = typer.Option(
-        None, "--push-to-hub", help="ORG/NAME: upload to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Build and list every file and the tag; write and send nothing."
-    ),
-    project: Optional[str] = typer.Option(
-        None, "--project", help="Label Studio project title (default from annotate.yaml)."
-    ),
+    version: Annotated[str | None, typer.Option("--version", help="The version to publish, X.Y.Z.")] = None,
+    bump: Annotated[
+        publish_lib.Bump | None,
+        typer.Option(
+            "--bump",
+            help="major, minor or patch: the next version after the last one published; auto: the one the "
+            "scheme's changes call for (major after a rename or removal).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder holding the versions (default exports/<dataset name>/); writes OUT/X.Y.Z."
+        ),
+    ] = None,
+    push_to_hub: Annotated[
+        str | None,
+        typer.Option(
+            "--push-to-hub", help="ORG/NAME: upload to this Hub dataset and tag it vX.Y.Z (token from HF_TOKEN)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build and list every file and the tag; write and send nothing.")
+    ] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Write a versioned Hugging Face dataset from the gold set.
 
     Builds exports/<dataset name>/X.Y.Z/ (parquet per config and split, README.md card, manifest.json).
     A published version is never rewritten; with --push-to-hub an existing version is uploaded as it stands.
     """
-    from annotate.dataset import publish as publish_lib
-
-    if bump is not None and bump not in {b.value for b in publish_lib.Bump}:
-        raise typer.BadParameter("use major, minor or patch", param_hint="--bump")
     with _progress("Writing articles") as update:
         result = publish_lib.publish(
             _workspace(),
@@ -624,15 +767,23 @@ class ScoreFormat(str, Enum):
 @app.command()
 @_run
 def score(
-    predictions: Path = typer.Argument(
-        ..., help="The system's output: JSON Lines of `documents` rows or canonical records, a parquet file or a folder."
-    ),
-    dataset: Optional[Path] = typer.Option(
-        None, "--dataset", help="A published version folder (default: the newest under exports/<dataset>/)."
-    ),
-    split: str = typer.Option("test", "--split", help="The split whose gold the predictions are scored against."),
-    system: Optional[str] = typer.Option(None, "--system", help="The system's name (default: the file's name)."),
-    format: ScoreFormat = typer.Option(ScoreFormat.text, "--format", help="text, json or markdown"),
+    predictions: Annotated[
+        Path,
+        typer.Argument(
+            help="The system's output: JSON Lines of `documents` rows or canonical records, a parquet file or a folder."
+        ),
+    ],
+    dataset: Annotated[
+        Path | None,
+        typer.Option("--dataset", help="A published version folder (default: the newest under exports/<dataset>/)."),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="The split whose gold the predictions are scored against.")
+    ] = "test",
+    system: Annotated[
+        str | None, typer.Option("--system", help="The system's name (default: the file's name).")
+    ] = None,
+    format: Annotated[ScoreFormat, typer.Option("--format", help="text, json or markdown")] = ScoreFormat.text,
 ) -> None:
     """Score a system's predictions against the gold of a published version.
 
@@ -644,7 +795,7 @@ def score(
     from annotate.quality import score as score_lib  # lazy: it imports numpy and scipy
 
     try:
-        workspace: Optional[Workspace] = _workspace()
+        workspace: Workspace | None = _workspace()
     except AnnotateError:
         workspace = None
     report = score_lib.score(predictions, dataset=dataset, split=split, system=system, workspace=workspace)
@@ -669,4 +820,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -23,8 +23,8 @@ from annotate.labelstudio import server
 from annotate.labelstudio.client import Connection, connect
 from annotate.core.corpus import Article, write_article
 from annotate.core.scheme import current_scheme
-from annotate.labelstudio.instructions import instructions
-from annotate.labelstudio.push import ensure_project, task_data
+from annotate.labelstudio.projects import ensure_scheme_project
+from annotate.labelstudio.push import task_data
 from annotate.core.records import record_to_results
 from annotate.core.workspace import Workspace, slugify
 
@@ -90,13 +90,7 @@ def start_server(workspace: Workspace) -> Connection:
 
 def new_project(connection: Connection, workspace: Workspace, title: str) -> int:
     """A project made as push makes it (same label config and instructions), holding no task."""
-    scheme = current_scheme(workspace)
-    project, _ = ensure_project(
-        connection,
-        title,
-        label_config=derive.label_config(scheme),
-        instructions_html=instructions(workspace, scheme),
-    )
+    project, _ = ensure_scheme_project(connection, workspace, current_scheme(workspace), title)
     return project.id
 
 

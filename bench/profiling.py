@@ -15,7 +15,7 @@ from typing import Any, Callable
 from annotate.dataset.publish import publish
 from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
-from annotate.core.validate import validate
+from annotate.core.exports import validate
 
 from . import lab
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from typing import Any, Callable
 from annotate.labelstudio import server
 from annotate.labelstudio.push import DEFAULT_BATCH_SIZE, push, task_data
 from annotate.labelstudio.pull import pull
-from annotate.core.validate import validate
+from annotate.core.exports import validate
 from annotate.core.workspace import Workspace, slugify
 
 from . import lab, profiling, report, synthetic

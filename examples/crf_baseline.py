@@ -56,7 +56,7 @@ def trigger_tags(row: dict[str, Any], document: dict[str, Any]) -> list[str]:
     tags = ["O"] * len(row["tokens"])
     for event in document["events"]:
         start, end = event["trigger"]["start"], event["trigger"]["end"]
-        inside = [i for i, (s, e) in enumerate(zip(row["token_starts"], row["token_ends"])) if s >= start and e <= end]
+        inside = [i for i, (s, e) in enumerate(zip(row["token_starts"], row["token_ends"], strict=False)) if s >= start and e <= end]
         for n, i in enumerate(inside):
             if tags[i] == "O":
                 tags[i] = ("B-" if n == 0 else "I-") + event["type"]

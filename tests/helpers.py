@@ -24,7 +24,7 @@ def seed_version(workspace, version: str = "1.0.0"):
     import shutil
 
     from annotate.dataset.publish import publish
-    from tests.conftest import REPO
+    from tests.builders import REPO
 
     for name in ("records", "gold"):
         if not (workspace.exports / name).exists():

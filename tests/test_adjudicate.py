@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from annotate.quality.adjudicate import CURATION_MODEL, adjudicate, curation_title
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pull import pull
@@ -9,7 +11,7 @@ from annotate.core.records import iter_records
 from annotate.core.validate import validate_record
 
 from .helpers import assert_no_traceback, run_cli
-from .test_agreement import annotate_in_label_studio, entity, event, new_annotators, project_with
+from .builders import annotate_in_label_studio, entity, event, new_annotators, project_with
 
 MEETING = "Kim Jong Un met Vladimir Putin in Vostochny on Wednesday."
 
@@ -229,3 +231,74 @@ def test_adjudicate_without_a_pull_says_what_to_do(workspace, unique_title):
     assert result.exit_code != 0
     assert_no_traceback(result)
     assert "annotate pull" in result.stderr
+
+
+DOCKING = "The cargo ship docked at Vostochny on Friday."
+
+
+def _docking(annotator: str, role: str, place: str) -> dict:
+    text = DOCKING
+    return {
+        "article_id": "docking",
+        "annotation_id": f"x-{annotator}",
+        "task_id": 1,
+        "annotator": annotator,
+        "ground_truth": False,
+        "cancelled": False,
+        "title": "Docking",
+        "text": text,
+        "entities": [entity(text, "s", "cargo ship", "VEH"), entity(text, "p", "Vostochny", place)],
+        "events": [event(text, "d", "docked", "Movement.Transport", [(role, "s"), ("Destination", "p")])],
+    }
+
+
+def test_every_candidate_of_a_dispute_is_in_the_curation_task_numbered_by_unit_with_label_and_offsets(
+    offline_workspace,
+):
+    from annotate.quality.adjudicate import collect_votes, curation_task, decide
+    from annotate.quality.agreement import group_articles
+
+    defaults = current_scheme(offline_workspace).defaults()
+    (article,), _ = group_articles([_docking("ann-a", "Artifact", "FAC"), _docking("ann-b", "Vehicle", "LOC")])
+    votes = collect_votes(article.records, defaults)
+    task = curation_task(article, votes, decide(votes))
+
+    results = task["predictions"][0]["result"]
+    regions = {r["id"]: (r["value"]["text"], r["value"]["labels"][0]) for r in results if r["type"] == "labels"}
+    relations = [(regions[r["from_id"]], regions[r["to_id"]], r["labels"]) for r in results if r["type"] == "relation"]
+    ship, docked = ("cargo ship", "VEH"), ("docked", "Movement.Transport")
+    # Both roles of the one link between the same two regions: one relation, both ticked.
+    both = ["Movement.Transport: Artifact", "Movement.Transport: Vehicle"]
+    assert [labels for source, target, labels in relations if target == ship] == [both]
+    assert (docked, ("Vostochny", "FAC"), ["Movement.Transport: Destination"]) in relations
+    assert (docked, ("Vostochny", "LOC"), ["Movement.Transport: Destination"]) in relations
+
+    listed = task["data"]["disputes"]
+    at = DOCKING.index("Vostochny")
+    ship_at, docked_at = DOCKING.index("cargo ship"), DOCKING.index("docked")
+    assert listed.startswith("In dispute (3): 1. ")
+    assert f"'cargo ship' [{ship_at}-{ship_at + 10}]" in listed
+    # In text order: the trigger's two links (by their target), then the span with two labels.
+    trigger = f"'docked' [{docked_at}-{docked_at + 6}] Movement.Transport"
+    assert f"1. argument {trigger} → 'cargo ship' [{ship_at}-{ship_at + 10}]: Artifact → VEH (1 of 2) or Vehicle" in listed
+    assert f"2. argument {trigger} → 'Vostochny' [{at}-{at + 9}]: Destination → FAC (1 of 2) or Destination → LOC" in listed
+    assert f"3. entity 'Vostochny' [{at}-{at + 9}]: FAC (1 of 2) or LOC (1 of 2) - keep one" in listed
+    numbers = [int(n) for n in re.findall(r"(?:^In dispute \(3\): |; )(\d+)\. ", listed)]
+    assert numbers == [1, 2, 3]
+
+
+def test_the_curators_pick_is_recorded_per_unit_with_who_made_it(offline_workspace):
+    from annotate.quality.adjudicate import Method, collect_votes, provenance
+    from annotate.quality.agreement import group_articles
+
+    defaults = current_scheme(offline_workspace).defaults()
+    (article,), _ = group_articles([_docking("ann-a", "Artifact", "FAC"), _docking("ann-b", "Vehicle", "FAC")])
+    votes = collect_votes(article.records, defaults)
+    picked = _docking("curator-x", "Vehicle", "FAC")
+    found = provenance(picked, votes, defaults, method=Method.curator, decided_by="curator-x")
+    (dispute,) = found["disputes"]
+    assert dispute["unit"] == "argument" and dispute["chosen_by"] == "curator-x" and dispute["number"] == 1
+    assert dispute["candidates"] == [
+        {"label": "Artifact → VEH", "marked_by": ["ann-a"], "kept": False},
+        {"label": "Vehicle → VEH", "marked_by": ["ann-b"], "kept": True},
+    ]

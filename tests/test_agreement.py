@@ -7,79 +7,15 @@ brought back with `pull`, and compared; nothing here builds records by hand.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
-from typing import Any
 
 from annotate.quality.agreement import agreement
-from annotate.labelstudio.client import connect
-from annotate.core.corpus import article_from_text, write_article
 from annotate.labelstudio.pull import pull
-from annotate.labelstudio.push import project_tasks, push
-from annotate.core.records import record_to_results
-from annotate.labelstudio.team import team_add
 
-from .conftest import REPO
+from .builders import REPO, annotate_in_label_studio, entity, event, new_annotators, project_with
 from .helpers import assert_no_traceback, run_cli
 
 SCREENSHOTS = REPO / "test-output"
-
-# --- shared by the agreement and adjudication tests --------------------------------------
-
-
-def new_annotators(workspace, label_studio, count: int) -> list[int]:
-    """Fresh annotator accounts made by `team add`; their Label Studio user ids."""
-    emails = [f"annotator-{uuid.uuid4().hex[:8]}@example.org" for _ in range(count)]
-    team_add(workspace, emails)
-    users = {u.email: u.id for u in label_studio.connection().client.users.list()}
-    return [users[email] for email in emails]
-
-
-def project_with(workspace, title: str, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """A project holding exactly these articles (pushed from a corpus of them): name → {task, text}."""
-    shutil.rmtree(workspace.corpus)
-    articles = {name: article_from_text(text, title=name) for name, text in texts.items()}
-    for article in articles.values():
-        write_article(workspace.corpus, article)
-    result = push(workspace, project=title, annotators_per_task=3)
-    tasks = project_tasks(connect(workspace), result.project_id)
-    return {
-        name: {"task": tasks[a.id].id, "text": a.text, "project": result.project_id, "article_id": a.id}
-        for name, a in articles.items()
-    }
-
-
-def span(text: str, words: str, occurrence: int = 0) -> tuple[int, int]:
-    start = -1
-    for _ in range(occurrence + 1):
-        start = text.index(words, start + 1)
-    return start, start + len(words)
-
-
-def entity(text: str, region: str, words: str, label: str) -> dict[str, Any]:
-    start, end = span(text, words)
-    return {"id": region, "start": start, "end": end, "text": words, "label": label}
-
-
-def event(text: str, region: str, words: str, kind: str, arguments=(), **attributes) -> dict[str, Any]:
-    start, end = span(text, words)
-    return {
-        "id": region,
-        "type": kind,
-        "trigger": {"start": start, "end": end, "text": words},
-        "arguments": [{"role": role, "target": target} for role, target in arguments],
-        "attributes": attributes,
-    }
-
-
-def annotate_in_label_studio(label_studio, task: int, user: int, entities=(), events=(), **flags) -> int:
-    """Submit an annotation to the task as `user` (ground_truth / was_cancelled in flags)."""
-    results = record_to_results({"entities": list(entities), "events": list(events)})
-    client = label_studio.connection().client
-    made = client.annotations.create(id=task, result=results, completed_by=user, **flags)
-    return made.id
-
 
 # --- the crafted case --------------------------------------------------------------------
 

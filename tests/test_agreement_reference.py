@@ -20,7 +20,7 @@ from annotate.core.scheme import current_scheme
 from annotate.core.workspace import Workspace
 from annotate.quality.agreement import compute_agreement
 
-from .conftest import REPO
+from .builders import REPO
 
 PASSES = REPO / "corpus" / "annotations"
 NERVALUATE = {"strict": "strict", "exact": "exact", "partial": "partial", "type": "ent_type"}

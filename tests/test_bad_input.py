@@ -230,9 +230,11 @@ def test_broken_tasks_in_an_export_are_quarantined_by_task_and_the_good_one_is_k
 def test_a_records_file_with_a_broken_line_names_it_and_checks_the_lines_after_it(offline_workspace, tmp_path):
     """Feeds: canonical records in JSON Lines with a half-written third line between good records."""
     from annotate.core.records import record_from_annotation
+    from annotate.core.scheme import current_scheme
 
     task = _valid_task()
-    record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56")
+    names = current_scheme(offline_workspace).attribute_names
+    record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56", attribute_names=names)
     bad = {**record, "annotation_id": "later", "entities": [{**record["entities"][0], "label": "COMPANY"}]}
     lines = [json.dumps(record), json.dumps({**record, "annotation_id": "x2"}), '{"article_id": "cut', json.dumps(bad)]
     path = tmp_path / "records.jsonl"
@@ -295,7 +297,7 @@ def test_a_project_title_that_climbs_out_keeps_every_file_under_exports(offline_
 
 def test_a_version_or_dataset_name_given_as_an_absolute_path_is_refused(offline_workspace, tmp_path):
     """Feeds: --version /tmp/…/1.0.0 and dataset.name set to an absolute path in annotate.yaml."""
-    from tests.test_publish import write_gold_and_records
+    from tests.builders import write_gold_and_records
 
     write_gold_and_records(offline_workspace)
     target = tmp_path / "elsewhere"

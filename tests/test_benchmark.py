@@ -17,14 +17,14 @@ from annotate.core.scheme import current_scheme
 from annotate.dataset.publish import publish
 from annotate.dataset.textee import from_textee
 from annotate.dataset.windows import MAX_WINDOW_TOKENS, sentence_starts
-from tests.conftest import REPO
+from tests.builders import REPO
 from tests.helpers import run_cli, seed_version
 
 
 @pytest.fixture(scope="module")
 def version(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Version 1.0.0 built from the seed's gold in a throwaway copy of the project."""
-    from tests.conftest import copy_project_files
+    from tests.builders import copy_project_files
 
     workspace = copy_project_files(tmp_path_factory.mktemp("benchmark") / "project")
     return seed_version(workspace)

@@ -113,7 +113,7 @@ def test_a_span_trigger_role_and_modality_made_in_the_browser_come_back_from_pul
 
     label_span(page, "Kim Jong Un", hotkey="p")
     label_span(page, "visit", label="Movement.Travel")
-    link(page, "visit", "Kim Jong Un", "Traveler")
+    link(page, "visit", "Kim Jong Un", "Movement.Travel: Traveler")
     region_span(page, "visit").click()
     choose(page, "Other")
     screenshot(page, screenshots, "labelled")

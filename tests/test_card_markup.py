@@ -30,7 +30,7 @@ def _plant_markup(workspace) -> None:
 def test_markup_in_article_metadata_is_escaped_in_the_dataset_card(offline_workspace):
     """Feeds: articles whose source holds <script>, a javascript: link, a table pipe and a heading after a
     newline, whose title holds ``` (which would close the card's code block) and an <img onerror>."""
-    from tests.test_publish import write_gold_and_records
+    from tests.builders import write_gold_and_records
 
     _plant_markup(offline_workspace)
     write_gold_and_records(offline_workspace)

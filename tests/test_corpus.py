@@ -7,7 +7,7 @@ import unicodedata
 
 from annotate.core.corpus import article_from_text, load_corpus, read_article
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
 SEEDS = REPO.parent / "shared" / "seeds"

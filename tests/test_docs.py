@@ -8,7 +8,7 @@ import typer.main
 
 from annotate.cli import app
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import run_cli
 
 

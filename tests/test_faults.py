@@ -111,9 +111,10 @@ def _assert_sentence(message: str, label_studio) -> None:
 
 
 def test_pull_with_the_server_stopped_midway_keeps_the_checkpoint_and_the_rerun_loses_nothing(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
-    """Injects: the session's Label Studio stopped during an incremental pull, after its first page."""
+    """Injects: the test's own Label Studio stopped during an incremental pull, after its first page."""
+    workspace, label_studio = own_workspace, own_label_studio
     project, me = _project(workspace, label_studio, unique_title, tasks=30)
     client = label_studio.connection().client
     first_pull = pull(workspace, project=unique_title)
@@ -129,8 +130,8 @@ def test_pull_with_the_server_stopped_midway_keeps_the_checkpoint_and_the_rerun_
     client.annotations.delete(id=tasks["fault-0001"].annotations[0]["id"])
     seen: list[int] = []
 
-    def stop_the_server_after_the_first_page(done: int, total: int) -> None:
-        seen.append(done)
+    def stop_the_server_after_the_first_page(step) -> None:
+        seen.append(step.done)
         if len(seen) == 1:
             server.stop(label_studio.workspace)
 
@@ -304,7 +305,7 @@ def _small_disk(folder: Path, size: str) -> Iterator[Path]:
 
 def test_publish_onto_a_disk_that_fills_up_leaves_nothing_and_the_next_run_completes(offline_workspace, tmp_path):
     """Injects: a real full disk, a 60 KiB tmpfs mounted as the --out folder (a version needs about 150 KiB)."""
-    from tests.test_publish import write_gold_and_records
+    from tests.builders import write_gold_and_records
 
     expected = write_gold_and_records(offline_workspace)
     with _small_disk(tmp_path / "small", "60k") as small:
@@ -425,9 +426,10 @@ def _curation_tasks(label_studio, title: str) -> list[str]:
 
 
 def test_an_adjudication_with_the_server_stopped_midway_writes_no_gold_and_the_rerun_sends_each_dispute_once(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
-    """Injects: the session's Label Studio stopped just as adjudicate sends the disputed articles to curation."""
+    """Injects: the test's own Label Studio stopped just as adjudicate sends the disputed articles to curation."""
+    workspace, label_studio = own_workspace, own_label_studio
     from annotate.quality.adjudicate import adjudicate
 
     _disputed_project(workspace, label_studio, unique_title)

@@ -12,7 +12,7 @@ from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, find_workspace
 from tests.helpers import assert_no_traceback, run_cli
 
-from .conftest import REPO
+from .builders import REPO
 
 SEED_SETTINGS = yaml.safe_load((REPO / "annotate.yaml").read_text(encoding="utf-8"))
 

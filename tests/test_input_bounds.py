@@ -245,7 +245,7 @@ def test_a_front_matter_with_a_field_of_the_wrong_type_or_left_open_is_refused(o
 @pytest.mark.parametrize("version", ["01.0.0", "1.00.0", "1.0.01", "v01.0.0", "1.0", "1.0.0-rc1", "1.0.0.0"])
 def test_a_version_that_is_not_semver_is_a_usage_error_and_writes_nothing(offline_workspace, version):
     """Feeds: `publish --version` with leading zeros (01.0.0 would be a second 1.0.0) or not X.Y.Z at all."""
-    from tests.test_publish import write_gold_and_records
+    from tests.builders import write_gold_and_records
 
     write_gold_and_records(offline_workspace)
     result = run_cli("publish", "--version", version)
@@ -299,7 +299,7 @@ def test_a_nul_character_anywhere_in_an_article_is_refused(offline_workspace, tm
 def test_prediction_lines_split_on_newlines_only_and_refuse_nan_and_bombs_by_line(tmp_path):
     """Feeds: a predictions .jsonl for `push --predictions` whose first record's text holds U+2028, then a line
     with NaN, a line nested 100,000 deep and a last good line."""
-    from annotate.labelstudio.push import PredictionIssue, read_prediction_lines
+    from annotate.labelstudio.projects import PredictionIssue, read_prediction_lines
 
     first = {"article_id": "a1", "text": "Kim arrived.\u2028Putin met him.", "entities": [], "events": []}
     lines = [json.dumps(first, ensure_ascii=False), '{"article_id": "a2", "lead_time": NaN}', DEEP_JSON,

@@ -142,7 +142,10 @@ def _export_base() -> dict[str, Any]:
 
 def _record_base() -> dict[str, Any]:
     task = json.loads((EXPORTS / "valid.json").read_text(encoding="utf-8"))[0]
-    record, problems = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56")
+    names = load_scheme(REPO / "labels" / "scheme.yaml").attribute_names
+    record, problems = record_from_annotation(
+        task, task["annotations"][0], annotator="a3f9c0d1e2b34f56", attribute_names=names
+    )
     assert not problems
     return {**record, "lead_time": 12.5, "created_at": "2024-06-14T10:00:00Z", "updated_at": "2024-06-14T10:05:00Z"}
 

@@ -24,9 +24,10 @@ from annotate.core.records import iter_records
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace
 from annotate.labelstudio import server
+from annotate.labelstudio.passes import pass_title
 from annotate.quality.adjudicate import curation_title
 
-from .conftest import copy_project_files
+from .builders import copy_project_files
 from .helpers import assert_no_traceback, run_cli
 
 pytest.register_assert_rewrite("tests.browser")
@@ -87,7 +88,7 @@ def _label_both(page: Page, title: str, *, marks_vladivostok: bool, folder: Path
         else:
             label_span(page, "Kim Jong Un", hotkey="p")
             label_span(page, "visit", label="Movement.Travel")
-            link(page, "visit", "Kim Jong Un", "Traveler")
+            link(page, "visit", "Kim Jong Un", "Movement.Travel: Traveler")
             if marks_vladivostok:
                 label_span(page, "Vladivostok", hotkey="g")
         screenshot(page, folder, f"{who}-article-{number}")
@@ -128,10 +129,11 @@ def test_a_new_team_goes_from_init_to_publish_with_no_project_option(
     passwords = _passwords(cli("team", "add", ana, ben, cara))
     assert set(passwords) == {ana, ben, cara}
 
-    # Two annotators in the browser; only Ben marks Vladivostok.
-    for email, marks in ((ana, False), (ben, True)):
+    # Two annotators in the browser, each in their own blind pass; only Ben marks Vladivostok.
+    for number, (email, marks) in enumerate(((ana, False), (ben, True))):
         page = _as(browser, label_studio.url, email, passwords[email])
-        _label_both(page, settings.project, marks_vladivostok=marks, folder=screenshots, who=email.split("-")[0])
+        title = pass_title(settings.project, number)
+        _label_both(page, title, marks_vladivostok=marks, folder=screenshots, who=email.split("-")[0])
         page.context.close()
 
     assert "4 record(s) written" in cli("pull")
@@ -144,7 +146,7 @@ def test_a_new_team_goes_from_init_to_publish_with_no_project_option(
     start_labelling(page)
     close_instructions(page)
     expect(article_text(page)).to_have_text(DISPUTED)
-    expect(page.get_by_text(re.compile(r"In dispute: 'Vladivostok'"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"In dispute \(1\): 1\. entity 'Vladivostok' \[\d+-\d+\]"))).to_be_visible()
     expect(region_span(page, "Vladivostok")).to_be_visible()
     screenshot(page, screenshots, "curator")
     submit(page)

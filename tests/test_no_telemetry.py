@@ -87,7 +87,7 @@ def test_no_request_leaves_the_server_during_a_whole_labelling_session(
     close_instructions(page)
     label_span(page, "Kim Jong Un", hotkey="p")
     label_span(page, "visit", label="Movement.Travel")
-    link(page, "visit", "Kim Jong Un", "Traveler")
+    link(page, "visit", "Kim Jong Un", "Movement.Travel: Traveler")
     region_span(page, "visit").click()
     choose(page, "Asserted")
     submit(page)

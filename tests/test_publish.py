@@ -24,89 +24,9 @@ from annotate.core.workspace import Workspace
 from annotate.quality.agreement import compute_agreement
 from annotate.quality.report import save_report
 from tests.helpers import assert_no_traceback, run_cli
-from tests.test_tokens import seed_entity_spans
+from tests.builders import ANNOTATORS, make_record, write_gold_and_records
 
-ANNOTATORS = ("a3f91c0d2e7b", "5be04a9d11c6")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-# Trigger words of the seed articles, with the event type they stand for and the role of a PER/GPE argument.
-TRIGGERS = {
-    "meet": ("Contact.Meet", "Participant"),
-    "visit": ("Movement.Travel", "Traveler"),
-    "denied": ("Statement.Deny", "Denier"),
-    "sanctions": ("Sanction.Impose", "Imposer"),
-}
-
-
-def _events(text: str, entities: list[dict]) -> list[dict]:
-    """A few events per article: the first occurrence of each trigger word not inside an entity."""
-    agents = [e for e in entities if e["label"] in ("PER", "GPE")]
-    taken = {i for e in entities for i in range(e["start"], e["end"])}
-    events = []
-    for word, (kind, role) in TRIGGERS.items():
-        start = text.find(word)
-        if start < 0 or taken & set(range(start, start + len(word))):
-            continue
-        nearest = min(agents, key=lambda e: abs(e["start"] - start), default=None)
-        if kind == "Movement.Travel" and nearest and nearest["label"] != "PER":
-            nearest = next((e for e in agents if e["label"] == "PER"), None)
-        arguments = [{"role": role, "target": nearest["id"]}] if nearest else []
-        attributes = {"modality": "Other", "tense": "Future"} if word == "visit" else {}
-        events.append(
-            {
-                "id": f"v{len(events) + 1}",
-                "type": kind,
-                "trigger": {"start": start, "end": start + len(word), "text": word},
-                "arguments": arguments,
-                "attributes": attributes,
-            }
-        )
-    if len(events) >= 2 and events[-1]["type"] == "Statement.Deny":
-        events[-1]["arguments"].append({"role": "Topic", "target": events[0]["id"]})
-    return events
-
-
-def make_record(article, annotator: str, *, keep_every: int = 1, ground_truth: bool = False, number: int = 1) -> dict:
-    spans = seed_entity_spans(article.text)[::keep_every]
-    entities = [
-        {"id": f"e{i}", "start": s.start, "end": s.end, "text": article.text[s.start : s.end], "label": s.label}
-        for i, s in enumerate(spans, 1)
-    ]
-    return {
-        "article_id": article.id,
-        "annotation_id": f"{article.id[:6]}-{number}",
-        "task_id": number,
-        "annotator": annotator,
-        "ground_truth": ground_truth,
-        "cancelled": False,
-        "lead_time": 120.5,
-        "created_at": "2024-06-01T10:00:00Z",
-        "updated_at": "2024-06-01T10:00:00Z",
-        "title": article.title,
-        "text": article.text,
-        "entities": entities,
-        "events": _events(article.text, entities),
-    }
-
-
-def write_gold_and_records(ws: Workspace) -> dict[str, dict]:
-    """Records of two annotators on four seed articles (one marked ground truth), gold for the rest;
-    the fifth article has neither. Returns the expected gold record per article id."""
-    slug = load_project_settings(ws).project_slug
-    articles = load_corpus(ws)
-    annotated, skipped = articles[:4], articles[4]
-    records, gold, expected = [], [], {}
-    for n, article in enumerate(annotated):
-        first = make_record(article, ANNOTATORS[0], ground_truth=(n == 0), number=2 * n + 1)
-        second = make_record(article, ANNOTATORS[1], keep_every=2, number=2 * n + 2)
-        records += [first, second]
-        how = {"method": "majority" if n % 2 else "curator", "annotators": list(ANNOTATORS)}
-        adjudicated = {**make_record(article, "gold", keep_every=3 if n == 0 else 1), "provenance": how}
-        gold.append(adjudicated)
-        expected[article.id] = first if n == 0 else adjudicated
-    write_records(ws.records_path(slug), records)
-    write_records(ws.gold_path(slug), gold)
-    assert skipped.id not in expected
-    return expected
 
 
 def load(folder: Path, config: str):
@@ -445,7 +365,7 @@ def test_parquet_is_written_in_batches_with_progress(offline_workspace: Workspac
     write_gold_and_records(offline_workspace)
     monkeypatch.setattr(annotate.dataset.rows, "BATCH_ROWS", 1)
     seen = []
-    result = publish(offline_workspace, version="1.0.0", on_progress=lambda done, total: seen.append((done, total)))
+    result = publish(offline_workspace, version="1.0.0", on_progress=lambda step: seen.append((step.done, step.total)))
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     train = pq.ParquetFile(result.folder / "data" / "annotations" / "train.parquet")
     assert train.metadata.num_row_groups == train.metadata.num_rows > 1
@@ -576,7 +496,8 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
 
     from annotate.labelstudio.client import connect
     from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks, push
+    from annotate.labelstudio.projects import project_tasks
+    from annotate.labelstudio.push import push
     from annotate.core.records import record_to_results
     from annotate.labelstudio.team import team_add
 

@@ -19,7 +19,7 @@ from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import MAPPING_FILE, load_key, pseudonym
 from annotate.labelstudio.pull import STATE_FILE, pull
 from annotate.core.records import iter_records
-from annotate.core.validate import validate
+from annotate.core.exports import validate
 from annotate.core.workspace import Workspace
 from tests.helpers import assert_no_traceback, run_cli
 

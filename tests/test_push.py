@@ -16,7 +16,7 @@ from annotate.core.corpus import Article, load_corpus, write_article
 from annotate.core.errors import LabelConfigRefused, PushInterrupted
 from annotate.labelstudio.instructions import markdown_to_html
 
-from .conftest import REPO
+from .builders import REPO
 from annotate.labelstudio.push import Stage, push
 from annotate.core.scheme import load_scheme
 
@@ -40,7 +40,7 @@ def test_push_creates_one_task_per_article_with_the_schemes_config_and_the_guide
     )
     articles = load_corpus(workspace)
 
-    first = push(workspace, project=unique_title, annotators_per_task=2)
+    first = push(workspace, project=unique_title, annotators_per_task=2, blind=False)
 
     client = label_studio.connection().client
     project = client.projects.get(id=first.project_id)
@@ -92,8 +92,9 @@ def test_raw_html_in_guidelines_is_escaped_and_unsafe_links_dropped():
 
 
 def test_a_push_stopped_by_a_server_going_down_finishes_on_rerun_without_duplicates(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
+    workspace, label_studio = own_workspace, own_label_studio  # a server of its own: it is stopped here
     for number in range(300):
         text = f"Synthetic article {number}: the delegation met in Pyongyang on day {number}."
         write_article(workspace.corpus, Article(id=f"synthetic-{number:04d}", text=text, title=f"Synthetic {number}"))
@@ -167,7 +168,7 @@ def test_predictions_appear_on_their_tasks_and_bad_records_are_refused_by_name(
     assert [p.model_version for p in task.predictions] == ["gazetteer"]
     results = task.predictions[0].result
     assert {r["value"]["labels"][0] for r in results if r["type"] == "labels"} == {"PER", "Contact.Meet"}
-    assert any(r["type"] == "relation" and r["labels"] == ["Participant"] for r in results)
+    assert any(r["type"] == "relation" and r["labels"] == ["Contact.Meet: Participant"] for r in results)
 
     rerun = run_cli("push", "--project", unique_title, "--predictions", str(path), "--model-version", "gazetteer")
     assert_no_traceback(rerun)
@@ -253,10 +254,11 @@ def test_recorded_annotations_come_back_as_that_accounts_annotations(workspace, 
     from annotate.core.workspace import slugify
 
     recorded = REPO / "corpus" / "annotations" / "pass-a.jsonl"
-    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    account = f"pass-a-{unique_title.split()[-1]}@seed.example"  # an account of this test's own: no test order counts
+    first = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert first.exit_code == 0, first.output + first.stderr
     assert "5 imported" in first.stdout and "first-login password" in first.stdout
-    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", "pass-a@seed.example")
+    again = run_cli("push", "--project", unique_title, "--annotations", str(recorded), "--annotator", account)
     assert again.exit_code == 0 and "0 imported, 5 skipped" in again.stdout
 
     pull(workspace, project=unique_title)

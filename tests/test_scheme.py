@@ -12,10 +12,12 @@ from annotate.core import derive
 from annotate.core.errors import SchemeError
 from annotate.core.scheme import load_scheme, parse_scheme
 
-from .conftest import REPO
+from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
 SCHEME = load_scheme(REPO / "labels" / "scheme.yaml")
+
+NAMES = load_scheme(REPO / "labels" / "scheme.yaml").attribute_names
 
 
 def test_committed_generated_files_match_the_scheme(offline_workspace):
@@ -58,7 +60,28 @@ def test_label_config_uses_the_interchange_names():
     assert '<Header value="$title"' in config
     for attribute in ("polarity", "modality", "tense"):
         assert re.search(rf'<Choices name="{attribute}" toName="text" perRegion="true"', config)
-    assert config.count("<Relation ") == len(SCHEME.role_names)
+    # One relation label per role of each event type, the event type's roles together and named after it.
+    values = re.findall(r'<Relation value="([^"]+)"', config)
+    assert values == [derive.relation_label(e.name, r.name) for e in SCHEME.events for r in e.roles]
+    assert "Transaction.Transfer: Giver" in values and "Transaction.Transfer: Denier" not in values
+    assert '<Header value="$feedback"' in config  # what `annotate watch` found wrong, above the article
+
+
+def test_a_role_of_another_event_type_is_named_as_such_and_bare_roles_still_parse():
+    from annotate.core.records import record_to_results, results_to_record
+
+    record = _text()
+    results = record_to_results(record)
+    assert [r["labels"] for r in results if r["type"] == "relation"] == [["Contact.Meet: Participant"]]
+    assert results_to_record(results, attribute_names=NAMES)[1] == record["events"]  # a round trip keeps the bare role in the record
+    bare = [{**r, "labels": ["Participant"]} if r["type"] == "relation" else r for r in results]
+    assert results_to_record(bare, attribute_names=NAMES)[1] == record["events"]  # projects made before the prefix parse as before
+
+    other = [{**r, "labels": ["Statement.Deny: Denier"]} if r["type"] == "relation" else r for r in results]
+    _, events, problems = results_to_record(other, attribute_names=NAMES)
+    assert events[0]["arguments"] == []
+    assert [(p.code, p.region) for p in problems] == [("role-of-other-event", "v1")]
+    assert "belongs to Statement.Deny, but this trigger is Contact.Meet" in problems[0].message
 
 
 def _text(entity_label: str = "PER") -> dict:

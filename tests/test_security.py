@@ -120,7 +120,7 @@ def flow(label_studio, tmp_path_factory) -> Flow:
     agreement, publish, a push to an unreachable Hub, and a pull through a failing proxy. Run once for the module."""
     import huggingface_hub.constants
 
-    from tests.conftest import copy_project_files
+    from tests.builders import copy_project_files
 
     root = tmp_path_factory.mktemp("security")
     workspace = copy_project_files(root / "project")

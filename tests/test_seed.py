@@ -14,10 +14,10 @@ from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
 from annotate.core.records import iter_records
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import validate
+from annotate.core.exports import validate
 from annotate.core.workspace import Workspace
 
-from .conftest import REPO
+from .builders import REPO
 
 RECORDED = REPO / "corpus" / "annotations"
 PUBLISHED = REPO / "exports" / load_project_settings(Workspace(REPO)).dataset.name / "1.0.0"

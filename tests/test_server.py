@@ -93,7 +93,8 @@ def test_unreachable_server_is_one_sentence(offline_workspace, monkeypatch):
     assert_no_traceback(result)
 
 
-def test_stop_then_start_keeps_the_data(label_studio, unique_title):
+def test_stop_then_start_keeps_the_data(own_label_studio, unique_title):
+    label_studio = own_label_studio  # a server of its own: the session's is never stopped
     client = label_studio.connection().client
     project = client.projects.create(title=unique_title)
     server.stop(label_studio.workspace)

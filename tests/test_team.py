@@ -11,7 +11,7 @@ import httpx
 from annotate.labelstudio.team import team_add, team_list
 
 from .helpers import assert_no_traceback, run_cli
-from .test_agreement import annotate_in_label_studio, entity, project_with
+from .builders import annotate_in_label_studio, entity, project_with
 
 
 def _email() -> str:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from annotate.core.corpus import load_corpus
 from annotate.dataset.tokens import Span, align, spans_from_tags, tokenise
 from annotate.core.workspace import Workspace
-from tests.conftest import REPO
+from tests.builders import REPO, seed_entity_spans
 
 
 def test_tokens_keep_their_offsets_and_skip_whitespace() -> None:
@@ -61,27 +61,6 @@ def test_round_trip_on_random_text(case) -> None:
     back = spans_from_tags(result.tokens, result.tags)
     assert back == result.tagged
     assert [text[s.start : s.end] for s in back] == [text[s.start : s.end].strip() for s in spans]
-
-
-def seed_entity_spans(text: str) -> list[Span]:
-    """Every occurrence of some names in a seed article, longest first, never overlapping."""
-    names = {
-        "Kim Jong Un": "PER", "Kim Jong-un": "PER", "Vladimir Putin": "PER", "Putin": "PER", "Kim": "PER",
-        "North Korea": "GPE", "Russia": "GPE", "Pyongyang": "GPE", "Moscow": "GPE", "Vladivostok": "GPE",
-        "Ukraine": "GPE", "United States": "GPE", "U.S.": "GPE", "Kremlin": "ORG", "White House": "ORG",
-        "artillery shells": "WEA", "missiles": "WEA", "train": "VEH",
-    }
-    taken = [False] * len(text)
-    spans = []
-    for name in sorted(names, key=len, reverse=True):
-        start = text.find(name)
-        while start >= 0:
-            end = start + len(name)
-            if not any(taken[start:end]):
-                taken[start:end] = [True] * len(name)
-                spans.append(Span(start, end, names[name]))
-            start = text.find(name, end)
-    return sorted(spans, key=lambda s: s.start)
 
 
 def test_round_trip_on_the_seed_articles() -> None:

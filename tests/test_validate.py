@@ -11,10 +11,11 @@ import pytest
 from annotate.core.errors import ExportError
 from annotate.core.scheme import current_scheme
 from annotate.core.records import record_from_annotation
-from annotate.core.validate import validate, validate_record
+from annotate.core.exports import validate
+from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace
 from annotate.core.scheme import load_scheme
-from tests.conftest import REPO
+from tests.builders import REPO
 from tests.helpers import assert_no_traceback, run_cli
 
 EXPORTS = Path(__file__).parent / "exports"
@@ -234,7 +235,8 @@ def test_bytes_that_are_not_text_are_named_not_a_traceback(scheme, tmp_path: Pat
 def test_the_fast_schema_check_agrees_with_jsonschema_on_every_catalogue_and_seed_record():
     """The fast validator only decides whether jsonschema runs: it must never pass what jsonschema refuses."""
     from annotate.core.records import iter_records
-    from annotate.core.validate import read_items, schema_validators, task_records
+    from annotate.core.exports import ExportFile, read_items, task_records
+    from annotate.core.validate import schema_validators
 
     scheme = load_scheme(REPO / "labels" / "scheme.yaml")
     reference, fast = schema_validators(scheme)
@@ -243,8 +245,8 @@ def test_the_fast_schema_check_agrees_with_jsonschema_on_every_catalogue_and_see
     for path in sorted(EXPORTS.glob("*.json")):
         if path.name in {name for name, _ in UNREADABLE}:
             continue
-        _, items = read_items(path)
-        for task in items:
+        contents = read_items(path)
+        for task in contents.tasks if isinstance(contents, ExportFile) else contents.records:
             records += [record for record, _ in task_records(task, scheme, annotator=lambda a: "p1")]
     mangled = [dict(r, annotator="someone@example.org") for r in records[:3]] + [{**records[0], "entities": [{}]}]
     checked = records + mangled

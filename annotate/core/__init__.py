@@ -1,8 +1,11 @@
 """The core: what every other layer stands on.
 
-Owns the error family, the workspace (folders, private state, atomic writes), the project
-settings, the scheme and everything derived from it, the generated files, the canonical
-record and its JSON Lines files, validation, and the corpus.
+Owns the error family (`errors`), the workspace: folders, private state and the one atomic
+file writer (`workspace`), the project settings (`settings`), the scheme and everything
+derived from it (`scheme`, `derive`, `generated`), the canonical record, its typed shape and
+the one JSON Lines reader (`records`), checking a record (`validate`), reading Label Studio
+exports and record files and grouping records by article (`exports`), the corpus (`corpus`),
+and the progress protocol long commands report through (`progress`).
 
 May import: the standard library and third-party packages only; never another layer of
 `annotate`.

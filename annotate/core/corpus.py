@@ -14,13 +14,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import yaml
 
 from annotate.core.errors import CorpusError
 from annotate.core.inputs import InputRefused, load_json, load_yaml, schema_problems, yaml_problem
-from annotate.core.workspace import Workspace
+from annotate.core.workspace import Workspace, write_atomic
 
 MAX_ARTICLE_BYTES = 5_000_000
 """The limit of one article: a text file, or one line of a JSON Lines file (which may hold any number)."""
@@ -206,7 +207,7 @@ def front_matter(text: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ValueError(f"is not valid YAML ({yaml_problem(exc)})") from None
     if not isinstance(meta, dict):
-        raise ValueError("must be a mapping of names to values (id, title, source, date…)")  # noqa: TRY004 - every refusal is a ValueError
+        raise ValueError("must be a mapping of names to values (id, title, source, date…)")
     # YAML reads 2024-06-14 as a date; the corpus keeps dates as the ISO text it was written as.
     meta = {k: v.isoformat() if isinstance(v, (datetime.date, datetime.datetime)) else v for k, v in meta.items()}
     problems = schema_problems("corpus-line", meta)
@@ -230,11 +231,8 @@ def _slug(text: str) -> str:
 
 
 def write_article(folder: Path, article: Article) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_slug(article.display_title)}-{article.id[:8]}.txt"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(render_article(article), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, render_article(article))
     article.path = path
     return path
 
@@ -260,7 +258,8 @@ def read_corpus(workspace: Workspace) -> tuple[list[Article], list[Refusal]]:
             broken.append(Refusal(str(path), str(exc)))
             continue
         if article.id in seen:
-            broken.append(Refusal(str(path), f"carries the article id {article.id} of {seen[article.id].name}; remove one"))
+            reason = f"carries the article id {article.id} of {seen[article.id].name}; remove one"
+            broken.append(Refusal(str(path), reason))
             continue
         seen[article.id] = path
         articles.append(article)
@@ -311,7 +310,7 @@ def _decode(path: Path) -> str:
 
 
 def _articles_in(path: Path) -> Iterator[tuple[str, Article | ValueError]]:
-    """(where, article or the reason it is refused) for each article a file holds; ValueError for a file that holds none."""
+    """(where, article or why it is refused) for each article a file holds; ValueError for a file that holds none."""
     if path.suffix.lower() == ".jsonl":
         yield from _json_lines(path)
         return

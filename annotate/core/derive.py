@@ -16,11 +16,15 @@ from annotate.core.scheme import EVENT_TARGET, Scheme
 TEXT = "text"
 ENTITY = "entity"
 TRIGGER = "trigger"
+FEEDBACK = "feedback"
+"""The task data field where `annotate watch` tells the annotator what is wrong with their submission."""
 
 
 def label_config(scheme: Scheme) -> str:
     """The Label Studio labelling config: title, entity and trigger labels, roles, per-trigger attributes."""
     view = ET.Element("View")
+    # Empty until `annotate watch` finds a problem in the annotator's submission of this task.
+    ET.SubElement(view, "Header", value=f"${FEEDBACK}", size="5")
     ET.SubElement(view, "Header", value="$title")
     _labels(view, ENTITY, scheme.entities, "Entities")
     _labels(view, TRIGGER, scheme.events, "Event triggers")
@@ -28,9 +32,15 @@ def label_config(scheme: Scheme) -> str:
     # when a trigger is selected in a long article.
     box = ET.SubElement(view, "View", style="max-height: 55vh; overflow-y: auto")
     ET.SubElement(box, "Text", name=TEXT, value="$text")
+    # Each event type's roles stand together, named after it: a role of another event type
+    # reads as wrong in the list, and is reported as such at once (`annotate watch`).
     relations = ET.SubElement(view, "Relations")
-    for role in scheme.role_names:
-        ET.SubElement(relations, "Relation", value=role)
+    for event in scheme.events:
+        for role in event.roles:
+            attrs = {"value": relation_label(event.name, role.name)}
+            if event.color:
+                attrs["background"] = event.color
+            ET.SubElement(relations, "Relation", attrs)
     triggers = ",".join(scheme.event_names)
     for attribute in scheme.attributes:
         box = ET.SubElement(view, "View", visibleWhen="region-selected", whenLabelValue=triggers)
@@ -49,6 +59,20 @@ def label_config(scheme: Scheme) -> str:
     ET.indent(view, space="  ")
     comment = f"<!-- Generated from labels/scheme.yaml version {scheme.version} by `annotate scheme`. Do not edit. -->"
     return comment + "\n" + ET.tostring(view, encoding="unicode") + "\n"
+
+
+ROLE_MARK = ": "
+
+
+def relation_label(event_type: str, role: str) -> str:
+    """The label of a role relation in Label Studio: the event type, then the role ("Transaction.Transfer: Giver")."""
+    return f"{event_type}{ROLE_MARK}{role}"
+
+
+def split_relation_label(label: str) -> tuple[str | None, str]:
+    """(event type, role) of a relation label; (None, role) for a bare role, as older projects have them."""
+    event_type, mark, role = label.rpartition(ROLE_MARK)
+    return (event_type, role) if mark else (None, label)
 
 
 def _labels(view: ET.Element, name: str, items: tuple, title: str) -> None:
@@ -108,7 +132,9 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "Offsets are Python string indices (code points) into text; text[start:end] equals the span text."
         ),
         "type": "object",
-        "required": ["article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"],
+        "required": [
+            "article_id", "annotation_id", "annotator", "ground_truth", "cancelled", "text", "entities", "events"
+        ],
         "additionalProperties": False,
         "properties": {
             "article_id": {"type": "string", "minLength": 1},
@@ -125,6 +151,7 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
             "entities": {"type": "array", "items": {"$ref": "#/$defs/entity"}},
             "events": {"type": "array", "items": {"$ref": "#/$defs/event"}},
             "provenance": {"type": "object"},
+            "scheme_version": {"type": "string", "pattern": "^\\d+\\.\\d+\\.\\d+$"},
         },
         "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
     }
@@ -144,6 +171,7 @@ def bio_tags(scheme: Scheme) -> list[str]:
 
 def features(scheme: Scheme, config: str):
     """The `datasets.Features` of a published config (`documents`, `tokens`, `windows` or `annotations`)."""
+    # lazy: `datasets` takes half a second to import and only publishing needs it
     from datasets import ClassLabel, Features, List, Value
 
     span = {"start": Value("int32"), "end": Value("int32"), "text": Value("string")}

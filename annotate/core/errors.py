@@ -58,10 +58,6 @@ class ExportError(AnnotateError):
     exit_code = 2
 
 
-class NotBuilt(AnnotateError):
-    """The command exists in the interface but is not implemented yet."""
-
-
 class LabelConfigRefused(LabelStudioError):
     """Label Studio refused a new label config because existing annotations use what it removes."""
 
@@ -88,6 +84,22 @@ class PullFailed(AnnotateError):
 
 class LabelConfigChanged(AnnotateError):
     """A Label Studio project's label config no longer has the scheme's labels (it was edited by hand)."""
+
+
+class MigrationError(AnnotateError):
+    """A scheme migration is missing, broken or does not fit the scheme; the message lists every problem."""
+
+    def __init__(self, problems: list[str], path: str = "labels/migrations") -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"{path}: {problems[0]}.")
+        else:
+            lines = "\n".join(f"  {p}" for p in problems)
+            super().__init__(f"{path} has {len(problems)} problem(s):\n{lines}")
+
+
+class MigrationInterrupted(AnnotateError):
+    """A migration stopped part-way; running it again finishes it without changing anything twice."""
 
 
 class ScoreError(AnnotateError):

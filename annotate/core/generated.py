@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotate.core import derive
-from annotate.core.errors import GeneratedFilesStale, WorkspaceError
+from annotate.core.errors import GeneratedFilesStale
 from annotate.core.scheme import Scheme, load_scheme
 from annotate.core.workspace import Workspace
 

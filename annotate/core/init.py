@@ -14,11 +14,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from annotate.core import generated
 from annotate.core.errors import UsageError, WorkspaceError
 from annotate.core.scheme import load_scheme
 from annotate.core.settings import SETTINGS_FILE
-from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, find_workspace, slugify
+from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, find_workspace, slugify, write_atomic
 
 TITLE_LIMITS = (3, 50)
 """Label Studio's limits on a project title, in characters."""
@@ -124,8 +126,6 @@ def _empty_or_new(root: Path) -> None:
 
 def _yaml_text(value: str) -> str:
     """A one-line YAML scalar for `value`, quoted only when it needs to be."""
-    import yaml
-
     return yaml.safe_dump({"v": value}, width=1000, allow_unicode=True).strip().removeprefix("v: ")
 
 
@@ -199,7 +199,7 @@ def init(
         workspace.exports / ".gitkeep": "",
     }
     for path, text in files.items():
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
     made = generated.scheme(workspace)
     written = [workspace.scheme_path, *files, *(p for p in made.written if p not in files)]
     return InitResult(workspace, title, name, scheme_file, sorted(set(written)))

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 import yaml
+from jsonschema import Draft202012Validator, validators
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
@@ -51,7 +52,9 @@ def load_json(text: str | bytes) -> Any:
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise InputRefused("it nests lists or objects deeper than a file of this kind ever does (a thousand levels)") from None
+        raise InputRefused(
+            "it nests lists or objects deeper than a file of this kind ever does (a thousand levels)"
+        ) from None
     return value
 
 
@@ -70,12 +73,16 @@ class _BoundedComposer(Composer):
         parser: Any = self
         if parser.check_event(AliasEvent):
             raise ComposerError(
-                None, None, "aliases (*name) are not allowed: write the values out in full", parser.peek_event().start_mark
+                None,
+                None,
+                "aliases (*name) are not allowed: write the values out in full",
+                parser.peek_event().start_mark,
             )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", parser.peek_event().start_mark)
+                mark = parser.peek_event().start_mark
+                raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -88,6 +95,7 @@ class BoundedLoader(_BoundedComposer, yaml.SafeLoader):
 def _fast_loader() -> type:
     """libyaml's parser under the bounded composer (most of libyaml's speed for many small front matters)."""
     try:
+        # lazy and optional: PyYAML built without libyaml has no C parser
         from yaml.cyaml import CParser  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
         return BoundedLoader
@@ -138,8 +146,6 @@ def _is_number(_checker: Any, instance: Any) -> bool:
 @cache
 def strict_validator_class() -> Any:
     """Draft 2020-12 where 3.0 is not an integer: an offset or id must be a whole number as written."""
-    from jsonschema import Draft202012Validator, validators
-
     checker = Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
     return validators.extend(Draft202012Validator, type_checker=checker)
 

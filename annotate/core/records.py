@@ -10,12 +10,70 @@ validator to report, never dropped in silence.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, NotRequired, TypedDict
+from collections.abc import Iterable, Iterator, Mapping
 
-from annotate.core.derive import ENTITY, TEXT, TRIGGER
+from annotate.core.derive import ENTITY, TEXT, TRIGGER, relation_label, split_relation_label
+from annotate.core.inputs import InputRefused, load_json
+from annotate.core.workspace import atomic_writer
+
+
+
+# --- the shapes (as labels/record.schema.json requires them; the scheme names the values) ----------
+
+
+class Span(TypedDict):
+    start: int
+    end: int
+    text: str
+
+
+class Entity(TypedDict):
+    id: str
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+class Argument(TypedDict):
+    role: str
+    target: str
+    """The id of an entity, or of another event for an EVENT role."""
+
+
+class Event(TypedDict):
+    id: str
+    type: str
+    trigger: Span
+    arguments: list[Argument]
+    attributes: dict[str, str]
+    """The scheme's attributes set on the trigger; one not set takes the scheme's default."""
+
+
+class Record(TypedDict):
+    """A canonical record (DESIGN.md): one (article, annotation)."""
+
+    article_id: str
+    annotation_id: str
+    annotator: str
+    """A pseudonym, never an e-mail or a server user id."""
+    ground_truth: bool
+    cancelled: bool
+    text: str
+    entities: list[Entity]
+    events: list[Event]
+    task_id: NotRequired[int | str | None]
+    lead_time: NotRequired[float | None]
+    created_at: NotRequired[str | None]
+    updated_at: NotRequired[str | None]
+    title: NotRequired[str | None]
+    provenance: NotRequired[dict[str, Any]]
+    """Gold records only: how the record was decided, unit by unit."""
+    scheme_version: NotRequired[str]
+    """The scheme version the record was made or migrated under; a record without one is under 1.0.0."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +104,22 @@ class Problem:
         return f"{where}: [{self.code}] {self.message}" if where else f"[{self.code}] {self.message}"
 
 
-def _span(value: dict[str, Any]) -> dict[str, Any]:
-    return {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}
+def _span(value: Mapping[str, Any]) -> Span:
+    # As the annotation has them, wrong types included: the validator names what is wrong.
+    return {"start": value.get("start"), "end": value.get("end"), "text": value.get("text")}  # type: ignore[typeddict-item]
 
 
 def results_to_record(
     results: list[dict[str, Any]],
     *,
-    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
+    attribute_names: Iterable[str],
     task: int | str | None = None,
     annotation: int | str | None = None,
-) -> tuple[list[dict], list[dict], list[Problem]]:
-    """Label Studio result items → (entities, events, problems)."""
-    attribute_names = set(attribute_names)
-    entities: list[dict] = []
-    events: dict[str, dict] = {}
+) -> tuple[list[Entity], list[Event], list[Problem]]:
+    """Label Studio result items → (entities, events, problems); `attribute_names` are the scheme's."""
+    attributes = set(attribute_names)
+    entities: list[Entity] = []
+    events: dict[str, Event] = {}
     problems: list[Problem] = []
 
     def problem(code: str, message: str, region: str | None) -> None:
@@ -72,10 +131,10 @@ def results_to_record(
             problem("bad-result", f"a result item is not an object: {item!r}"[:200], None)
             continue
         kind, source, region = item.get("type"), item.get("from_name"), item.get("id")
-        value = item.get("value") if isinstance(item.get("value"), dict) else {}
+        value: dict[str, Any] = item["value"] if isinstance(item.get("value"), dict) else {}
         if kind == "relation":
             relations.append(item)
-        elif kind == "choices" and source in attribute_names:
+        elif kind == "choices" and source in attributes:
             choices.append(item)
         elif kind == "labels" and source in (ENTITY, TRIGGER):
             labels = value.get("labels") or []
@@ -120,11 +179,21 @@ def results_to_record(
             problem("role-count", f"relation {source}→{target} needs exactly one role label, has {labels!r}", source)
             if not labels:
                 continue
-        events[source]["arguments"].append({"role": labels[0], "target": target})
+        event_type, role = split_relation_label(str(labels[0]))
+        if event_type is not None and event_type != events[source]["type"]:
+            kind = events[source]["type"]
+            problem(
+                "role-of-other-event",
+                f"the role {labels[0]!r} belongs to {event_type}, but this trigger is {kind}; "
+                f"pick one of the {kind}: roles",
+                source,
+            )
+            continue
+        events[source]["arguments"].append({"role": role, "target": target})
     return entities, list(events.values()), problems
 
 
-def record_to_results(record: dict[str, Any]) -> list[dict[str, Any]]:
+def record_to_results(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A canonical record → Label Studio result items (regions, per-trigger choices, relations)."""
     results: list[dict[str, Any]] = []
     for entity in record.get("entities", []):
@@ -151,7 +220,7 @@ def record_to_results(record: dict[str, Any]) -> list[dict[str, Any]]:
                     "to_id": argument["target"],
                     "type": "relation",
                     "direction": "right",
-                    "labels": [argument["role"]],
+                    "labels": [relation_label(event["type"], argument["role"])],
                 }
             )
     return results
@@ -162,9 +231,12 @@ def record_from_annotation(
     annotation: dict[str, Any],
     *,
     annotator: str,
-    attribute_names: Iterable[str] = ("polarity", "modality", "tense"),
-) -> tuple[dict[str, Any], list[Problem]]:
-    """One task and one of its annotations from a Label Studio export → (record, conversion problems)."""
+    attribute_names: Iterable[str],
+) -> tuple[Record, list[Problem]]:
+    """One task and one of its annotations from a Label Studio export → (record, conversion problems).
+
+    `attribute_names` are the scheme's: a choice named otherwise is reported, not kept.
+    """
     data = task.get("data") or {}
     entities, events, problems = results_to_record(
         annotation.get("result") or [],
@@ -172,7 +244,7 @@ def record_from_annotation(
         task=task.get("id"),
         annotation=annotation.get("id"),
     )
-    record = {
+    record: Record = {
         "article_id": str(data.get("article_id") or f"task-{task.get('id')}"),
         "annotation_id": str(annotation.get("id")),
         "task_id": task.get("id"),
@@ -190,7 +262,7 @@ def record_from_annotation(
     return record, problems
 
 
-def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, str]:
+def effective_attributes(event: Mapping[str, Any], defaults: dict[str, str]) -> dict[str, str]:
     """An event's attributes with the scheme's defaults filled in where none was set."""
     return {**defaults, **(event.get("attributes") or {})}
 
@@ -198,12 +270,36 @@ def effective_attributes(event: dict[str, Any], defaults: dict[str, str]) -> dic
 # --- record files (JSON Lines) -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BadLine:
+    """A line of a JSON Lines file that is not UTF-8 JSON."""
+
+    number: int
+    error: UnicodeDecodeError | json.JSONDecodeError | InputRefused
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, JSON value) of each non-blank line, one at a time; a line that is no UTF-8 JSON gives a `BadLine`.
+
+    The one reader of JSON Lines: records, predictions and curator decisions alike. Lines end at \\n only
+    (U+2028 may sit inside a string); NaN, Infinity and absurd nesting are refused (`InputRefused`).
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, load_json(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError, InputRefused) as exc:
+                yield number, BadLine(number, exc)
+
+
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON Lines file, one at a time (bounded memory)."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    """The records of a JSON Lines file written by this package, one at a time; a bad line raises its error."""
+    for _, value in json_lines(path):
+        if isinstance(value, BadLine):
+            raise value.error
+        yield value
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
@@ -217,14 +313,9 @@ def write_lines(path: Path, lines: Iterable[str]) -> int:
     For lines already in the form `write_records` gives them, so records read from one
     file go into another without being parsed and written again.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for line in lines:
             handle.write(line)
             count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
     return count

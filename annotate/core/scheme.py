@@ -146,10 +146,10 @@ def load_scheme(path: Path) -> Scheme:
 
 def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise SchemeError([_located(yaml_problem(exc))], source) from None
-    if not isinstance(data, dict):
+    if not isinstance(data, _LineDict):
         raise SchemeError(["line 1: the scheme must be a mapping with entities, events and attributes"], source)
     shape = [
         f"line {_line_of(data, p.path)}: {p.message}"
@@ -229,9 +229,9 @@ class _Builder:
         if not isinstance(items, list) or not items:
             self.fail(self.data.line, f"{key} must be a non-empty list")
             return []
-        good = []
+        good: list[_LineDict] = []
         for item in items:
-            if isinstance(item, dict):
+            if isinstance(item, _LineDict):
                 good.append(item)
             else:
                 self.fail(self.data.line, f"every item of {key} must be a mapping, got {item!r}")

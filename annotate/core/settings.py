@@ -50,7 +50,9 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
     except OSError as exc:
         raise WorkspaceError(f"{path} cannot be read ({exc.strerror or exc}). Check its permissions.") from None
     except yaml.YAMLError as exc:
-        raise WorkspaceError(f"{path} is not valid YAML ({yaml_problem(exc)}). Fix it or delete it to use the defaults.") from None
+        raise WorkspaceError(
+            f"{path} is not valid YAML ({yaml_problem(exc)}). Fix it or delete it to use the defaults."
+        ) from None
     if not isinstance(data, dict):
         raise WorkspaceError(f"{path} must be a mapping with `project` and `dataset`.")
     raw_dataset = data.get("dataset") or {}
@@ -62,7 +64,9 @@ def load_project_settings(workspace: Workspace) -> ProjectSettings:
         )
     problems = [p.message for p in schema_problems("settings", data)]
     if problems:
-        raise WorkspaceError(f"{path}: " + "; ".join(problems[:5]) + ". Fix it, or delete the setting to use its default.")
+        raise WorkspaceError(
+            f"{path}: " + "; ".join(problems[:5]) + ". Fix it, or delete the setting to use its default."
+        )
     dataset = DatasetSettings(
         **{
             **{k: v for k, v in raw_dataset.items() if v is not None or k == "hub_repo"},

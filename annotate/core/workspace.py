@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from annotate.core.errors import WorkspaceError
 
@@ -102,19 +107,46 @@ def find_workspace(start: Path | None = None) -> Workspace:
 
 def slugify(title: str) -> str:
     """A file-name-safe slug of a project or dataset title."""
-    import re
-    import unicodedata
-
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:64].strip("-")
     return slug or "project"
 
+
+# --- writing files whole ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, private: bool = False) -> Iterator[TextIO]:
+    """A text file that appears whole or not at all: written beside `path`, flushed to disk, renamed over it.
+
+    `private` makes the file readable by its owner only (and creates a missing folder owner-only).
+    Whatever stops the writing, the old file stays as it was and no temporary file is left.
+    """
+    if private:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if private:
+            os.chmod(tmp, 0o600)  # an older temporary file may have had another mode
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: Path, content: str, *, private: bool = False) -> None:
+    """Write a whole text file atomically (see `atomic_writer`)."""
+    with atomic_writer(path, private=private) as handle:
+        handle.write(content)
+
+
 def write_private(path: Path, content: str) -> None:
     """Write a file that only its owner can read, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_atomic(path, content, private=True)

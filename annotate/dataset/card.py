@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -33,7 +34,7 @@ class CardFacts:
     scheme: Scheme
     manifest: dict[str, Any]
     dataset_info: list[dict[str, Any]]
-    example: dict[str, Any] | None
+    example: Mapping[str, Any] | None
     agreement: dict[str, Any] | None
     corpus_size: int
     local_path: str
@@ -253,7 +254,8 @@ def _statistics(facts: CardFacts) -> str:
         ("arguments_per_role", "arguments"),
     ):
         labels = sorted({label for s in splits for label in stats[s][key]})
-        detail += [f"| {name}: `{label}` | {' | '.join(str(stats[s][key].get(label, 0)) for s in splits)} |" for label in labels]
+        for label in labels:
+            detail.append(f"| {name}: `{label}` | {' | '.join(str(stats[s][key].get(label, 0)) for s in splits)} |")
     return "\n".join(["## Statistics", "", *rows, *detail, "", "Also in `manifest.json` under `statistics`."])
 
 
@@ -301,7 +303,8 @@ def _benchmark(facts: CardFacts) -> str:
         return f"{head}\n\nNo system has been scored on this version's gold yet (`annotate score`)."
     first = scores[0]
     human = first.get("human") or {}
-    columns = [s["system"] for s in scores] + [name for name in ("annotators vs gold", "annotator vs annotator") if name in human]
+    references = [name for name in ("annotators vs gold", "annotator vs annotator") if name in human]
+    columns = [s["system"] for s in scores] + references
     rows = [f"| F1 on `{first['split']}` | {' | '.join(columns)} |", "|---|" + "---:|" * len(columns)]
     for key, name in _HEADLINE:
         figures = [_f1(s.get("headline", {}).get(key)) for s in scores]
@@ -321,7 +324,7 @@ measures are those of `annotate score` and `annotate agreement` (one matching co
 as nervaluate names them, trigger and argument measures as TextEE defines them. These figures are in
 `manifest.json` under `scores`; `annotate score --format json` gives the full report (per label, per
 role, attributes). How the baseline is trained and run: `examples/crf_baseline.py` in the project.
-"""
+"""  # noqa: E501 - the card's text, whose lines are output as they stand
 
 
 def _point_note(score: dict[str, Any]) -> str:
@@ -354,7 +357,7 @@ Responsible-AI fields (data collection, annotation, annotators, biases, personal
 """
 
 
-def _example(document: dict[str, Any] | None) -> str:
+def _example(document: Mapping[str, Any] | None) -> str:
     if document is None:
         return "{}"
     cut = _EXAMPLE_CHARS
@@ -550,6 +553,22 @@ def _changes(facts: CardFacts) -> str:
 (the ids are listed in `manifest.json`).
 
 {counts}
+{_scheme_changes(log.get("scheme"))}"""
+
+
+def _scheme_changes(log: dict[str, Any] | None) -> str:
+    """The scheme's changes since the previous version, each with the gold mentions it touched."""
+    if not log or not log.get("previous") or log["previous"] == log.get("current"):
+        return ""
+    rows = ["| change | mentions in gold |", "|---|---|"]
+    for change in log.get("changes") or []:
+        mentions = change.get("mentions")
+        rows.append(f"| {change['description']} | {'-' if mentions is None else mentions} |")
+    table = "\n".join(rows) if len(rows) > 2 else "Definitions only; no label changed."
+    return f"""
+The labelling scheme moved from version {log['previous']} to {log['current']}:
+
+{table}
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from annotate.core.errors import HubError
 def push_folder(folder: Path, repo: str, tag: str, *, hub: Any = None) -> str:
     """Upload a version folder to a Hub dataset repository and tag that commit; return its address."""
     token = hub_token(repo)
+    # lazy: the Hub client takes a tenth of a second to import; only an upload needs it
     from huggingface_hub import HfApi
 
     api = hub if hub is not None else HfApi()
@@ -34,8 +36,7 @@ def push_folder(folder: Path, repo: str, tag: str, *, hub: Any = None) -> str:
 def _hub_failures() -> tuple[type[BaseException], ...]:
     """What a Hub call raises when the Hub refuses or cannot be reached, whichever HTTP client the installed
     huggingface_hub is built on (httpx before 2.x, httpx2 after)."""
-    import importlib
-
+    # lazy: as for HfApi above
     from huggingface_hub.errors import HfHubHTTPError
 
     failures: list[type[BaseException]] = [HfHubHTTPError, OSError, ValueError]

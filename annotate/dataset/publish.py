@@ -14,24 +14,29 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from enum import Enum
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
 from annotate.core.errors import PublishError, UsageError
+from annotate.core.migration import semver
+from annotate.core.scheme_versions import SchemeChanges, scheme_changes
 from annotate.core.scheme import current_scheme
 from annotate.dataset.hub import hub_token, push_folder
+from annotate.core.progress import Progress, ProgressCallback
 from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
 from annotate.dataset import citation, croissant
-from annotate.dataset.rows import SplitWriter, annotation_row, document_row, row_sha256, tokens_row
+from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row
 from annotate.dataset.stats import Statistics
 from annotate.dataset.textee import ONTOLOGY, TEXTEE_FOLDER, TexteeWriter, ontology, textee_lines
 from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_rows
@@ -68,6 +73,7 @@ class Bump(str, Enum):
     major = "major"
     minor = "minor"
     patch = "patch"
+    auto = "auto"
 
 
 @dataclass(frozen=True)
@@ -98,9 +104,6 @@ class PublishResult:
     load_hub: str | None = None
 
 
-ProgressCallback = Callable[[int, int], None]
-
-
 # --- versions and places ------------------------------------------------------------------------
 
 
@@ -119,16 +122,21 @@ def _semver(text: str) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
+def _version_key(name: str) -> tuple[int, int, int]:
+    """A version's place in order; a name that is no version sorts first."""
+    return _semver(name) or (0, 0, 0)
+
+
 def published_versions(history: Path) -> list[str]:
     """Versions already published in a dataset folder, oldest first."""
     if not history.is_dir():
         return []
     found = [p.name for p in history.iterdir() if _semver(p.name) and (p / MANIFEST).is_file()]
-    return sorted(found, key=_semver)
+    return sorted(found, key=_version_key)
 
 
 def next_version(previous: str | None, bump: Bump) -> str:
-    major, minor, patch = _semver(previous) if previous else (0, 0, 0)
+    major, minor, patch = _version_key(previous) if previous else (0, 0, 0)
     if bump is Bump.major:
         return f"{major + 1}.0.0"
     if bump is Bump.minor:
@@ -155,6 +163,30 @@ def _choose_version(history: Path, version: str | None, bump: Bump | str | None)
             "give one that is."
         )
     return version
+
+
+def _scheme_changes(workspace: Workspace, history: Path, scheme: Scheme) -> SchemeChanges:
+    """The scheme's changes since the scheme version of the last published version."""
+    versions = published_versions(history)
+    manifest = _read_manifest(history / versions[-1]) if versions else None
+    previous = ((manifest or {}).get("scheme") or {}).get("version")
+    return scheme_changes(workspace, previous, scheme)
+
+
+def _check_bump(history: Path, chosen: str, changes: SchemeChanges) -> None:
+    """Refuse a version that does not move as far as the scheme's changes need (major after a rename or removal)."""
+    versions = [v for v in published_versions(history) if semver(v) < semver(chosen)]
+    if not versions or changes.bump is None:
+        return
+    needed = next_version(versions[-1], Bump(changes.bump))
+    if semver(chosen) < semver(needed):
+        listed = "; ".join(c["description"] for c in changes.changes) or "definitions only"
+        why = "renames, merges or removes what annotations use" if changes.bump == "major" else "adds to the scheme"
+        raise PublishError(
+            f"Version {chosen} is too small a step: since {versions[-1]} the scheme went from {changes.previous} to "
+            f"{changes.current} and {why} ({listed}), so the next version is {needed}. "
+            f"Publish with --bump {changes.bump} (or --bump auto)."
+        )
 
 
 def _refuse_lower_than_latest(plan: _Plan) -> None:
@@ -305,12 +337,12 @@ class _Build:
     annotators: set[str] = field(default_factory=set)
     provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
-    example: dict[str, Any] | None = None
+    example: DocumentRow | None = None
     statistics: Statistics = field(default_factory=Statistics)
     textee: TexteeWriter | None = None
     language: str = "en"
 
-    def add_gold(self, document: dict[str, Any]) -> None:
+    def add_gold(self, document: DocumentRow) -> None:
         split = split_of(document["id"])
         tokens, tags, dropped = article_tokens(document)
         windows = window_rows(document, tokens, tags, self.language)
@@ -365,7 +397,7 @@ def _write_rows(
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
-            on_progress(done, index.total)
+            on_progress(Progress("articles", done, index.total))
     for number, record in _safe(index.records_path, _records(index.records_path)):
         where = f"{index.records_path.name} record {number}"
         problems.check(record, scheme, where, checked=checked[index.records_path])
@@ -534,6 +566,7 @@ class _Plan:
     history: Path
     target: Path
     hub_repo: str | None
+    scheme_changes: dict[str, Any] | None = None
 
     @property
     def tag(self) -> str:
@@ -549,14 +582,14 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
     """Write parquet, card and manifest of one version into `folder`; return the manifest."""
     recorded = load_recorded(plan.workspace)
     build, extent = _write_rows(folder, plan.workspace, plan.slug, plan.scheme, on_progress)
-    versions = [v for v in published_versions(plan.history) if _semver(v) < _semver(plan.version)]
+    versions = [v for v in published_versions(plan.history) if _version_key(v) < _version_key(plan.version)]
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
     settings = load_project_settings(plan.workspace).dataset
     commit, dirty = _source_commit(plan.workspace.root, plan.target)
     manifest = {
         "name": plan.name,
         "version": plan.version,
-        "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "published_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "scheme": {"name": plan.scheme.name, "version": plan.scheme.version},
         "guidelines_version": _guidelines_version(plan.workspace),
         "guidelines_sha256": _guidelines_sha256(plan.workspace),
@@ -572,7 +605,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
-        "changelog": _changelog(previous, build),
+        "changelog": {**_changelog(previous, build), "scheme": plan.scheme_changes},
         "articles": dict(sorted(build.articles.items())),
     }
     manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
@@ -634,7 +667,8 @@ def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
         split = report.get("split")
         here = {a: v["sha256"] for a, v in build.articles.items() if v["split"] == split}
         if here and report["gold"] == here:
-            found.append({k: report[k] for k in ("system", "split", "scored_on", "articles", "missing", "headline", "human") if k in report})
+            keys = ("system", "split", "scored_on", "articles", "missing", "headline", "human")
+            found.append({k: report[k] for k in keys if k in report})
     return found
 
 
@@ -680,20 +714,24 @@ def publish(
     if push_to_hub and not dry_run:
         hub_token(push_to_hub)  # before building, so a missing token costs nothing
     history = _history_folder(workspace, settings.dataset.name, out)
-    chosen = _choose_version(history, version, bump)
+    scheme = current_scheme(workspace)
+    changes = _scheme_changes(workspace, history, scheme)
+    chosen = _choose_version(history, version, (changes.bump or Bump.patch.value) if bump == Bump.auto else bump)
     plan = _Plan(
         workspace=workspace,
-        scheme=current_scheme(workspace),
+        scheme=scheme,
         slug=slugify(project) if project else settings.project_slug,
         name=settings.dataset.name,
         version=chosen,
         history=history,
         target=history / chosen,
         hub_repo=push_to_hub or settings.dataset.hub_repo,
+        scheme_changes=changes.as_dict(),
     )
     if plan.target.exists() or plan.target.is_symlink():
         return _existing_version(plan, push_to_hub, dry_run, hub)
     _refuse_lower_than_latest(plan)
+    _check_bump(history, chosen, changes)
     manifest, files = _write_version(plan, dry_run, on_progress)
     result = _result(plan, manifest, files, dry_run=dry_run, written=not dry_run)
     if push_to_hub and not dry_run:
@@ -704,8 +742,6 @@ def publish(
 def _write_version(plan: _Plan, dry_run: bool, on_progress: ProgressCallback | None):
     """Build into a partial folder and rename it into place whole (or, for a dry run, throw it away)."""
     if dry_run:
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
             manifest = _build_version(Path(scratch), plan, on_progress)
             return manifest, file_entries(Path(scratch)) + [_manifest_entry(Path(scratch))]

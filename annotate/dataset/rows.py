@@ -9,8 +9,10 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
 
+from annotate.core.records import Span as TextSpan
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
 from annotate.dataset.tokens import Token
@@ -22,8 +24,51 @@ BATCH_ROWS = 256
 # --- rows --------------------------------------------------------------------------------------
 
 
-def _event_row(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any]:
-    trigger = event.get("trigger") or {}
+class EntityRow(TypedDict):
+    id: str
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+EventRow = dict[str, Any]
+"""id, type, trigger (a span), arguments (role, target), then one column per attribute of the scheme."""
+
+
+class DocumentRow(TypedDict):
+    id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    url: str | None
+    text: str
+    entities: list[EntityRow]
+    events: list[EventRow]
+    gold_from: str
+
+
+class TokenRow(TypedDict):
+    id: str
+    tokens: list[str]
+    token_starts: list[int]
+    token_ends: list[int]
+    ner_tags: list[str]
+
+
+class AnnotationRow(TypedDict):
+    article_id: str
+    annotation_id: str
+    annotator: str
+    ground_truth: bool
+    cancelled: bool
+    lead_time: float | None
+    entities: list[EntityRow]
+    events: list[EventRow]
+
+
+def _event_row(event: Mapping[str, Any], defaults: dict[str, str]) -> EventRow:
+    trigger: TextSpan = event["trigger"]
     return {
         "id": str(event["id"]),
         "type": event["type"],
@@ -33,14 +78,14 @@ def _event_row(event: dict[str, Any], defaults: dict[str, str]) -> dict[str, Any
     }
 
 
-def _entity_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _entity_rows(record: Mapping[str, Any]) -> list[EntityRow]:
     return [
         {"id": str(e["id"]), "start": e["start"], "end": e["end"], "text": e["text"], "label": e["label"]}
         for e in record.get("entities") or []
     ]
 
 
-def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, gold_from: str) -> dict[str, Any]:
+def document_row(record: Mapping[str, Any], meta: dict[str, Any], scheme: Scheme, gold_from: str) -> DocumentRow:
     """One row of the `documents` config: the article with its gold entities and events."""
     defaults = scheme.defaults()
     return {
@@ -56,13 +101,13 @@ def document_row(record: dict[str, Any], meta: dict[str, Any], scheme: Scheme, g
     }
 
 
-def token_row(document: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def token_row(document: DocumentRow) -> tuple[TokenRow, int]:
     """One row of the `tokens` config and the number of entity spans BIO could not carry."""
     tokens, tags, dropped = article_tokens(document)
     return tokens_row(document, tokens, tags), dropped
 
 
-def tokens_row(document: dict[str, Any], tokens: list[Token], tags: list[str]) -> dict[str, Any]:
+def tokens_row(document: Mapping[str, Any], tokens: list[Token], tags: list[str]) -> TokenRow:
     """The `tokens` row of an article whose tokens and tags are already made."""
     return {
         "id": document["id"],
@@ -73,7 +118,7 @@ def tokens_row(document: dict[str, Any], tokens: list[Token], tags: list[str]) -
     }
 
 
-def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:
+def annotation_row(record: Mapping[str, Any], scheme: Scheme) -> AnnotationRow:
     """One row of the `annotations` config: one pseudonymous annotator's record, no server ids."""
     defaults = scheme.defaults()
     return {
@@ -88,7 +133,7 @@ def annotation_row(record: dict[str, Any], scheme: Scheme) -> dict[str, Any]:
     }
 
 
-def row_sha256(row: dict[str, Any]) -> str:
+def row_sha256(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -237,13 +282,14 @@ class SplitWriter:
         self.rows: Counter = Counter()
         self.bytes: Counter = Counter()
 
-    def add(self, split: str, row: dict[str, Any]) -> None:
+    def add(self, split: str, row: Mapping[str, Any]) -> None:
         buffer = self.buffers.setdefault(split, [])
         buffer.append(self.encode(row))
         if len(buffer) >= BATCH_ROWS:
             self._flush(split)
 
     def _flush(self, split: str) -> None:
+        # lazy: pyarrow takes a tenth of a second to import; only writing parquet needs it
         import pyarrow as pa
         import pyarrow.parquet as pq
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -16,7 +17,7 @@ class SplitStatistics:
     event_mentions: Counter = field(default_factory=Counter)
     arguments: Counter = field(default_factory=Counter)
 
-    def add(self, document: dict[str, Any], tokens: int, windows: int) -> None:
+    def add(self, document: Mapping[str, Any], tokens: int, windows: int) -> None:
         self.documents += 1
         self.windows += windows
         self.tokens += tokens
@@ -46,7 +47,7 @@ class Statistics:
 
     splits: dict[str, SplitStatistics] = field(default_factory=dict)
 
-    def add(self, split: str, document: dict[str, Any], tokens: int, windows: int) -> None:
+    def add(self, split: str, document: Mapping[str, Any], tokens: int, windows: int) -> None:
         self.splits.setdefault(split, SplitStatistics()).add(document, tokens, windows)
 
     def as_dict(self, order: tuple[str, ...]) -> dict[str, dict[str, Any]]:

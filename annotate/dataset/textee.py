@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +32,9 @@ def mention_id(article_id: str, local_id: str) -> str:
     return f"{article_id}-{local_id}"
 
 
-def textee_lines(document: dict[str, Any], windows: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+def textee_lines(
+    document: Mapping[str, Any], windows: list[dict[str, Any]], language: str
+) -> list[dict[str, Any]]:
     """The TextEE-style objects of one article, one per window (rows of the `windows` config)."""
     article = document["id"]
     placed: dict[str, tuple[str, int, int]] = {}  # entity id -> (window id, first token, last token)
@@ -90,7 +92,7 @@ def textee_lines(document: dict[str, Any], windows: list[dict[str, Any]], langua
     return list(lines.values())
 
 
-def _empty_line(document: dict[str, Any], window: dict[str, Any], language: str) -> dict[str, Any]:
+def _empty_line(document: Mapping[str, Any], window: dict[str, Any], language: str) -> dict[str, Any]:
     return {
         "doc_id": document["id"],
         "wnd_id": window["id"],
@@ -114,7 +116,7 @@ def _token_index(windows: list[dict[str, Any]], text: str) -> Callable[[int, int
     by_start: dict[int, tuple[str, int]] = {}
     by_end: dict[int, tuple[str, int]] = {}
     for window in windows:
-        for i, (start, end) in enumerate(zip(window["token_starts"], window["token_ends"])):
+        for i, (start, end) in enumerate(zip(window["token_starts"], window["token_ends"], strict=False)):
             by_start[start] = (window["id"], i)
             by_end[end] = (window["id"], i + 1)
 
@@ -164,7 +166,11 @@ def from_textee(lines: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 {
                     "id": mention["id"].removeprefix(prefix),
                     "type": mention["event_type"],
-                    "trigger": {"start": starts[trigger["start"]], "end": ends[trigger["end"] - 1], "text": trigger["text"]},
+                    "trigger": {
+                        "start": starts[trigger["start"]],
+                        "end": ends[trigger["end"] - 1],
+                        "text": trigger["text"],
+                    },
                     "arguments": arguments,
                     **mention.get("attributes", {}),
                 }

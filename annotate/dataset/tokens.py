@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from itertools import pairwise
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 # A word (letters, digits, underscore) or one punctuation mark; whitespace is never a token.
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -48,7 +49,7 @@ def tokenise(text: str, *, cuts: Iterable[int] = ()) -> list[Token]:
     """Words and punctuation marks of `text`, never crossing any offset in `cuts`."""
     points = sorted({0, len(text), *(c for c in cuts if 0 < c < len(text))})
     tokens: list[Token] = []
-    for left, right in zip(points, points[1:]):
+    for left, right in pairwise(points):
         for match in _TOKEN.finditer(text, left, right):
             tokens.append(Token(match.group(), match.start(), match.end()))
     return tokens
@@ -66,8 +67,8 @@ def trim(text: str, span: Span) -> Span | None:
 
 def flat_spans(text: str, spans: Iterable[Span]) -> tuple[list[Span], list[Span]]:
     """(spans BIO can tag, spans it cannot): outermost first, then earliest; the rest dropped."""
-    trimmed = []
-    dropped = []
+    trimmed: list[Span] = []
+    dropped: list[Span] = []
     for span in spans:
         clean = trim(text, span)
         (trimmed if clean else dropped).append(clean or span)
@@ -105,7 +106,7 @@ def spans_from_tags(tokens: list[Token], tags: list[str]) -> list[Span]:
     """Spans back from BIO tags; an I- tag that continues nothing starts a span of its own."""
     spans: list[Span] = []
     current: Span | None = None
-    for token, tag in zip(tokens, tags):
+    for token, tag in zip(tokens, tags, strict=False):
         prefix, _, label = tag.partition("-")
         if prefix == "I" and current is not None and current.label == label:
             current = Span(current.start, token.end, label)

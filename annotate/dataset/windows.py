@@ -15,7 +15,7 @@ window maps back to the article by adding nothing: token offsets stay article of
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +47,14 @@ def sentence_starts(text: str, language: str = "en") -> list[int]:
     return sorted(set(starts))
 
 
-def protected(document: dict[str, Any]) -> list[tuple[int, int]]:
+def protected(document: Mapping[str, Any]) -> list[tuple[int, int]]:
     """Character spans no window boundary may fall inside: every entity mention and event trigger."""
     spans = [(e["start"], e["end"]) for e in document["entities"]]
     spans += [(ev["trigger"]["start"], ev["trigger"]["end"]) for ev in document["events"]]
     return spans
 
 
-def article_tokens(document: dict[str, Any]) -> tuple[list[Token], list[str], int]:
+def article_tokens(document: Mapping[str, Any]) -> tuple[list[Token], list[str], int]:
     """Tokens of an article, their BIO tags and the number of mentions BIO could not carry.
 
     Every entity and trigger boundary is a token boundary, also for mentions BIO drops.
@@ -77,16 +77,17 @@ def _cuttable(tokens: list[Token], spans: Iterable[tuple[int, int]]) -> list[boo
 
 
 def windows(
-    document: dict[str, Any], tokens: list[Token], *, limit: int = MAX_WINDOW_TOKENS, language: str = "en"
+    document: Mapping[str, Any], tokens: list[Token], *, limit: int = MAX_WINDOW_TOKENS, language: str = "en"
 ) -> list[Window]:
     """The article's windows: whole sentences packed up to `limit` tokens, no span cut."""
     if not tokens:
         return []
     allowed = _cuttable(tokens, protected(document))
     starts = [t.start for t in tokens]
-    sentence_first = sorted({bisect_left(starts, offset) for offset in sentence_starts(document["text"], language)} - {0})
+    firsts = {bisect_left(starts, offset) for offset in sentence_starts(document["text"], language)}
+    sentence_first = sorted(firsts - {0})
     boundaries = [i for i in sentence_first if i < len(tokens) and allowed[i]]
-    units = list(zip([0, *boundaries], [*boundaries, len(tokens)]))
+    units = list(zip([0, *boundaries], [*boundaries, len(tokens)], strict=False))
     pieces: list[tuple[int, int]] = []
     for first, last in units:
         pieces += _split_long(first, last, allowed, limit)
@@ -114,7 +115,7 @@ def _split_long(first: int, last: int, allowed: list[bool], limit: int) -> list[
 
 
 def window_rows(
-    document: dict[str, Any], tokens: list[Token], tags: list[str], language: str = "en"
+    document: Mapping[str, Any], tokens: list[Token], tags: list[str], language: str = "en"
 ) -> list[dict[str, Any]]:
     """Rows of the `windows` config for one article (token offsets are offsets into the article)."""
     rows = []

@@ -13,13 +13,18 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from label_studio_sdk.core.api_error import ApiError
 
 from annotate.core.errors import AuthenticationFailed, ConnectionFailed, LabelStudioError
 from annotate.core.urls import redact_url, redact_urls, same_server
+
+if TYPE_CHECKING:  # the SDK client takes most of a second to import: `connect` imports it when it runs
+    from label_studio_sdk.client import LabelStudio
 from annotate.labelstudio.server import load_settings
 from annotate.core.workspace import Workspace
 
@@ -33,7 +38,7 @@ RETRIES = 3
 class Connection:
     url: str
     """The server's address as shown to people: without any user name or password it carries."""
-    client: Any = field(repr=False)
+    client: LabelStudio = field(repr=False)
     api_key: str = field(repr=False)
     base_url: str = field(default="", repr=False)
     """The address requests go to, credentials included: never put it into a message."""
@@ -45,11 +50,21 @@ class Connection:
         text = redact_urls(text)
         return text.replace(self.api_key, "***") if self.api_key else text
 
+    def get_raw(self, path: str, params: dict[str, Any], doing: str) -> httpx.Response:
+        """A GET through the SDK's own authenticated HTTP client, the body kept exactly as the server sent it.
+
+        The SDK's typed pagers re-parse every page into models; what pull keeps must be the raw response.
+        """
+        http = self.client._client_wrapper.httpx_client
+        with self.errors(doing):
+            response = http.request(path, method="GET", params=params)
+            if not 200 <= response.status_code < 300:
+                raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
+        return response
+
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:
         """Turn transport and API failures inside the block into one clear sentence."""
-        from label_studio_sdk.core.api_error import ApiError
-
         try:
             yield
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
@@ -81,7 +96,7 @@ class Connection:
                     "Run `annotate server start` for the embedded server, or set LABEL_STUDIO_API_KEY "
                     "to a valid token of that server."
                 ) from None
-            if exc.status_code >= 500:
+            if (exc.status_code or 0) >= 500:
                 raise LabelStudioError(
                     f"Label Studio at {self.url} answered {exc.status_code} (a server error) while {doing}"
                     f"{_gist(self.redact(str(exc.body)))}. Check the server's log (`annotate server status` "
@@ -189,6 +204,7 @@ def _checked_url(url: str) -> str:
 
 def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
     """A Label Studio client, checked with a first request unless `check` is False."""
+    # lazy: the SDK client takes most of a second to import; `annotate --help` must not wait for it
     from label_studio_sdk.client import LabelStudio
 
     url, key = resolve(workspace)
@@ -227,7 +243,8 @@ def _check_is_label_studio(connection: Connection) -> None:
 def find_project(connection: Connection, title: str) -> Any | None:
     """The project with exactly this title, or None. Label Studio's title filter matches substrings."""
     with connection.errors(f"looking up the project {title!r}"):
-        for project in connection.client.projects.list(title=title, page_size=100):
+        projects: Iterable[Any] = connection.client.projects.list(title=title, page_size=100)
+        for project in projects:
             if project.title == title:
                 return project
     return None

@@ -18,6 +18,7 @@ import markdown
 from markdown.treeprocessors import Treeprocessor
 
 from annotate.core.generated import fill_tables
+from annotate.core.guidelines import guidelines_version
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import Workspace, write_private
 
@@ -60,9 +61,10 @@ def instructions(workspace: Workspace, scheme: Scheme) -> str:
     The scheme's tables are filled in first, so annotators see the labels the project
     really has even when `annotate scheme` has not been run since the scheme changed.
     """
-    texts = [fill_tables(page.read_text(encoding="utf-8"), scheme) for page in guideline_pages(workspace)]
-    bodies = _rendered(workspace, texts)
-    return "\n".join(f"<section>\n{body}\n</section>" for body in bodies)
+    pages = guideline_pages(workspace)
+    bodies = _rendered(workspace, [fill_tables(page.read_text(encoding="utf-8"), scheme) for page in pages])
+    sections = [f"<section>\n{_what_changed(page)}{body}\n</section>" for page, body in zip(pages, bodies, strict=True)]
+    return "\n".join(sections)
 
 
 RENDERED = "instructions-html.json"
@@ -85,8 +87,20 @@ def _rendered(workspace: Workspace, texts: list[str]) -> list[str]:
     # The renderer is part of the key: this module's code and the markdown package's version.
     renderer = Path(__file__).read_bytes() + markdown.__version__.encode("utf-8")
     keys = [hashlib.sha256(renderer + text.encode("utf-8")).hexdigest() for text in texts]
-    bodies = [_cached(saved, key) or markdown_to_html(text) for key, text in zip(keys, texts)]
-    current = dict(zip(keys, bodies))
+    bodies = [_cached(saved, key) or markdown_to_html(text) for key, text in zip(keys, texts, strict=True)]
+    current = dict(zip(keys, bodies, strict=True))
     if current != saved:
         write_private(path, json.dumps(current))
     return bodies
+
+
+def _what_changed(page: Path) -> str:
+    """A note above a page that states its version: which version this is, and what it changed."""
+    found = guidelines_version(page)
+    if found is None:
+        return ""
+    changes = found.changes or ""
+    note = markdown_to_html(
+        f"**Guidelines version {found.version}** (scheme {found.scheme_version}). What changed:\n\n{changes}"
+    )
+    return f'<aside class="guidelines-version">\n{note}\n</aside>\n'

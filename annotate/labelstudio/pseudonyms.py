@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from annotate.core.workspace import write_private
 from annotate.core.workspace import Workspace

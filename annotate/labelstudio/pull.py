@@ -18,23 +18,31 @@ import hashlib
 import json
 import math
 import os
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Iterator, Mapping
+
 
 from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
 from annotate.core.inputs import load_json
+from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import Problem, write_lines
 from annotate.core.scheme import Scheme
 from annotate.core.workspace import write_private
 from annotate.core.settings import load_project_settings
-from annotate.core.validate import FileKind, read_items, repeated_task, task_records
+from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
 from annotate.core.validated import forget, known_valid, mark_valid
 from annotate.core.workspace import Workspace, slugify
+from annotate.core import derive
+from annotate.labelstudio import passes as blind
+from annotate.labelstudio.client import Connection, connect, find_project
 
 PAGE_SIZE = 100
 IN_FLIGHT = 3
@@ -47,8 +55,6 @@ CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
 _FILTER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-Progress = Callable[[int, int], None]
-"""Called with (tasks done, tasks expected) as a pull goes."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    passes: list[PullResult] = field(default_factory=list)
+    """With blind annotation, what each pass project gave (this result is their union)."""
 
 
 def pull(
@@ -88,13 +96,22 @@ def pull(
     project: str | None = None,
     full: bool = False,
     from_file: Path | None = None,
-    on_progress: Progress | None = None,
+    on_progress: ProgressCallback | None = None,
+    passes: bool = True,
 ) -> PullResult:
-    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/."""
+    """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
+
+    A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
+    into one records file; `passes=False` pulls the one project of exactly this title.
+    """
     scheme = current_scheme(workspace)
     title = project or load_project_settings(workspace).project
     if from_file is not None:
         return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+    if passes:
+        found = blind.pass_projects(connect(workspace), title)
+        if found:
+            return blind.pull_passes(workspace, title, found, full=full, on_progress=on_progress)
     return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
 
 
@@ -113,7 +130,7 @@ class RawSnapshot:
         ignore = raw_root / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n", encoding="utf-8")
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
         self.folder = workspace.raw_dir(slug) / stamp
         self.folder.mkdir(mode=0o700)
         os.chmod(self.folder, 0o700)
@@ -218,7 +235,7 @@ class _Batch:
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
 
-    def _quarantine_one(self, task: Any, annotation: Any, record: dict, problems: list[Problem]) -> None:
+    def _quarantine_one(self, task: Any, annotation: Any, record: Mapping[str, Any], problems: list[Problem]) -> None:
         entry = {
             "task_id": task,
             "annotation_id": None if annotation is None else str(annotation),  # as records carry it
@@ -320,10 +337,10 @@ def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Pa
 
 
 def _pull_file(
-    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
 ) -> PullResult:
-    kind, tasks = read_items(path)
-    if kind is not FileKind.export:
+    contents = read_items(path)
+    if not isinstance(contents, ExportFile):
         raise ExportError(
             f"{path} holds canonical records, not a Label Studio export. "
             "Give --from-file the JSON export downloaded from the project's Export button."
@@ -333,11 +350,11 @@ def _pull_file(
     snapshot.copy(path)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
     with _batch(workspace, slug, scheme, Pseudonyms(workspace)) as batch:
-        tasks = list(tasks)
-        for done, task in enumerate(tasks, 1):
+        every = list(contents.tasks)
+        for done, task in enumerate(every, 1):
             batch.add(task)
             if on_progress:
-                on_progress(done, len(tasks))
+                on_progress(Progress("tasks", done, len(every)))
         result.tasks_fetched = len(batch.changed_tasks)
         _finish(result, batch, replace_all=full)
     return result
@@ -346,35 +363,22 @@ def _pull_file(
 # --- from the server ----------------------------------------------------------------------------
 
 
-def _http(connection: Any, path: str, params: dict[str, Any], doing: str):
-    """A GET through the SDK's own authenticated client, keeping the body as the server sent it."""
-    from label_studio_sdk.core.api_error import ApiError
-
-    # The SDK's typed pager re-parses pages into models; the raw response is what must be kept.
-    http = connection.client._client_wrapper.httpx_client
-    with connection.errors(doing):
-        response = http.request(path, method="GET", params=params)
-        if not 200 <= response.status_code < 300:
-            raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
-    return response
-
-
-def _project_now(connection: Any, project_id: int) -> tuple[str, int | None]:
+def _project_now(connection: Connection, project_id: int) -> tuple[str, int | None]:
     """The server's clock and the project's task count, read before the first page is asked for.
 
     The clock is the Date of this response: every change made after it has a later `updated_at`.
     """
-    response = _http(connection, f"api/projects/{project_id}/", {}, "reading the project")
+    response = connection.get_raw(f"api/projects/{project_id}/", {}, "reading the project")
     try:
         now = email.utils.parsedate_to_datetime(response.headers["date"])
     except (KeyError, TypeError, ValueError):
         # No usable Date header (an unusual proxy): take local time with a wide margin for clock skew.
-        now = datetime.now(timezone.utc) - timedelta(minutes=10)
+        now = datetime.now(UTC) - timedelta(minutes=10)
     try:
         count = int(response.json()["task_number"])
     except (ValueError, KeyError, TypeError):
         count = None
-    return now.astimezone(timezone.utc).strftime(_FILTER_TIME), count
+    return now.astimezone(UTC).strftime(_FILTER_TIME), count
 
 
 def _query(after_id: int, since: str | None) -> str:
@@ -390,7 +394,13 @@ def _query(after_id: int, since: str | None) -> str:
 
 
 def _pages(
-    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot, *, after: int = 0, number: int = 0
+    connection: Connection,
+    project_id: int,
+    since: str | None,
+    snapshot: RawSnapshot,
+    *,
+    after: int = 0,
+    number: int = 0,
 ) -> Iterator[dict[str, Any]]:
     """Pages of tasks with their annotations after task id `after`, each saved raw before it is read.
 
@@ -400,7 +410,7 @@ def _pages(
     while True:
         number += 1
         params = _task_page_params(project_id, after, since)
-        response = _http(connection, "api/tasks/", params, f"fetching page {number} of tasks")
+        response = connection.get_raw("api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = _parse_page(response.content, connection.url)
         yield page
@@ -419,11 +429,11 @@ def _task_page_params(project_id: int, after: int, since: str | None) -> dict[st
     }
 
 
-def _id_bound(connection: Any, project_id: int, ordering: str) -> int | None:
+def _id_bound(connection: Connection, project_id: int, ordering: str) -> int | None:
     """The lowest (`tasks:id`) or highest (`-tasks:id`) task id of the project; None when it has no task."""
     query = json.dumps({"ordering": [ordering]})
     params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": query}
-    response = _http(connection, "api/tasks/", params, "reading the project's task ids")
+    response = connection.get_raw("api/tasks/", params, "reading the project's task ids")
     tasks = _parse_page(response.content, connection.url)["tasks"]
     return int(tasks[0]["id"]) if tasks else None
 
@@ -435,14 +445,15 @@ def _id_ranges(low: int, high: int, task_count: int) -> list[tuple[int, int]]:
     return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 
 
-def _export_page(connection: Any, project_id: int, ids: range, number: int) -> bytes:
+def _export_page(connection: Connection, project_id: int, ids: range, number: int) -> bytes:
     """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
     params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
-    return _http(connection, f"api/projects/{project_id}/export", params, f"fetching page {number} of tasks").content
+    doing = f"fetching page {number} of tasks"
+    return connection.get_raw(f"api/projects/{project_id}/export", params, doing).content
 
 
 def _concurrent_pages(
-    connection: Any, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
+    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
 ) -> Iterator[dict[str, Any]]:
     """The pages of a pull; for a full pull of more than a page, up to IN_FLIGHT of them asked for at once.
 
@@ -518,13 +529,13 @@ def _parse_page(body: bytes, url: str) -> dict[str, Any]:
     return page
 
 
-def _task_ids(connection: Any, project_id: int) -> set[str]:
+def _task_ids(connection: Connection, project_id: int) -> set[str]:
     """Every task id the project has now, paged without annotations: to notice deleted tasks."""
     ids: set[str] = set()
     after = 0
     while True:
         params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": _query(after, None)}
-        response = _http(connection, "api/tasks/", params, "listing the project's task ids")
+        response = connection.get_raw("api/tasks/", params, "listing the project's task ids")
         tasks = _parse_page(response.content, connection.url)["tasks"]
         ids.update(str(task["id"]) for task in tasks)
         if len(tasks) < PAGE_SIZE:
@@ -532,15 +543,13 @@ def _task_ids(connection: Any, project_id: int) -> set[str]:
         after = tasks[-1]["id"]
 
 
-def _emails(connection: Any) -> dict[int, str]:
+def _emails(connection: Connection) -> dict[int, str]:
     """Server user id → e-mail, so pseudonyms follow a person across servers and exports."""
     with connection.errors("listing the users"):
         return {user.id: user.email for user in connection.client.users.list() if user.email}
 
 
-def _find(connection: Any, title: str) -> Any:
-    from annotate.labelstudio.client import find_project
-
+def _find(connection: Connection, title: str) -> Any:
     found = find_project(connection, title)
     if found is None:
         raise ProjectNotFound(
@@ -558,8 +567,6 @@ def _vocabulary(config: str) -> dict[str, set[str]]:
 
     Headers, layout, hints and colours are left out: editing them changes nothing in the annotations.
     """
-    import xml.etree.ElementTree as ET
-
     try:
         root = ET.fromstring(config)
     except ET.ParseError:
@@ -590,13 +597,14 @@ def config_drift(config: str, expected: str) -> list[str]:
     return drift
 
 
-def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
+def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
     """Refuse a project whose config no longer has the scheme's labels, before anything is fetched."""
-    from annotate.core import derive
-
     with connection.errors(f"reading the label config of {project.title!r}"):
         config = connection.client.projects.get(id=project.id).label_config or ""
     drift = config_drift(config, derive.label_config(scheme))
+    stale = needs_migration(config, scheme.version) if drift else None
+    if stale:
+        raise LabelConfigChanged(f"Nothing was pulled from {project.title!r}: {stale}, then pull again.")
     if drift:
         raise LabelConfigChanged(
             f"The label config of project {project.title!r} no longer matches labels/scheme.yaml "
@@ -607,10 +615,8 @@ def _check_config(connection: Any, project: Any, scheme: Scheme) -> None:
 
 
 def _pull_server(
-    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: Progress | None
+    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
 ) -> PullResult:
-    from annotate.labelstudio.client import connect
-
     connection = connect(workspace)
     project = _find(connection, title)
     _check_config(connection, project, scheme)
@@ -636,13 +642,13 @@ def _pull_server(
 
 
 def _fetch(
-    connection: Any,
+    connection: Connection,
     project_id: int,
     previous: Checkpoint | None,
     snapshot: RawSnapshot,
     batch: _Batch,
     result: PullResult,
-    on_progress: Progress | None,
+    on_progress: ProgressCallback | None,
     task_count: int | None = None,
 ) -> dict[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
@@ -660,5 +666,5 @@ def _fetch(
                 batch.add(task)
             known[key] = updated
         if on_progress:
-            on_progress(seen, max(expected, seen))
+            on_progress(Progress("tasks", seen, max(expected, seen)))
     return known

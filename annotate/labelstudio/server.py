@@ -6,20 +6,23 @@ by its owner only. Nothing here prints; `start` returns once the server answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import unquote, urlparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from annotate.core.errors import ServerError
 from annotate.core.workspace import Workspace, write_private
@@ -39,9 +42,6 @@ class ServerSettings:
     host: str = LOOPBACK
     port: int = DEFAULT_PORT
     database: str | None = None
-
-    def redacted(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("api_key", "admin_password")}
 
 
 @dataclass
@@ -111,7 +111,7 @@ def _read_pid(workspace: Workspace) -> int | None:
 def healthy(url: str, timeout: float = 3.0) -> bool:
     """True when a Label Studio answers its health check at `url`."""
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
             return b"UP" in response.read()
     except (OSError, urllib.error.URLError, ValueError):
         return False
@@ -188,8 +188,6 @@ def _backend(database: str | None) -> str | None:
 
 
 def _postgres_env(database: str) -> dict[str, str]:
-    from urllib.parse import unquote, urlparse
-
     parsed = urlparse(database)
     if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
         raise ServerError(f"--database must look like postgresql://user:password@host:5432/name, got {parsed.scheme}://…")
@@ -246,7 +244,7 @@ def start(
         "WARNING",
     ]
     log = _log_path(workspace).open("ab")
-    process = subprocess.Popen(  # noqa: S603 - fixed program, no shell
+    process = subprocess.Popen(
         command,
         env=_server_env(settings, folder),
         stdout=log,
@@ -255,7 +253,7 @@ def start(
         start_new_session=True,
         cwd=folder,
     )
-    _pid_path(workspace).write_text(str(process.pid))
+    write_private(_pid_path(workspace), str(process.pid))
     _wait_until_up(process, settings.url, _log_path(workspace), timeout, on_wait)
     return ServerStatus(True, settings.url, process.pid, folder, _log_path(workspace), started=True)
 
@@ -292,10 +290,8 @@ def _terminate(pid: int, grace: float = 20.0) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def stop(workspace: Workspace) -> ServerStatus:
@@ -318,8 +314,6 @@ def save_template(workspace: Workspace, template: Path) -> None:
 
     SQLite's backup API copies a consistent database while the server runs.
     """
-    import sqlite3
-
     template.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = data_dir(workspace)
     with sqlite3.connect(folder / TEMPLATE_FILES[0]) as live, sqlite3.connect(template / TEMPLATE_FILES[0]) as copy:

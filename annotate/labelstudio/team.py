@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 import httpx
 
 from annotate.labelstudio.client import Connection, connect
 from annotate.core.errors import LabelStudioError, UsageError
 from annotate.core.workspace import Workspace
+from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SIGNUP_PATH = "/user/signup/"
@@ -109,8 +110,6 @@ def team_add(workspace: Workspace, emails: Iterable[str]) -> list[NewAccount]:
 
 def team_list(workspace: Workspace) -> list[TeamMember]:
     """Every account of the organisation with how many annotations it has done and its pseudonym, by e-mail."""
-    from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
-
     key = load_key(workspace)
     connection = connect(workspace)
     client = connection.client

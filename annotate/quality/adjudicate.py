@@ -37,23 +37,36 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from annotate.core import derive
-from annotate.quality.agreement import Article, group_articles
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles
 from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.passes import curation_title
 from annotate.core.errors import ExportError, UsageError
 from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records, record_to_results, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
+from annotate.core.validate import validate_record
+from annotate.labelstudio.instructions import instructions
+from annotate.labelstudio.pull import pull
+from annotate.labelstudio.projects import (
+    NO_RETRY,
+    AnnotationsResult,
+    PredictionIssue,
+    ensure_project,
+    import_annotations,
+    project_tasks,
+    read_prediction_lines,
+)
 
 GOLD_ANNOTATOR = "gold"
-CURATION_SUFFIX = " · curation"
 CURATION_MODEL = "adjudication"
 """The model version of the pre-filled curation predictions; the curation project shows it to curators."""
-TITLE_LIMIT = 50  # Label Studio's longest project title
 
 EntityKey = tuple[int, int, str]
 TriggerKey = tuple[int, int, str]
@@ -145,10 +158,11 @@ class Decision:
 
     @property
     def disputes(self) -> int:
-        return sum(
-            map(
-                len, (self.disputed_entities, self.disputed_triggers, self.disputed_arguments, self.disputed_attributes)
-            )
+        return (
+            len(self.disputed_entities)
+            + len(self.disputed_triggers)
+            + len(self.disputed_arguments)
+            + len(self.disputed_attributes)
         )
 
 
@@ -243,6 +257,7 @@ def _base(article: Article, *, annotation_id: str, source: dict[str, Any] | None
         "updated_at": source.get("updated_at") if source else None,
         "title": first.get("title"),
         "text": first["text"],
+        **({"scheme_version": first["scheme_version"]} if "scheme_version" in first else {}),
     }
 
 
@@ -281,13 +296,36 @@ def provenance(
     for key, argument in arguments.items():
         row = {"role": argument["role"], "target": argument["target"], **unit(key, votes.arguments.get(key, []))}
         events[triggers[key[0]]["id"]]["arguments"].append(row)
-    return {
+    found = {
         "method": method.value,
         "annotators": votes.annotators,
         "decided_by": decided_by,
         "curation_task": curation_task,
         "entities": {e["id"]: unit(key, votes.entities.get(key, [])) for key, e in entities.items()},
         "events": events,
+    }
+    if curated:
+        kept = {"entity": set(entities), "trigger": set(triggers), "argument": set(arguments)}
+        found["disputes"] = [_choice(d, kept, attributes, votes, decided_by) for d in disputes(votes, accepted)]
+    return found
+
+
+def _choice(dispute: Dispute, kept: dict[str, set], attributes: dict, votes: Votes, curator: str | None) -> dict:
+    """One disputed unit as the curator settled it: every candidate, who marked it, whether it was kept."""
+
+    def was_kept(candidate: Candidate) -> bool:
+        if dispute.kind in kept:
+            return candidate.key in kept[dispute.kind]
+        return attributes.get(dispute.region, {}).get(dispute.kind) == candidate.key
+
+    return {
+        "number": dispute.number,
+        "unit": dispute.kind,
+        "where": dispute.where,
+        "candidates": [
+            {"label": c.label, "marked_by": sorted(set(c.voters)), "kept": was_kept(c)} for c in dispute.candidates
+        ],
+        "chosen_by": curator,
     }
 
 
@@ -323,13 +361,79 @@ CURATION_HELP = (
 )
 
 
-def curation_title(title: str) -> str:
-    """The curation project's title: the project's, shortened to fit Label Studio's limit, plus a suffix."""
-    return title[: TITLE_LIMIT - len(CURATION_SUFFIX)].rstrip() + CURATION_SUFFIX
-
-
 def _who(voters: Iterable[str], votes: Votes) -> str:
-    return f"{len(set(voters))} of {len(votes.annotators)} annotators"
+    return f"{len(set(voters))} of {len(votes.annotators)}"
+
+
+@dataclass
+class Candidate:
+    """One way of settling a disputed unit: a unit key (or an attribute value) and who marked it."""
+
+    key: Any
+    label: str
+    voters: list[str]
+
+
+@dataclass
+class Dispute:
+    """One disputed unit of an article, numbered: a span's label, a trigger's type, a link's role, an attribute."""
+
+    number: int
+    kind: str
+    where: str
+    candidates: list[Candidate]
+    region: Any
+    """The unit key of the region the dispute is noted on in the curation task."""
+
+    def describe(self, votes: Votes) -> str:
+        options = " or ".join(f"{c.label} ({_who(c.voters, votes)})" for c in self.candidates)
+        if len(self.candidates) == 1:
+            options += " - keep it or delete it"
+        elif self.kind == "argument":
+            options += " - untick the wrong role(s) on the relation"
+        else:
+            options += " - keep one"
+        return f"{self.number}. {self.kind} {self.where}: {options}"
+
+
+def _span(votes: Votes, start: int, end: int) -> str:
+    return f"{votes.texts[(start, end)]!r} [{start}-{end}]"
+
+
+def disputes(votes: Votes, decision: Decision) -> list[Dispute]:
+    """The article's disputed units, each with every candidate, numbered in text order.
+
+    Candidates of one unit stand together: the labels of one span, the types of one trigger,
+    the roles (and target labels) of one link between the same two spans, the values of one
+    attribute. Each names its label and offsets, so regions with the same text stay apart.
+    """
+    # (start, end, kind order, target start, kind, detail): text order, a trigger's links by their target.
+    groups: dict[tuple, list[Candidate]] = defaultdict(list)
+    for span in decision.disputed_entities:
+        groups[(span[0], span[1], 0, 0, "entity", span[:2])].append(Candidate(span, span[2], votes.entities[span]))
+    for trig in decision.disputed_triggers:
+        groups[(trig[0], trig[1], 1, 0, "trigger", trig[:2])].append(Candidate(trig, trig[2], votes.triggers[trig]))
+    for link in decision.disputed_arguments:
+        source, role, target = link
+        label = f"{role} → {target[3]}" if target[0] == "entity" else f"{role} → event {target[3]}"
+        unit = (source[0], source[1], 2, target[1], "argument", (source, target[1:3]))
+        groups[unit].append(Candidate(link, label, votes.arguments[link]))
+    for (owner, name), values in decision.disputed_attributes.items():
+        for value, voters in sorted(values.items()):
+            groups[(owner[0], owner[1], 3, 0, name, (owner, name))].append(Candidate(value, value, voters))
+    found = []
+    for number, (grouped, candidates) in enumerate(sorted(groups.items(), key=lambda item: item[0][:5]), 1):
+        start, end, _, _, kind, detail = grouped
+        region: Any
+        if kind in ("entity", "trigger"):
+            where, region = _span(votes, start, end), candidates[0].key
+        elif kind == "argument":
+            region, (t_start, t_end) = detail
+            where = f"{_span(votes, start, end)} {region[2]} → {_span(votes, t_start, t_end)}"
+        else:
+            where, region = f"of {_span(votes, start, end)} {detail[0][2]}", detail[0]
+        found.append(Dispute(number, kind, where, candidates, region))
+    return found
 
 
 def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[str, Any]:
@@ -349,43 +453,59 @@ def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[st
         decision.arguments + decision.disputed_arguments,
         attributes,
     )
+    found = disputes(votes, decision)
     notes: dict[str, list[str]] = defaultdict(list)
-    for key in decision.disputed_entities:
-        notes[built.ids[("entity", *key)]].append(f"{key[2]}, marked by {_who(votes.entities[key], votes)}")
-    for key in decision.disputed_triggers:
-        notes[built.ids[("event", *key)]].append(f"{key[2]}, marked by {_who(votes.triggers[key], votes)}")
-    for (trigger, role, target), voters in ((k, votes.arguments[k]) for k in decision.disputed_arguments):
-        span = votes.texts[(target[1], target[2])]
-        notes[built.ids[("event", *trigger)]].append(f"argument {role} → {span!r}, marked by {_who(voters, votes)}")
-    for (trigger, name), values in decision.disputed_attributes.items():
-        choices = ", ".join(f"{value} ({len(voters)})" for value, voters in sorted(values.items()))
-        notes[built.ids[("event", *trigger)]].append(f"{name}: {choices} - choose one")
-    results = record_to_results(built.record)
+    for dispute in found:
+        if dispute.kind in ("entity", "trigger"):
+            kind = dispute.kind
+            regions = [built.ids[(kind if kind == "entity" else "event", *c.key)] for c in dispute.candidates]
+        else:
+            regions = [built.ids[("event", *dispute.region)]]
+        for region in regions:
+            notes[region].append(dispute.describe(votes))
+    results = _one_relation_per_pair(record_to_results(built.record))
     for item in results:
         if item.get("type") == "labels" and item.get("id") in notes:
             item["meta"] = {"text": [f"disputed: {note}" for note in notes[item["id"]]]}
-    spans = {unit["id"]: unit["text"] for unit in built.record["entities"]}
-    spans.update({event["id"]: event["trigger"]["text"] for event in built.record["events"]})
-    summary = [f"{spans[region]!r} {note}" for region, lines in notes.items() for note in lines]
     data = {
         "text": built.record["text"],
         "title": built.record.get("title") or article.article_id,
         "article_id": article.article_id,
         "source_task_id": article.task_id,
-        "disputes": "In dispute: " + "; ".join(summary),
+        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found),
     }
     return {"data": data, "predictions": [{"model_version": CURATION_MODEL, "result": results}]}
 
 
+def _one_relation_per_pair(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Relations between the same two regions made into one with every role ticked.
+
+    Label Studio draws one relation per pair of regions: two relations with different roles
+    would show as one, and the curator would never see the second role.
+    """
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    out = []
+    for item in results:
+        if item.get("type") != "relation":
+            out.append(item)
+            continue
+        pair = (item["from_id"], item["to_id"])
+        if pair in merged:
+            merged[pair]["labels"] += [label for label in item["labels"] if label not in merged[pair]["labels"]]
+            continue
+        merged[pair] = {**item, "labels": list(item["labels"])}
+        out.append(merged[pair])
+    return out
+
+
 def curation_config(scheme: Scheme) -> str:
     """The scheme's label config with the task's list of disputes shown above the article."""
-    return derive.label_config(scheme).replace("<View>", '<View>\n  <Header value="$disputes" size="6" />', 1)
+    config = derive.label_config(scheme).replace("<View>", '<View>\n  <Header value="$disputes" size="6" />', 1)
+    # A link in dispute between the same two regions carries each candidate role, ticked.
+    return config.replace("<Relations>", '<Relations choice="multiple">', 1)
 
 
 def _curation_project(connection: Connection, workspace: Workspace, scheme: Scheme, title: str) -> Any:
-    from annotate.labelstudio.instructions import instructions
-    from annotate.labelstudio.push import ensure_project
-
     project, _ = ensure_project(
         connection,
         title,
@@ -396,15 +516,13 @@ def _curation_project(connection: Connection, workspace: Workspace, scheme: Sche
     return project
 
 
-def _send_to_curation(connection: Connection, project: Any, tasks: list[dict[str, Any]]) -> list[int]:
+def _send_to_curation(connection: Connection, project: Any, tasks: list[Any]) -> list[int]:
     """Import the curation tasks, once: a retried import whose first answer was lost would duplicate them."""
-    from annotate.labelstudio.push import NO_RETRY
-
     with connection.errors(f"creating {len(tasks)} curation task(s) in {project.title!r}"):
         answer = connection.client.projects.import_tasks(
             id=project.id, request=tasks, return_task_ids=True, request_options=NO_RETRY
         )
-    return list(answer.task_ids or [])
+    return list(getattr(answer, "task_ids", None) or [])  # sent by the server, not declared by the SDK
 
 
 def _show_prefilled(connection: Connection, project: Any) -> None:
@@ -420,9 +538,6 @@ def _show_prefilled(connection: Connection, project: Any) -> None:
 
 def _curator_decisions(workspace: Workspace, connection: Connection, title: str) -> tuple[dict, dict, Any]:
     """(latest curator record per article, curation task per article, project) - empty when no curation yet."""
-    from annotate.labelstudio.pull import pull
-    from annotate.labelstudio.push import project_tasks
-
     project = find_project(connection, title)
     if project is None:
         return {}, {}, None
@@ -497,8 +612,6 @@ class _Run:
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
     def keep(self, outcome: Outcome, record: dict[str, Any]) -> None:
-        from annotate.core.validate import validate_record
-
         problems = tuple(str(p) for p in validate_record(record, self.scheme))
         if problems:
             self.result.invalid.append(replace(outcome, problems=problems))
@@ -572,7 +685,7 @@ def adjudicate(
     scheme = current_scheme(workspace)
     connection = connect(workspace)
     result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-    if decisions is not None:
+    if decisions is not None and curator is not None:
         recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
         if recorded.imported:
             result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
@@ -583,8 +696,6 @@ def adjudicate(
 def _submit_decisions(
     workspace: Workspace, connection: Connection, scheme: Scheme, curation: str, path: Path, curator: str
 ) -> Any:
-    from annotate.labelstudio.push import AnnotationsResult, import_annotations, read_prediction_lines
-
     lines = read_prediction_lines(Path(path))
     remote = find_project(connection, curation)
     recorded = AnnotationsResult(file=str(path), annotator=curator)
@@ -596,8 +707,6 @@ def _submit_decisions(
 
 
 def _no_curation(number: int, item: Any) -> Any:
-    from annotate.labelstudio.push import PredictionIssue
-
     article = item.get("article_id") if isinstance(item, dict) else None
     return PredictionIssue(number, article, "no curation task: the article is not in dispute")
 
@@ -620,7 +729,7 @@ def _adjudicate_once(
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])
-        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate)):
+        for (outcome, _), task_id in zip(run.to_curate, ids + [None] * len(run.to_curate), strict=False):
             result.sent_to_curation.append(replace(outcome, curation_task=task_id))
     if remote is not None:
         if run.to_curate or tasks:

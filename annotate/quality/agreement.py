@@ -19,9 +19,9 @@ Chance-corrected measures:
 - **Gamma** (Mathet, Widlöcher and Métivier 2015, the `pygamma-agreement` package) over the
   entity spans of the articles every compared annotator annotated, laid end to end with a
   gap between articles; combined categorical dissimilarity (alpha 1, beta 1), its chance
-  sampling seeded with `GAMMA_SEED` (not computed above `GAMMA_MAX_UNITS` mentions). What it adds over F1: it corrects for chance and
-  aligns overlapping spans of different extent or label with partial credit, so it is
-  comparable across corpora of other span densities.
+  sampling seeded with `GAMMA_SEED` (not computed above `GAMMA_MAX_UNITS` mentions). What it
+  adds over F1: it corrects for chance and aligns overlapping spans of different extent or
+  label with partial credit, so it is comparable across corpora of other span densities.
 
 Attributes get their alpha with the raw agreement beside it (equal pairs of values within
 the paired events over all such pairs) and the count of each value; an alpha under
@@ -38,6 +38,7 @@ coincidence matrices are additive over articles, so a resample sums them.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
 import math
@@ -50,14 +51,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import krippendorff
 import numpy as np
 
 from annotate.core.errors import AnnotateError, ExportError
+from annotate.core.exports import AnnotatedArticle as Article
+from annotate.core.exports import group_articles, records_from_file
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.urls import redact_url
 from annotate.core.workspace import Workspace, slugify
+from annotate.labelstudio.client import connect, find_project, resolve
+from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.labelstudio.passes import MAX_PASSES, pass_title
+from annotate.labelstudio.pull import Checkpoint
 from annotate.quality import matching
 from annotate.quality.matching import ARGUMENT_MEASURES, ENTITY_MEASURES, TRIGGER_MEASURES, Annotation, Comparison
 
@@ -122,8 +130,6 @@ Unit = dict[str, str]
 
 def krippendorff_alpha(units: Sequence[Unit], annotators: Sequence[str]) -> float | None:
     """Nominal alpha of the `krippendorff` package over the units; None where undefined."""
-    import krippendorff
-
     pairable = [u for u in units if sum(name in u for name in annotators) >= 2]
     domain = sorted({u[name] for u in pairable for name in annotators if name in u})
     if not pairable or len(domain) < 2:
@@ -222,8 +228,6 @@ def _silenced() -> Iterator[None]:
     The library must not print, and GLPK's C output bypasses Python, so the two file
     descriptors are pointed at the null device while it runs.
     """
-    import ctypes
-
     libc = ctypes.CDLL(None)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -259,6 +263,7 @@ def entity_gamma(
     }
     if len(annotators) < 2 or not any(a[name].entities for a in complete for name in annotators):
         return result
+    # lazy: pyannote and pygamma-agreement take seconds to import, and only gamma needs them
     from pyannote.core import Segment  # type: ignore[import-untyped]
     from pygamma_agreement import CombinedCategoricalDissimilarity, Continuum  # type: ignore[import-untyped]
 
@@ -290,39 +295,6 @@ def entity_gamma(
 
 
 # --- articles ----------------------------------------------------------------------------
-
-
-@dataclass
-class Article:
-    """One article's latest non-cancelled annotation per annotator."""
-
-    article_id: str
-    title: str | None
-    task_id: int | None
-    records: dict[str, dict[str, Any]]
-
-
-def group_articles(records: Iterable[dict[str, Any]]) -> tuple[list[Article], int]:
-    """Articles with their latest annotation per annotator, and how many cancelled ones were left out."""
-    latest: dict[str, dict[str, dict]] = defaultdict(dict)
-    cancelled = 0
-    for record in records:
-        if record.get("cancelled"):
-            cancelled += 1
-            continue
-        mine = latest[record["article_id"]]
-        current = mine.get(record["annotator"])
-        if current is None or _when(record) >= _when(current):
-            mine[record["annotator"]] = record
-    articles = []
-    for article_id, by_annotator in sorted(latest.items()):
-        first = next(iter(by_annotator.values()))
-        articles.append(Article(article_id, first.get("title"), first.get("task_id"), by_annotator))
-    return articles, cancelled
-
-
-def _when(record: dict[str, Any]) -> tuple[str, str]:
-    return (str(record.get("updated_at") or record.get("created_at") or ""), str(record.get("annotation_id")))
 
 
 @dataclass
@@ -524,51 +496,26 @@ def _article_row(tally: ArticleTally, task_url: Callable[[Any], str | None]) -> 
 
 def _headline(overall: Mapping[str, Any], attribute_names: Sequence[str]) -> list[dict[str, Any]]:
     """The figures a reader looks at first, each with its definition name and interval."""
-    rows = []
-    for group in ("entities", "events"):
-        for name, figure in overall[group].items():
-            rows.append(
-                {
-                    "name": f"{name}_f1",
-                    "definition": name,
-                    "caption": FIGURE_CAPTIONS[name],
-                    "value": figure["f1"],
-                    "ci": figure["ci"],
-                }
-            )
+
+    def row(name: str, definition: str, caption: str, value: Any, ci: Any) -> dict[str, Any]:
+        return {"name": name, "definition": definition, "caption": caption, "value": value, "ci": ci}
+
+    rows = [
+        row(f"{name}_f1", name, FIGURE_CAPTIONS[name], figure["f1"], figure["ci"])
+        for group in ("entities", "events")
+        for name, figure in overall[group].items()
+    ]
     for kind in ALPHA_KINDS:
         figure = overall["alpha"][kind]
-        rows.append(
-            {
-                "name": f"{kind}_alpha",
-                "definition": f"{kind}_alpha",
-                "caption": FIGURE_CAPTIONS[f"{kind}_alpha"],
-                "value": figure["value"],
-                "ci": figure["ci"],
-            }
-        )
+        name = f"{kind}_alpha"
+        rows.append(row(name, name, FIGURE_CAPTIONS[name], figure["value"], figure["ci"]))
     for name in attribute_names:
         figure = overall["attributes"][name]
-        rows.append(
-            {
-                "name": f"attribute_alpha:{name}",
-                "definition": "attribute_alpha",
-                "caption": f"Krippendorff's alpha, {name}",
-                "value": figure["alpha"],
-                "ci": figure["ci"],
-            }
-        )
+        caption = f"Krippendorff's alpha, {name}"
+        rows.append(row(f"attribute_alpha:{name}", "attribute_alpha", caption, figure["alpha"], figure["ci"]))
     gamma = overall.get("entity_gamma")
     if gamma is not None:
-        rows.append(
-            {
-                "name": "entity_gamma",
-                "definition": "entity_gamma",
-                "caption": FIGURE_CAPTIONS["entity_gamma"],
-                "value": gamma["value"],
-                "ci": None,
-            }
-        )
+        rows.append(row("entity_gamma", "entity_gamma", FIGURE_CAPTIONS["entity_gamma"], gamma["value"], None))
     return rows
 
 
@@ -708,7 +655,8 @@ def _project_title(workspace: Workspace, project: str | None) -> str:
 def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], int, str, Any]:
     """(records, invalid ones left out, where they came from, project id or None): a file or the last pull."""
     if from_file is not None:
-        records, invalid, project_id = records_from_file(Path(from_file), workspace)
+        scheme = current_scheme(workspace)
+        records, invalid, project_id = records_from_file(Path(from_file), scheme, annotator=Pseudonyms(workspace))
         return records, invalid, str(from_file), project_id
     path = workspace.records_path(slugify(title))
     if not path.exists():
@@ -722,44 +670,17 @@ def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> t
         raise ExportError(f"{path} is not canonical records ({exc}). Run `annotate pull` again.") from None
 
 
-def records_from_file(path: Path, workspace: Workspace) -> tuple[list[dict], int, Any]:
-    """(valid records, how many were left out as invalid, project id) of an export or a records file.
-
-    A Label Studio export is converted and checked the way pull does it, but nothing is
-    written: agreement on a file must not replace the last pull's records.
-    """
-    from annotate.core.validate import FileKind, read_items, task_records, validate_record
-    from annotate.labelstudio.pseudonyms import Pseudonyms
-
-    scheme = current_scheme(workspace)
-    kind, items = read_items(Path(path))
-    records, invalid, project_ids = [], 0, set()
-    if kind is FileKind.records:
-        for item in items:
-            good = isinstance(item, dict) and not validate_record(item, scheme)
-            records += [item] if good else []
-            invalid += not good
-        return records, invalid, None
-    annotator = Pseudonyms(workspace)
-    for task in items:
-        project_ids.add(task.get("project"))
-        for record, problems in task_records(task, scheme, annotator=annotator):
-            records += [] if problems else [record]
-            invalid += bool(problems)
-    project_ids.discard(None)
-    return records, invalid, project_ids.pop() if len(project_ids) == 1 else None
-
-
 def _task_links(workspace: Workspace, title: str, project_id: Any):
     """A function task id → its Label Studio page, or → None when the project cannot be found.
 
     The last pull's checkpoint names the server and project, so no request is needed;
     only for an export file without one does this ask the server.
     """
-    from annotate.labelstudio.client import connect, find_project, resolve
-    from annotate.labelstudio.pull import Checkpoint
-
     checkpoint = Checkpoint.load(workspace, slugify(title))
+    if checkpoint is None and project_id is None:
+        by_task = _pass_links(workspace, title)
+        if by_task:
+            return lambda task_id: by_task.get(str(task_id))
     url = None
     if project_id is None and checkpoint is not None:
         url, project_id = checkpoint.server, checkpoint.project_id
@@ -773,6 +694,18 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     if project_id is None:
         return lambda task_id: None
     return lambda task_id: None if task_id is None else f"{url}/projects/{project_id}/data?task={task_id}"
+
+
+def _pass_links(workspace: Workspace, title: str) -> dict[str, str]:
+    """Task id → page for a title annotated blind: each pass's last pull names its project and tasks."""
+    links: dict[str, str] = {}
+    for number in range(MAX_PASSES):
+        found = Checkpoint.load(workspace, slugify(pass_title(title, number)))
+        if found is None:
+            break
+        for task_id in found.tasks:
+            links[task_id] = f"{found.server}/projects/{found.project_id}/data?task={task_id}"
+    return links
 
 
 def _gold_records(workspace: Workspace, title: str) -> list[dict[str, Any]]:

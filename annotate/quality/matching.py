@@ -361,7 +361,7 @@ def assign(left: Sequence[T], right: Sequence[U], weight: Callable[[T, U], float
     if not allowed.any():
         return []
     rows, cols = linear_sum_assignment(matrix, maximize=True)
-    return [(int(i), int(j)) for i, j in zip(rows, cols) if allowed[i, j]]
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=False) if allowed[i, j]]
 
 
 # --- entities ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg text { font: 12px system-ui, sans-serif; fill: #222; }
 .maps { display: flex; flex-wrap: wrap; gap: 1rem; } figure { margin: 0; } figcaption { font-weight: 600; }
 .card small { color: #666; } .flag { color: #a33; } dt { font-weight: 600; margin-top: .4rem; } dd { margin-left: 1rem; }
-"""
+"""  # noqa: E501 - the style sheet, as the page gets it
 
 SERIES_COLOURS = ("#3b6fb6", "#e69f00")
 
@@ -66,7 +66,7 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
     for index, (label, row) in enumerate(rows.items()):
         top = index * group
         parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{top + group / 2}" text-anchor="end">{escape(label)}</text>')
-        for offset, ((key, caption), colour) in enumerate(zip(series, SERIES_COLOURS)):
+        for offset, ((key, caption), colour) in enumerate(zip(series, SERIES_COLOURS, strict=False)):
             figures = row.get(key) or {}
             value = figures.get("f1")
             y = top + offset * (BAR_HEIGHT + BAR_GAP)
@@ -81,7 +81,7 @@ def bar_chart(title: str, rows: dict[str, dict[str, Any]], series: tuple[tuple[s
     parts.append("</svg>")
     legend = "".join(
         f'<span style="background:{colour}"></span>{escape(caption)}'
-        for (_, caption), colour in zip(series, SERIES_COLOURS)
+        for (_, caption), colour in zip(series, SERIES_COLOURS, strict=False)
     )
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
@@ -131,7 +131,8 @@ def fmt_ci(ci: list[float] | None) -> str:
 
 def _cards(headline: list[dict[str, Any]], definitions: dict[str, str]) -> str:
     cards = [
-        f'<div class="card" data-figure="{escape(row["name"])}" title="{escape(definitions.get(row["definition"], ""))}">'
+        f'<div class="card" data-figure="{escape(row["name"])}" '
+        f'title="{escape(definitions.get(row["definition"], ""))}">'
         f"{escape(row['caption'])}<b>{fmt(row['value'])}</b><small>{fmt_ci(row.get('ci'))}</small></div>"
         for row in headline
     ]
@@ -270,7 +271,8 @@ def render_html(report: AgreementReport) -> str:
     sections = [
         f"<h1>Inter-annotator agreement · {escape(report.project)}</h1>",
         (
-            f'<p class="muted">{overall.get("articles", 0)} article(s) compared by {overall.get("pairs", 0)} pair(s) of '
+            f'<p class="muted">{overall.get("articles", 0)} article(s) compared by '
+            f'{overall.get("pairs", 0)} pair(s) of '
             f"{overall.get('annotators', 0)} annotator(s); {report.excluded.get('cancelled_annotations', 0)} cancelled "
             f"annotation(s) left out; source: {escape(report.source)}. F1 is micro-averaged over articles and pairs; "
             f"intervals are {boot.get('confidence', 0):.0%} percentile bootstraps over articles "
@@ -304,7 +306,8 @@ def render_html(report: AgreementReport) -> str:
         "<h2>Which labels annotators swap</h2>",
         (
             '<p class="muted">Entity labels on identical spans and event types on paired events, by one annotator\'s '
-            f"label (row) and the other's (column); {escape('(none)')} is a unit only one of them marked. A disagreement "
+            f"label (row) and the other's (column); {escape('(none)')} is a unit only one of them marked. "
+            "A disagreement "
             "counts in both of its cells.</p>"
         ),
         '<div class="maps"><figure><figcaption>Entity labels</figcaption>',
@@ -324,6 +327,15 @@ def render_html(report: AgreementReport) -> str:
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Agreement · {escape(report.project)}</title><style>{STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def _three_f1s(row: dict[str, Any]) -> str:
+    """A pair's or an annotator's articles, then entity strict / trigger / argument classification F1."""
+    f1 = _f1s(row)
+    return (
+        f"{row['articles']} article(s)  {fmt(f1['strict'])} / "
+        f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
     )
 
 
@@ -349,19 +361,11 @@ def render_text(report: AgreementReport) -> str:
             lines.append(f"  note, {name}: {row['rare_values']}")
     lines.append("Pairs (entity strict / trigger classification / argument classification F1):")
     for pair in report.pairs:
-        f1 = _f1s(pair)
-        lines.append(
-            f"  {' · '.join(pair['annotators'])}  {pair['articles']} article(s)  {fmt(f1['strict'])} / "
-            f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
-        )
+        lines.append(f"  {' · '.join(pair['annotators'])}  {_three_f1s(pair)}")
     if report.against_gold:
         lines.append("Against the gold (entity strict / trigger classification / argument classification F1):")
         for row in report.against_gold:
-            f1 = _f1s(row)
-            lines.append(
-                f"  {row['annotator']}  {row['articles']} article(s)  {fmt(f1['strict'])} / "
-                f"{fmt(f1['trigger_classification'])} / {fmt(f1['argument_classification'])}"
-            )
+            lines.append(f"  {row['annotator']}  {_three_f1s(row)}")
     return "\n".join(lines)
 
 

@@ -103,7 +103,7 @@ def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
     table = pq.read_table(path)
     try:
         features: Any = Features.from_arrow_schema(table.schema)
-    except Exception:  # noqa: BLE001 - a parquet file without datasets metadata: plain values
+    except Exception:
         features = None
     for row in table.to_pylist():
         yield {k: _named(features[k], v) if features is not None and k in features else v for k, v in row.items()}
@@ -114,7 +114,9 @@ def resolve_version(workspace: Workspace | None, dataset: Path | None) -> Path:
     if dataset is not None:
         folder = Path(dataset).expanduser()
         if not (folder / MANIFEST).is_file():
-            raise ScoreError(f"{folder} is not a published version (it has no {MANIFEST}); give a folder `annotate publish` wrote.")
+            raise ScoreError(
+                f"{folder} is not a published version (it has no {MANIFEST}); give a folder `annotate publish` wrote."
+            )
         return folder
     if workspace is None:
         raise ScoreError("No dataset to score against: give --dataset exports/<name>/<X.Y.Z>.")
@@ -131,7 +133,10 @@ def load_gold(folder: Path, split: str, workspace: Workspace | None = None) -> G
     documents_file = folder / "data" / "documents" / f"{split}.parquet"
     splits = sorted({str(v.get("split")) for v in manifest.get("articles", {}).values() if isinstance(v, dict)})
     if not documents_file.is_file():
-        raise ScoreError(f"Version {manifest.get('version')} has no {split!r} split (it has {', '.join(splits)}); pick one with --split.")
+        raise ScoreError(
+            f"Version {manifest.get('version')} has no {split!r} split (it has {', '.join(splits)}); "
+            "pick one with --split."
+        )
     documents = {row["id"]: row for row in _parquet_rows(documents_file)}
     annotations: dict[str, list[dict[str, Any]]] = {}
     annotations_file = folder / "data" / "annotations" / f"{split}.parquet"
@@ -171,7 +176,7 @@ def read_predictions(path: Path, split: str) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         try:
             return list(_parquet_rows(path))
-        except Exception as exc:  # noqa: BLE001 - any unreadable parquet becomes one sentence
+        except Exception as exc:
             raise ScoreError(f"{path} cannot be read as parquet ({exc}).") from None
     rows = []
     try:
@@ -182,11 +187,15 @@ def read_predictions(path: Path, split: str) -> list[dict[str, Any]]:
                 try:
                     row = load_json(line)
                 except json.JSONDecodeError as exc:
-                    raise ScoreError(f"{path} line {number} is not JSON ({exc.msg}); predictions are JSON Lines.") from None
+                    raise ScoreError(
+                        f"{path} line {number} is not JSON ({exc.msg}); predictions are JSON Lines."
+                    ) from None
                 except InputRefused as exc:
                     raise ScoreError(f"{path} line {number} is not JSON: {exc}; predictions are JSON Lines.") from None
                 if not isinstance(row, dict):
-                    raise ScoreError(f"{path} line {number} is not a JSON object; each line is one article's prediction.")
+                    raise ScoreError(
+                        f"{path} line {number} is not a JSON object; each line is one article's prediction."
+                    )
                 rows.append(row)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScoreError(f"{path} cannot be read ({exc}).") from None
@@ -198,7 +207,7 @@ def _folder_rows(path: Path, split: str) -> list[dict[str, Any]]:
 
     try:
         loaded = load_dataset(str(path))
-    except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; one sentence for all
+    except Exception as exc:
         raise ScoreError(f"{path} cannot be loaded with `datasets` ({exc}).") from None
     # A folder laid out in splits gives the split scored; a folder of one file gives its only split.
     if split in loaded:
@@ -320,10 +329,12 @@ class _Checker:
                 known = "an unknown role" if not any(role in r for r in self.roles.values()) else "a role"
                 self.fail(where, f"{name} ({event.get('type')}) has {known} {role!r} that its type does not allow")
             if target not in labels and target not in events:
-                self.fail(where, f"{name} has a {role} argument pointing at {target!r}, which is no entity or event of the row")
+                missing = f"{name} has a {role} argument pointing at {target!r}, which is no entity or event of the row"
+                self.fail(where, missing)
             elif allowed is not None and role in allowed and (EVENT_TARGET in allowed[role]) != (target in events):
                 kind = "an event" if target in events else "an entity"
-                self.fail(where, f"{name}'s {role} argument points at {kind} ({target}); the role takes {', '.join(allowed[role])}")
+                takes = ", ".join(allowed[role])
+                self.fail(where, f"{name}'s {role} argument points at {kind} ({target}); the role takes {takes}")
         for attribute, value in (event.get("attributes") or {}).items():
             if attribute not in self.attributes:
                 self.fail(where, f"{name} has unknown attribute {attribute!r}")
@@ -633,7 +644,7 @@ def render_text(report: ScoreReport) -> str:
             f"{report.system_figures['articles']} article(s)"
         )
     ]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines += _notes(report)
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""The whole flow on the seed corpus, for `make demo`: run as `python -m annotate.demo`.
+"""The whole flow on the seed corpus, for `make demo`: run as `python scripts/demo.py`.
 
 It works in a scratch copy of the project (exports/scratch/workspace/, git-ignored) with
 its own embedded Label Studio, so it never rewrites the committed records: start the
@@ -24,8 +24,8 @@ from annotate.labelstudio.pull import pull
 from annotate.labelstudio.push import push
 from annotate.core.settings import load_project_settings
 from annotate.labelstudio.team import team_add
-from annotate.core.validate import validate
-from annotate.core.workspace import Workspace, find_workspace
+from annotate.core.exports import validate
+from annotate.core.workspace import Workspace, find_workspace, write_private
 
 PASSES = {"pass-a": "pass-a@seed.annotate.local", "pass-b": "pass-b@seed.annotate.local"}
 CURATOR = "curator@seed.annotate.local"
@@ -44,7 +44,7 @@ def _try_login(workspace: Workspace) -> tuple[str, str | None]:
         return TRY_ACCOUNT, json.loads(path.read_text())["password"]
     account = team_add(workspace, [TRY_ACCOUNT])[0]
     if account.password:
-        server.write_private(path, json.dumps({"email": TRY_ACCOUNT, "password": account.password}))
+        write_private(path, json.dumps({"email": TRY_ACCOUNT, "password": account.password}))
     return TRY_ACCOUNT, account.password
 
 
@@ -68,7 +68,8 @@ def run(project: Workspace) -> None:
 
     step("Pushing the corpus, two annotators per article")
     result = push(workspace, annotators_per_task=2)
-    print(f"{result.url}: {len(result.created)} tasks created, {len(result.skipped)} already there")
+    for one in result.passes or [result]:  # blind: one project per pass, each holding every article
+        print(f"{one.title}, {one.url}: {len(one.created)} tasks created, {len(one.skipped)} already there")
     for name, email in PASSES.items():
         done = push(workspace, annotations=recorded / f"{name}.jsonl", annotator=email).annotations
         print(f"{name} as {email}: {done.imported} annotations imported, {done.skipped} already there")
@@ -101,7 +102,8 @@ def run(project: Workspace) -> None:
     print("Load the dataset just built with one line:")
     print(f'  .venv/bin/python -c \'from datasets import load_dataset; print(load_dataset("{folder}", "documents"))\'')
     print(f"The demo's workspace: {workspace.root.relative_to(project.root)} (gold, records, agreement report).")
-    print(f"Stop Label Studio: ANNOTATE_WORKSPACE={workspace.root.relative_to(project.root)} .venv/bin/annotate server stop")
+    scratch = workspace.root.relative_to(project.root)
+    print(f"Stop Label Studio: ANNOTATE_WORKSPACE={scratch} .venv/bin/annotate server stop")
 
 
 def main() -> int:
