@@ -210,7 +210,7 @@ def _fast_shape_validator() -> Any:
     """`jsonschema-rs` on the export schema, built once; None when it is not installed."""
     if not _shape_validator:
         try:
-            import jsonschema_rs
+            import jsonschema_rs  # optional, as for the record schema: without it every item gets the strict check
 
             _shape_validator.append(jsonschema_rs.Draft202012Validator(input_schema("export-task")))
         except ImportError:

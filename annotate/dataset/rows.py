@@ -148,7 +148,7 @@ def _keep(value: Any) -> Any:
 
 def _value_encoder(feature: Any) -> Encoder:
     """What `Value.encode_example` does for the feature's Arrow type, without asking for the type per value."""
-    import pyarrow as pa
+    import pyarrow as pa  # heavy: loaded only when a version is published
 
     kind = feature.pa_type
     if pa.types.is_boolean(kind):
@@ -179,8 +179,8 @@ def _label_encoder(feature: Any) -> Encoder:
 
 def _plain_type(feature: Any) -> type | None:
     """The Python type a value of this feature already has when `datasets` would leave it unchanged."""
-    import pyarrow as pa
-    from datasets import Value
+    import pyarrow as pa  # heavy: loaded only when a version is published
+    from datasets import Value  # heavy, as above
 
     if not isinstance(feature, Value):
         return None
@@ -219,7 +219,7 @@ def _dict_encoder(feature: dict[str, Any]) -> Encoder:
 def _list_encoder(feature: Any, item: Encoder) -> Encoder:
     """A list of `feature`: labels through their map at once; a list of plain values kept as it is when its
     first value is (as `datasets` keeps it); anything else item by item."""
-    from datasets import ClassLabel, Value
+    from datasets import ClassLabel, Value  # heavy: loaded only when a version is published
 
     if isinstance(feature, ClassLabel):
         ids = {name: number for number, name in enumerate(feature.names)}
@@ -253,7 +253,7 @@ def encoder(feature: Any) -> Encoder:
     cast as `datasets` casts them). The output for every valid row is the same, so the
     parquet files are the same bytes.
     """
-    from datasets import ClassLabel, LargeList, List, Value
+    from datasets import ClassLabel, LargeList, List, Value  # heavy: loaded only when a version is published
 
     if isinstance(feature, dict):
         return _dict_encoder(feature)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+from concurrent.futures import Future, ThreadPoolExecutor
 import hashlib
 import json
 import math
@@ -27,7 +28,14 @@ from typing import Any
 from collections.abc import Iterator, Mapping
 
 
-from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.errors import (
+    AuthenticationFailed,
+    ExportError,
+    LabelConfigChanged,
+    LabelStudioError,
+    ProjectNotFound,
+    PullFailed,
+)
 from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
@@ -468,10 +476,6 @@ def _concurrent_pages(
     the last range: the task list is paged on from there. A key that may read tasks but
     not export them falls back to the task list.
     """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    from annotate.core.errors import AuthenticationFailed
-
     if since is not None or task_count is None or task_count <= PAGE_SIZE:
         yield from _pages(connection, project_id, since, snapshot)
         return

@@ -14,6 +14,7 @@ Label Studio changes neither count nor id: it is noticed once the map is rebuilt
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Iterator
@@ -259,8 +260,6 @@ def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> It
     so both go at once. A file that stopped being an article since it was indexed is named
     in `result.broken` and left out.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     def read(batch: list[CorpusEntry]) -> list[Article]:
         articles = []
         for entry in batch:
