@@ -92,8 +92,8 @@ def test_the_server_stopped_during_a_concurrent_full_pull_moves_nothing_and_the_
     records_before = workspace.records_path(slugify(unique_title)).read_bytes()
     seen: list[int] = []
 
-    def stop_the_server_after_the_first_page(done: int, total: int) -> None:
-        seen.append(done)
+    def stop_the_server_after_the_first_page(step) -> None:
+        seen.append(step.done)
         if len(seen) == 1:
             server.stop(label_studio.workspace)
 
