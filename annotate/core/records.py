@@ -346,9 +346,18 @@ def iter_records(path: Path, *, remedy: str | None = None) -> Iterator[dict[str,
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
     """Write records as JSON Lines atomically (a temporary file moved into place); return the count."""
+    return write_lines(path, (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n" for record in records))
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Write lines (each ending in a newline) atomically, as `write_records` writes records; return the count.
+
+    For lines already in the form `write_records` gives them, so records read from one
+    file go into another without being parsed and written again.
+    """
     count = 0
     with atomic_writer(path) as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+        for line in lines:
+            handle.write(line)
             count += 1
     return count

@@ -44,6 +44,7 @@ from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_r
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
+from annotate.core.validated import known_valid
 from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, normalise_title, project_slug
 
 CONFIGS = ("documents", "tokens", "windows", "annotations")
@@ -322,8 +323,9 @@ class _Problems:
         self.count = 0
         self.shown: list[str] = []
 
-    def check(self, record: dict[str, Any], scheme: Scheme, where: str) -> None:
-        found = [str(p) for p in validate_record(record, scheme)]
+    def check(self, record: dict[str, Any], scheme: Scheme, where: str, *, checked: bool = False) -> None:
+        """Add the record's problems; `checked` when its file is stamped valid, so only the pseudonym is checked."""
+        found = [] if checked else [str(p) for p in validate_record(record, scheme)]
         annotator = str(record.get("annotator", ""))
         if annotator.isdigit():
             found.append(f"annotator {annotator!r} looks like a server user id, not a pseudonym")
@@ -403,20 +405,25 @@ def _write_rows(
     problems = _Problems()
     metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
+    paths = (index.records_path, index.gold_path)
+    checked = {path: not path.is_file() or known_valid(workspace, path, scheme) for path in paths}
     if not index.total:
         raise PublishError(
             f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
             "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
         )
     for done, (record, source) in enumerate(iter_gold(index), 1):
-        problems.check(record, scheme, f"gold record of article {record.get('article_id')}")
+        # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
+        stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
+        problems.check(record, scheme, f"gold record of article {record.get('article_id')}", checked=stamped)
         if not problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
     for number, record in _safe(index.records_path, _records(index.records_path)):
-        problems.check(record, scheme, f"{index.records_path.name} record {number}")
+        where = f"{index.records_path.name} record {number}"
+        problems.check(record, scheme, where, checked=checked[index.records_path])
         if not problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
             build.provenance.add_record(record)

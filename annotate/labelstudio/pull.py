@@ -1,9 +1,10 @@
 """Bringing annotations back from Label Studio as canonical records, checked and nothing lost.
 
-A pull pages through the project's tasks (never Label Studio's one-shot export, which
-times out on big projects), saves every page exactly as the server sent it under
-exports/raw/ before reading it, converts each submitted or skipped annotation into a
-record, validates it, and writes the valid records and the quarantined ones atomically.
+A pull fetches the project's tasks a page at a time (never Label Studio's one-shot
+export, which times out on big projects; a full pull asks the export for ranges of task
+ids, a few at once), saves every page exactly as the server sent it under exports/raw/
+before reading it, converts each submitted or skipped annotation into a record,
+validates it, and writes the valid records and the quarantined ones atomically.
 After the first pull only tasks changed since the last successful one are fetched: a
 task's `updated_at` moves whenever one of its annotations is created, updated or
 deleted, and a changed task's records are replaced as a whole, so deletions show too.
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+from concurrent.futures import Future, ThreadPoolExecutor
 import hashlib
 import json
+import math
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -27,17 +30,21 @@ from collections.abc import Iterator, Mapping
 
 from annotate.core.errors import (
     AnnotateError,
+    AuthenticationFailed,
     ExportError,
     LabelConfigChanged,
+    LabelStudioError,
     ProjectMismatch,
     ProjectNotFound,
     PullFailed,
     RecordsDamaged,
 )
+from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
 from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
+from annotate.core.validated import forget, known_valid, mark_valid
 from annotate.core import derive
 from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
 from annotate.core.progress import Progress, ProgressCallback
@@ -50,6 +57,11 @@ from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
+IN_FLIGHT = 3
+"""Pages of tasks asked for at once: enough to keep Label Studio busy while pages are converted, few
+enough that a small server is never flooded (its own export serves one request at a time)."""
+MAX_IDS_PER_PAGE = 1000
+"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids."""
 STATE_FILE = "pull.json"
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
@@ -288,6 +300,7 @@ class _Batch:
     def __init__(self, workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> None:
         self.scheme = scheme
         self.pseudonyms = pseudonyms
+        self.workspace = workspace
         folder = workspace.project_state(slug)
         self.records_tmp = folder / "records.partial.jsonl"
         self.quarantine_tmp = folder / "quarantine.partial.jsonl"
@@ -425,6 +438,14 @@ class _Batch:
             path.unlink(missing_ok=True)
 
 
+def _lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a JSON Lines file, each ending in one newline."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line if line.endswith("\n") else line + "\n"
+
+
 @contextlib.contextmanager
 def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> Iterator[_Batch]:
     """A batch whose temporary files go however the pull ends; a failed write becomes one sentence."""
@@ -454,12 +475,23 @@ def _keep_removed(result: PullResult, removed: list[dict[str, Any]]) -> Path:
 
 
 def _finish(workspace: Workspace, result: PullResult, batch: _Batch, *, replace_all: bool, new_project: bool) -> None:
+    # Every new record was validated here; kept ones were when their file carries a stamp.
+    all_checked = replace_all or known_valid(batch.workspace, result.records_path, batch.scheme)
     aside = workspace.project_state(result.slug) / "damaged"
     batch.merge_into(result, replace_all=replace_all, new_project=new_project, aside=aside)
+    _stamp_records(batch.workspace, result.records_path, batch.scheme, all_checked)
     result.records_written = batch.written
     result.cancelled = batch.cancelled
     result.quarantined = batch.quarantined
     batch.pseudonyms.save()
+
+
+def _stamp_records(workspace: Workspace, records: Path, scheme: Scheme, all_checked: bool) -> None:
+    """Let publish skip checking the records again when every one of them was checked under this scheme."""
+    if all_checked:
+        mark_valid(workspace, records, scheme)
+    else:
+        forget(workspace, records)
 
 
 def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Path) -> PullResult:
@@ -529,23 +561,22 @@ def _project_now(connection: Connection, project_id: int) -> tuple[str, int | No
 
 
 def _pages(
-    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot
+    connection: Connection,
+    project_id: int,
+    since: str | None,
+    snapshot: RawSnapshot,
+    *,
+    after: int = 0,
+    number: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """Pages of tasks with their annotations, each saved raw before it is read.
+    """Pages of tasks with their annotations after task id `after`, each saved raw before it is read.
 
     Keyset paging (id greater than the last one seen) stays correct when tasks are
     added or deleted while paging, and costs the same on the last page as on the first.
     """
-    after, number = 0, 0
     while True:
         number += 1
-        params = {
-            "project": project_id,
-            "fields": "all",
-            "page": 1,
-            "page_size": PAGE_SIZE,
-            "query": task_query(after, since),
-        }
+        params = _task_page_params(project_id, after, since)
         response = connection.get_raw("api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
         page = parse_task_page(response.content, connection.url)
@@ -553,6 +584,99 @@ def _pages(
         if len(page["tasks"]) < PAGE_SIZE:
             return
         after = page["tasks"][-1]["id"]
+
+
+def _task_page_params(project_id: int, after: int, since: str | None) -> dict[str, Any]:
+    return {
+        "project": project_id,
+        "fields": "all",
+        "page": 1,
+        "page_size": PAGE_SIZE,
+        "query": task_query(after, since),
+    }
+
+
+def _id_bound(connection: Connection, project_id: int, ordering: str) -> int | None:
+    """The lowest (`tasks:id`) or highest (`-tasks:id`) task id of the project; None when it has no task."""
+    query = json.dumps({"ordering": [ordering]})
+    params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": query}
+    response = connection.get_raw("api/tasks/", params, "reading the project's task ids")
+    tasks = parse_task_page(response.content, connection.url)["tasks"]
+    return int(tasks[0]["id"]) if tasks else None
+
+
+def _id_ranges(low: int, high: int, task_count: int) -> list[tuple[int, int]]:
+    """Consecutive task id ranges covering low..high, each wide enough for about PAGE_SIZE of the project's tasks."""
+    density = max(1, task_count) / max(1, high - low + 1)
+    width = min(MAX_IDS_PER_PAGE, max(PAGE_SIZE, math.ceil(PAGE_SIZE / density)))
+    return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
+
+
+def _export_page(connection: Connection, project_id: int, ids: range, number: int) -> bytes:
+    """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
+    params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
+    doing = f"fetching page {number} of tasks"
+    return connection.get_raw(f"api/projects/{project_id}/export", params, doing).content
+
+
+def _concurrent_pages(
+    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
+) -> Iterator[dict[str, Any]]:
+    """The pages of a pull; for a full pull of more than a page, up to IN_FLIGHT of them asked for at once.
+
+    An incremental or small pull pages through the task list one page at a time (`_pages`).
+    A full pull cuts the project's task ids (lowest to highest) into ranges of about
+    PAGE_SIZE tasks and asks Label Studio's export for each range's tasks: the export
+    serialises a task in half the time the task list does, and a range is one small,
+    bounded request, never the one long export request that times out on big projects.
+    Pages are saved raw and handed on in id order, so records come out in the same order
+    and a failed request fails the pull where it would have failed one page at a time
+    (retries are the client's, unchanged). Tasks added while paging have higher ids than
+    the last range: the task list is paged on from there. A key that may read tasks but
+    not export them falls back to the task list.
+    """
+    if since is not None or task_count is None or task_count <= PAGE_SIZE:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    low, high = _id_bound(connection, project_id, "tasks:id"), _id_bound(connection, project_id, "-tasks:id")
+    if low is None or high is None:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    ranges = [range(start, end + 1) for start, end in _id_ranges(low, high, task_count)]
+    try:
+        first = _export_page(connection, project_id, ranges[0], 1)
+    except AuthenticationFailed:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    yield _saved_export_page(snapshot, 1, first, connection.url, task_count)
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pull-page")
+    try:
+        in_flight: list[Future[bytes]] = []
+        for number, ids in enumerate(ranges[1:], 2):
+            in_flight.append(pool.submit(_export_page, connection, project_id, ids, number))
+            if len(in_flight) >= IN_FLIGHT:
+                body = in_flight.pop(0).result()
+                yield _saved_export_page(snapshot, number - len(in_flight), body, connection.url, task_count)
+        for done, future in enumerate(in_flight, len(ranges) - len(in_flight) + 1):
+            yield _saved_export_page(snapshot, done, future.result(), connection.url, task_count)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # after a failure, answers still on their way are dropped
+    yield from _pages(connection, project_id, since, snapshot, after=high, number=len(ranges))
+
+
+def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str, total: int) -> dict[str, Any]:
+    """An export page saved raw, then read as a page of tasks in id order."""
+    snapshot.save(f"tasks-{number:05d}.json", body)
+    try:
+        tasks = load_json(body)
+    except ValueError:
+        tasks = None
+    if not isinstance(tasks, list) or not all(isinstance(task, dict) and "id" in task for task in tasks):
+        raise LabelStudioError(
+            f"Label Studio at {url} answered an export of tasks with something other than a list of tasks. "
+            "Check that the URL points at Label Studio 1.23 or later."
+        )
+    return {"tasks": sorted(tasks, key=lambda task: int(task["id"])), "total": total}
 
 
 def _task_ids(connection: Connection, project_id: int) -> set[str]:
@@ -666,7 +790,7 @@ def _pull_server(
     if damaged:
         result.warnings.append(f"{damaged[0].upper()}{damaged[1:]}; this pull fetched every task instead.")
     with _batch(workspace, slug, scheme, Pseudonyms(workspace, emails=_emails(connection))) as batch:
-        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress)
+        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress, task_count)
         result.tasks_fetched = len(batch.changed_tasks)
         # Deleted tasks never show as changed; fewer tasks than ever seen means some went.
         if previous is not None and task_count is not None and task_count < len(known):
@@ -748,11 +872,13 @@ def _fetch(
     batch: _Batch,
     result: PullResult,
     on_progress: ProgressCallback | None,
+    task_count: int | None = None,
 ) -> dict[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
     known = dict(previous.tasks) if previous else {}
     seen, expected = 0, None
-    for page in _pages(connection, project_id, previous.since if previous else None, snapshot):
+    since = previous.since if previous else None
+    for page in _concurrent_pages(connection, project_id, since, snapshot, task_count):
         expected = expected if expected is not None else int(page.get("total") or 0)
         for task in page["tasks"]:
             seen += 1
