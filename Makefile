@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint test-sqlite test-postgres env browser clean bench
+.PHONY: demo test lint test-sqlite test-postgres env browser clean bench bench-scale
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test-postgres: $(STAMP)
 # Studio it starts itself; writes bench/results.json and prints the table.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --n 10000 --runs 3 --memory-n 2500
+
+# The scale run (not part of `make bench`): 50,000 articles with two annotators' annotations
+# each, one run, memory at 10,000 and 40,000 articles; writes bench/results-scale.json.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.run --n 50000 --runs 1 --memory-n 10000 --out bench/results-scale.json
 
 clean:
 	rm -rf $(VENV) .annotate test-output

@@ -31,6 +31,7 @@ from annotate.core.progress import ProgressCallback
 from annotate.core.workspace import Workspace, find_workspace
 from annotate.dataset import publish as publish_lib
 from annotate.labelstudio import client as client_lib
+from annotate.labelstudio import feedback
 from annotate.labelstudio import pull as pull_lib
 from annotate.labelstudio import push as push_lib
 from annotate.labelstudio import server as server_lib
@@ -38,6 +39,7 @@ from annotate.labelstudio import team as team_lib
 from annotate.labelstudio import watch as watch_lib
 from annotate.quality import adjudicate as adjudicate_lib
 from annotate.quality import migrate as migrate_lib
+from annotate.quality import status as status_lib
 
 app = typer.Typer(
     help=(
@@ -484,6 +486,14 @@ def pull(
             "--from-file", help="Read a JSON export downloaded from Label Studio instead of asking the server."
         ),
     ] = None,
+    new_project: Annotated[
+        bool,
+        typer.Option(
+            "--new-project",
+            help="The project is knowingly not the one the records came from (a new server): rebuild the records "
+            "from it; the old ones go to the .removed.jsonl file.",
+        ),
+    ] = False,
 ) -> None:
     """Bring finished annotations back from Label Studio as canonical records.
 
@@ -491,7 +501,11 @@ def pull(
     under exports/raw/; invalid annotations go to a quarantine file beside the records and are listed.
     """
     with _progress("Pulling") as update:
-        result = pull_lib.pull(_workspace(), project=project, full=full, from_file=from_file, on_progress=update)
+        result = pull_lib.pull(
+            _workspace(), project=project, full=full, from_file=from_file, new_project=new_project, on_progress=update
+        )
+    for warning in result.warnings:
+        err(f"Warning: {warning}")
     for item in result.quarantined:
         for problem in item.problems:
             err(f"quarantined  {problem}")
@@ -504,20 +518,45 @@ def pull(
     typer.echo(f"Records: {result.records_path} ({result.total_records} in all); raw: {result.raw}")
     if result.quarantined:
         typer.echo(f"Quarantined annotations: {result.quarantine_path}")
+    if result.removed_path:
+        typer.echo(f"Removed records are kept in {result.removed_path}")
+    if result.feedback_written:
+        typer.echo(
+            f"Problems shown to (or cleared for) the annotators of {result.feedback_written} task(s) in Label Studio."
+        )
+    if result.feedback_error:
+        err(
+            f"The records are written, but the problems could not be shown in Label Studio: {result.feedback_error} "
+            "The checkpoint did not move, so the next pull fetches the same tasks and tries again."
+        )
 
 
 @app.command()
 @_run
 def validate(
     path: Annotated[
-        Path, typer.Argument(help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list).")
-    ],
+        Path | None,
+        typer.Argument(
+            help="A Label Studio JSON export, or canonical records (.jsonl or a JSON list). "
+            "With --by-annotator it may be left out: the last pull's quarantined annotations."
+        ),
+    ] = None,
     format: FormatOption = Format.text,
+    by_annotator: Annotated[
+        bool,
+        typer.Option("--by-annotator", help="List the problems per annotator (pseudonym, and the e-mail known here)."),
+    ] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Check a Label Studio export or canonical records against the JSON Schema and the scheme.
 
     Exit 0 when valid, 1 when a problem was found, 2 when the file cannot be read as an export.
     """
+    if by_annotator:
+        _validate_by_annotator(path, project, format)
+        return
+    if path is None:
+        raise typer.BadParameter("give the file to check (or --by-annotator for the last pull)", param_hint="PATH")
     report = exports_lib.validate(path, _workspace())
     if format is Format.json:
         _print_json(report.as_dict())
@@ -531,23 +570,108 @@ def validate(
         raise typer.Exit(1)
 
 
+def _validate_by_annotator(path: Path | None, project: str | None, format: Format) -> None:
+
+    rows = feedback.problems_by_annotator(_workspace(), path, project=project)
+    if format is Format.json:
+        _print_json([row.as_dict() for row in rows])
+    else:
+        for row in rows:
+            typer.echo(f"{row.pseudonym}  {row.email or '(e-mail not known here)'}: {len(row.problems)} problem(s)")
+            for problem in row.problems:
+                typer.echo(f"  {problem}")
+        source = path or "the last pull's quarantined annotations"
+        typer.echo(f"{source}: {sum(len(r.problems) for r in rows)} problem(s) by {len(rows)} annotator(s).")
+    if rows:
+        raise typer.Exit(1)
+
+
+# --- day to day --------------------------------------------------------------------------
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = round(width * done / total) if total else 0
+    share = f"{100 * done / total:.0f} %" if total else "-"
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({share})"
+
+
+@app.command()
+@_run
+def status(project: ProjectOption = None, format: FormatOption = Format.text) -> None:
+    """Where the project stands, on one screen: articles, tasks, progress against the overlap, each annotator's
+    work, disputes, gold, the last pull and what changed since, and the next command to run.
+
+    Read-only and light (a few requests, no pull). When Label Studio does not answer it says so and shows what
+    the local files know; exit 1 then.
+    """
+
+    state = status_lib.status(_workspace(), project=project)
+    if format is Format.json:
+        _print_json(state.as_dict())
+    else:
+        typer.echo(_status_text(state))
+    if not state.server.answered:
+        raise typer.Exit(1)
+
+
+def _status_text(state: Any) -> str:
+    server = state.server
+    lines = [f"project      {state.project!r}", f"corpus       {state.articles} article(s)"]
+    if not server.answered:
+        lines.append(f"server       did not answer ({server.url or 'none configured'}): {server.reason}")
+        lines.append("             the figures below come from local files only")
+    elif not server.project_found:
+        lines.append(f"server       {server.url}: no project of this title yet")
+    else:
+        lines += [
+            f"tasks        {server.tasks} in Label Studio ({server.url}/projects/{server.project_id}), "
+            f"overlap {server.overlap}"
+            + (f" ({server.passes} blind passes, one project each)" if server.passes else ""),
+            f"annotations  {_bar(server.done_towards_overlap, server.target)}; "
+            f"{server.annotations} submitted, {server.skipped} skipped",
+            f"disputes     {server.disputes_open} open, {server.disputes_settled} settled",
+        ]
+    lines.append(f"gold         {state.gold} article(s)")
+    pulled = f"last pull    {state.last_pull or 'never'}: {state.records} record(s), {state.quarantined} quarantined"
+    if server.answered and server.project_found:
+        pulled += f"; {server.changed_since_pull} task(s) new or changed since"
+    lines.append(pulled)
+    if state.annotators:
+        lines.append("annotators   (done / skipped / quarantined in the last pull; tasks touched on the server)")
+        for row in state.annotators:
+            touched = "-" if row.tasks_on_server is None else row.tasks_on_server
+            who = f"{row.pseudonym}  {row.email or ''}"
+            lines.append(f"  {who:<56} {row.done:>4} / {row.skipped:>3} / {row.quarantined:>3}   {touched}")
+    lines.append(f"next         {state.next_step}")
+    return "\n".join(lines)
+
+
 # --- team, agreement, adjudicate ---------------------------------------------------------
 
 
 @team_app.command("add")
 @_run
-def team_add(emails: Annotated[list[str], typer.Argument(help="E-mail addresses of the annotators.")]) -> None:
+def team_add(
+    emails: Annotated[list[str], typer.Argument(help="E-mail addresses of the annotators.")],
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Give accounts that exist already a new password (embedded server only).")
+    ] = False,
+) -> None:
     """Create annotator accounts, each with a random first-login password shown once here."""
-    accounts = team_lib.team_add(_workspace(), emails)
-    for account in accounts:
-        if account.existing:
-            typer.echo(f"exists   {account.email}  (already has an account; left as it is)")
-        else:
-            typer.echo(f"created  {account.email}  password: {account.password}")
-    if any(not a.existing for a in accounts):
-        typer.echo(
-            f"Log in at {accounts[0].login_url}. The passwords are not kept anywhere: pass each one on privately now."
-        )
+    login = None
+    try:
+        for account in team_lib.iter_team_add(_workspace(), emails, reset=reset):
+            if account.reset:
+                typer.echo(f"reset    {account.email}  password: {account.password}")
+            elif account.existing:
+                note = "already has an account; left as it is; rerun with `--reset` for new login details"
+                typer.echo(f"exists   {account.email}  ({note})")
+            else:
+                typer.echo(f"created  {account.email}  password: {account.password}")
+            login = login or (account.login_url if account.password else None)
+    finally:
+        if login:
+            typer.echo(f"Log in at {login}. The passwords are not kept anywhere: pass each one on privately now.")
 
 
 @team_app.command("list")
@@ -663,10 +787,13 @@ def adjudicate(
         method = item.method.value if item.method else "?"
         typer.echo(f"gold       {item.article_id}  by {method} ({item.annotators} annotation(s))")
     for item in result.sent_to_curation:
-        typer.echo(f"curation   {item.article_id}  {item.disputes} unit(s) in dispute → new task {item.curation_task}")
+        typer.echo(
+            f"curation   {item.article_id}  {item.disputes} unit(s) in dispute{_between_truths(item)} "
+            f"(agreement {item.agreement:.2f}; {', '.join(item.disagreement)}) → new task {item.curation_task}"
+        )
     for item in result.awaiting_curation:
         typer.echo(
-            f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute, "
+            f"waiting    {item.article_id}  {item.disputes} unit(s) in dispute{_between_truths(item)}, "
             f"task {item.curation_task} not submitted yet"
         )
     for item in result.too_few:
@@ -682,6 +809,12 @@ def adjudicate(
     )
     if result.curation_url:
         typer.echo(f"Curation project {result.curation_project!r}: {result.curation_url}")
+
+
+def _between_truths(item: Any) -> str:
+    if not item.ground_truths:
+        return ""
+    return f" between {item.ground_truths} ground-truth annotations that differ (none is taken as gold)"
 
 
 @app.command()
@@ -807,6 +940,53 @@ def score(
         typer.echo(score_lib.render_text(report))
     if report.saved and format is not ScoreFormat.json:
         typer.echo(f"Saved: {report.saved}")
+
+
+@app.command()
+@_run
+def suggest(
+    project: ProjectOption = None,
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            "--dataset", help="The published version to learn from (default: the newest under exports/<dataset>/)."
+        ),
+    ] = None,
+    held_out: Annotated[str, typer.Option("--held-out", help="The split left out of learning and scored on.")] = "test",
+) -> None:
+    """Pre-annotate the tasks nobody has labelled yet with a string matcher learnt from the gold.
+
+    Entities from the gold's mentions (longest match first, whole words, the label the gold gives most often,
+    ambiguous strings left out) and triggers whose gold words are unambiguous, pushed as Label Studio
+    predictions with a model version. Its precision and recall are measured with `annotate score` on the
+    held-out split it did not learn from. Tasks with an annotation, or already holding this model version's
+    suggestion, are left alone.
+    """
+    from annotate.quality import suggest as suggest_lib  # lazy: it imports numpy and scipy through score
+
+    result = suggest_lib.suggest(_workspace(), project=project, dataset=dataset, held_out=held_out)
+    learnt = ", ".join(f"{split} {count}" for split, count in sorted(result.learnt_from.items()))
+    typer.echo(
+        f"{result.model_version}: learnt from {learnt} gold article(s): {result.strings} string(s), "
+        f"{result.trigger_words} trigger word(s), {result.left_out} left out as ambiguous."
+    )
+    for measure, name in (("strict", "entities (strict)"), ("trigger_classification", "triggers (classification)")):
+        p, r, f = (result.figure(measure, k) for k in ("precision", "recall", "f1"))
+        figures = f"precision {_cell(p)}  recall {_cell(r)}  F1 {_cell(f)}"
+        typer.echo(f"  {name:<27} {figures}  on {result.held_out} (held out)")
+    if result.report.saved:
+        typer.echo(f"Score report: {result.report.saved}")
+    for line in result.invalid:
+        err(f"not sent  {line}")
+    typer.echo(
+        f"Project {result.project!r}: {len(result.uploaded)} task(s) got suggestions, "
+        f"{result.already} had them already, "
+        f"{result.annotated} left alone (annotated)."
+    )
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

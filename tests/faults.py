@@ -26,6 +26,8 @@ DROP_AFTER = "drop-after"
 """Forward the request, let the server finish it, then close the connection without an answer."""
 HOLD = "hold"
 """Answer nothing until the client gives up (bounded by `hold` seconds), then close."""
+DELAY = "delay"
+"""Wait `delay` seconds, then forward the request and hand back the server's answer (a slow server)."""
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -81,6 +83,7 @@ class FaultProxy:
     upstream: str
     rule: Rule = field(default=lambda seen: PASS)
     hold: float = 30.0
+    delay: float = 3.0
     max_requests: int = 2000
     lifetime: float = 600.0
     counts: Counter = field(default_factory=Counter)
@@ -158,6 +161,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 proxy._wait(proxy.hold)
                 self.close_connection = True
                 return
+            if action == DELAY:
+                proxy._wait(proxy.delay)
             if isinstance(action, int):
                 self._answer(action, {"Content-Type": "text/plain"}, b"injected fault: server error\n")
                 return

@@ -290,6 +290,7 @@ def _bulk_gold(workspace: Workspace, count: int) -> None:
 
     slug = load_project_settings(workspace).project_slug
     write_records(workspace.records_path(slug), (record(n) for n in range(count)))
+    write_records(workspace.gold_path(slug), ())  # adjudicated: the ground truths are the gold
 
 
 @contextlib.contextmanager

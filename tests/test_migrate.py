@@ -19,6 +19,7 @@ from annotate.core.errors import AnnotateError, LabelConfigChanged, LabelConfigR
 from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.exports import validate
+from annotate.core.progress import Progress
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace
 from annotate.dataset.publish import publish
@@ -213,9 +214,10 @@ def test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_sc
 
 
 def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_losing_or_doubling(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
-    """Injects: the session's Label Studio stopped after the migration has rewritten its first tasks."""
+    """Injects: the test's own Label Studio stopped after the migration has rewritten its first tasks."""
+    workspace, label_studio = own_workspace, own_label_studio
     _annotated_project(workspace, unique_title, curate=False, blind=True)
     assert len(pass_projects(label_studio.connection(), unique_title)) == 2
     connection = label_studio.connection()
@@ -234,9 +236,9 @@ def test_a_migration_stopped_by_the_server_going_down_finishes_on_rerun_without_
     settings = server.load_settings(label_studio.workspace)
     seen: list[int] = []
 
-    def stop_the_server_after_two_tasks(done: int, total: int) -> None:
-        seen.append(done)
-        if done == 2:
+    def stop_the_server_after_two_tasks(step: Progress) -> None:
+        seen.append(step.done)
+        if step.done == 2:
             server.stop(label_studio.workspace)
 
     try:

@@ -500,6 +500,7 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
     from annotate.labelstudio.push import push
     from annotate.core.records import record_to_results
     from annotate.labelstudio.team import team_add
+    from annotate.quality.adjudicate import adjudicate
 
     emails = [f"publish-{uuid.uuid4().hex[:8]}@example.org" for _ in range(2)]
     team_add(workspace, emails)
@@ -520,6 +521,8 @@ def test_publish_from_gold_pulled_from_label_studio(workspace: Workspace, label_
                 expected[article.id] = record
     pulled = pull(workspace, project=unique_title)
     assert pulled.records_written == 10 and not pulled.quarantined
+    decided = adjudicate(workspace, project=unique_title)  # ground truth as gold; the two others to curation
+    assert sorted(o.article_id for o in decided.gold) == sorted(expected)
 
     result = publish(workspace, version="1.0.0", project=unique_title)
     rows = {row["id"]: row for split in load(result.folder, "documents").values() for row in split}

@@ -17,13 +17,13 @@ TEXT = "text"
 ENTITY = "entity"
 TRIGGER = "trigger"
 FEEDBACK = "feedback"
-"""The task data field where `annotate watch` tells the annotator what is wrong with their submission."""
+"""The task data field where `annotate watch` and `annotate pull` tell the annotator what is wrong with their work."""
 
 
 def label_config(scheme: Scheme) -> str:
     """The Label Studio labelling config: title, entity and trigger labels, roles, per-trigger attributes."""
     view = ET.Element("View")
-    # Empty until `annotate watch` finds a problem in the annotator's submission of this task.
+    # Empty until `annotate watch` or `annotate pull` finds a problem in the annotator's submission of this task.
     ET.SubElement(view, "Header", value=f"${FEEDBACK}", size="5")
     ET.SubElement(view, "Header", value="$title")
     _labels(view, ENTITY, scheme.entities, "Entities")

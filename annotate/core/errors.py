@@ -86,6 +86,38 @@ class LabelConfigChanged(AnnotateError):
     """A Label Studio project's label config no longer has the scheme's labels (it was edited by hand)."""
 
 
+class RecordsDamaged(AnnotateError):
+    """A records or quarantine file has a line that is not a record (cut short, a merge conflict)."""
+
+    def __init__(self, path: object, damaged: object, *, remedy: str | None = None) -> None:
+        self.path = path
+        self.line = getattr(damaged, "line", None)
+        reason = getattr(damaged, "reason", "not a record")
+        self.reason = reason
+        remedy = remedy or (
+            "run `annotate pull --full` (with the same --project, if you gave one) to rebuild the records from "
+            "Label Studio; the damaged file is set aside first, and no record is dropped without being kept in "
+            "the .removed.jsonl file"
+        )
+        super().__init__(f"{path} line {self.line} is {reason}. Fix or delete that line, or {remedy}.")
+
+
+class ProjectMismatch(AnnotateError):
+    """The Label Studio project found is not the one the local records were pulled from."""
+
+
+class Busy(AnnotateError):
+    """Another annotate command is writing the same project's files right now."""
+
+
+class TitleTaken(UsageError):
+    """Two different project titles would share one records file and checkpoint."""
+
+
+class GoldDisputed(PublishError):
+    """Gold cannot be taken as it stands: there is no gold file, or ground truths differ."""
+
+
 class MigrationError(AnnotateError):
     """A scheme migration is missing, broken or does not fit the scheme; the message lists every problem."""
 
@@ -106,3 +138,7 @@ class ScoreError(AnnotateError):
     """Predictions cannot be scored as given (a bad row, an unknown article, no version to score against)."""
 
     exit_code = 2
+
+
+class SuggestError(AnnotateError):
+    """Suggestions cannot be made as asked (no version to learn from, nothing to learn, no project)."""

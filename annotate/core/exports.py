@@ -19,7 +19,7 @@ from typing import Any
 
 from annotate.core import derive
 from annotate.core.errors import ExportError
-from annotate.core.inputs import InputRefused, json_path, load_json, schema_problems
+from annotate.core.inputs import InputRefused, input_schema, json_path, load_json, schema_problems
 from annotate.core.records import BadLine, Problem, json_lines, record_from_annotation
 from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.validate import show_value, validate_record
@@ -157,6 +157,8 @@ def _shape_problems(
     else:
         item = {"annotations": [item]}
         code = "bad-annotation"
+    if _plainly_shaped(item):
+        return []
     found = []
     for problem in schema_problems("export-task", item):
         message = problem.message
@@ -165,6 +167,55 @@ def _shape_problems(
         annotation = prefix and _annotation_id(item)
         found.append(Problem(code, f"does not match a Label Studio export: {message}", task_id, annotation or None))
     return found
+
+
+def _plainly_shaped(item: dict[str, Any]) -> bool:
+    """True only when the export schema, checked strictly, has nothing to say about `item`.
+
+    `jsonschema-rs` answers yes or no at a fraction of the cost; it counts 3.0 as an
+    integer where the strict check does not, so a float in any place the schema wants an
+    integer sends the item to the strict check as well.
+    """
+    fast = _fast_shape_validator()
+    if fast is None or not fast.is_valid(item):
+        return False
+    try:
+        return not _float_where_integer(item)
+    except (AttributeError, TypeError):
+        return False
+
+
+def _float_where_integer(item: dict[str, Any]) -> bool:
+    """Whether a float stands where the export schema has integers: ids, article id, user, offsets."""
+    data = item.get("data")
+    if type(item.get("id")) is float or (isinstance(data, dict) and type(data.get("article_id")) is float):
+        return True
+    for annotation in item.get("annotations") or ():
+        if type(annotation.get("id")) is float or type(annotation.get("completed_by")) is float:
+            return True
+        for region in annotation.get("result") or ():
+            get = region.get
+            if type(get("id")) is float or type(get("from_id")) is float or type(get("to_id")) is float:
+                return True
+            value = get("value")
+            if isinstance(value, dict) and (type(value.get("start")) is float or type(value.get("end")) is float):
+                return True
+    return False
+
+
+_shape_validator: list[Any] = []
+
+
+def _fast_shape_validator() -> Any:
+    """`jsonschema-rs` on the export schema, built once; None when it is not installed."""
+    if not _shape_validator:
+        try:
+            import jsonschema_rs  # optional, as for the record schema: without it every item gets the strict check
+
+            _shape_validator.append(jsonschema_rs.Draft202012Validator(input_schema("export-task")))
+        except ImportError:
+            _shape_validator.append(None)
+    return _shape_validator[0]
 
 
 def _annotation_id(wrapped: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, NotRequired, TypedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from annotate.core.derive import ENTITY, TEXT, TRIGGER, relation_label, split_relation_label
+from annotate.core.errors import RecordsDamaged
 from annotate.core.inputs import InputRefused, load_json
 from annotate.core.workspace import atomic_writer
 
@@ -276,6 +277,7 @@ class BadLine:
 
     number: int
     error: UnicodeDecodeError | json.JSONDecodeError | InputRefused
+    raw: bytes = b""
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -291,22 +293,71 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             try:
                 yield number, load_json(raw)
             except (UnicodeDecodeError, json.JSONDecodeError, InputRefused) as exc:
-                yield number, BadLine(number, exc)
+                yield number, BadLine(number, exc, raw)
 
 
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON Lines file written by this package, one at a time; a bad line raises its error."""
-    for _, value in json_lines(path):
+# What git leaves in a file whose merge was not finished (built here so this file never holds one).
+_CONFLICT_MARKERS = tuple(mark * 7 for mark in (b"<", b"=", b">", b"|"))
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """A line of a records file that is not a record, and why."""
+
+    line: int
+    reason: str
+
+
+def _damage(bad: BadLine) -> str:
+    if bad.raw.startswith(_CONFLICT_MARKERS):
+        return "a git conflict marker (an unfinished merge)"
+    if isinstance(bad.error, json.JSONDecodeError):
+        if not bad.raw.endswith(b"\n"):
+            return "cut short (the file ends in the middle of a record)"
+        return f"not JSON ({bad.error.msg})"
+    if isinstance(bad.error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return f"refused: {bad.error}"
+
+
+def scan_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | DamagedLine]]:
+    """(line number, record or what is wrong with the line) for each non-blank line, nothing raised."""
+    for number, value in json_lines(path):
         if isinstance(value, BadLine):
-            raise value.error
-        yield value
+            yield number, DamagedLine(number, _damage(value))
+        elif not isinstance(value, dict):
+            yield number, DamagedLine(number, "not a JSON object")
+        else:
+            yield number, value
+
+
+def iter_records(path: Path, *, remedy: str | None = None) -> Iterator[dict[str, Any]]:
+    """The records of a JSON Lines file, one at a time (bounded memory).
+
+    A line that is not a JSON object (cut short, a git conflict marker) raises
+    `RecordsDamaged` naming the file and the line, and `remedy`, the command that
+    writes the file again (by default the full pull that rebuilds records).
+    """
+    for _, record in scan_records(path):
+        if isinstance(record, DamagedLine):
+            raise RecordsDamaged(path, record, remedy=remedy)
+        yield record
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any]]) -> int:
     """Write records as JSON Lines atomically (a temporary file moved into place); return the count."""
+    return write_lines(path, (json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n" for record in records))
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Write lines (each ending in a newline) atomically, as `write_records` writes records; return the count.
+
+    For lines already in the form `write_records` gives them, so records read from one
+    file go into another without being parsed and written again.
+    """
     count = 0
     with atomic_writer(path) as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False) + "\n")
+        for line in lines:
+            handle.write(line)
             count += 1
     return count

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
@@ -45,7 +46,10 @@ def show_value(value: Any) -> str:
 
 # --- one record -------------------------------------------------------------------------------
 
-_validators: dict[int, tuple[Scheme, Any, Any]] = {}
+_validators: dict[str, tuple[Any, Any]] = {}
+"""Validators by the scheme's repr: the same scheme loaded again (each command loads it) reuses them."""
+_validators_of: dict[int, tuple[Scheme, tuple[Any, Any]]] = {}
+"""The same, by the identity of a loaded scheme: what each record's check looks up."""
 
 
 def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
@@ -55,9 +59,13 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
     (`jsonschema-rs`, same schema) only says yes or no: a record it passes skips the reference,
     which is most of the cost of validating a large, mostly valid pull. None when not installed.
     """
-    cached = _validators.get(id(scheme))
-    if cached is not None and cached[0] is scheme:
-        return cached[1], cached[2]
+    known = _validators_of.get(id(scheme))
+    if known is not None and known[0] is scheme:
+        return known[1]
+    cached = _validators.get(repr(scheme))
+    if cached is not None:
+        _validators_of[id(scheme)] = (scheme, cached)
+        return cached
     schema = derive.record_schema(scheme)
     Draft202012Validator.check_schema(schema)
     reference = Draft202012Validator(schema)
@@ -68,7 +76,8 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
         fast = jsonschema_rs.Draft202012Validator(schema)
     except ImportError:
         fast = None
-    _validators[id(scheme)] = (scheme, reference, fast)
+    _validators[repr(scheme)] = (reference, fast)
+    _validators_of[id(scheme)] = (scheme, (reference, fast))
     return reference, fast
 
 
@@ -79,10 +88,108 @@ def validate_record(record: Mapping[str, Any], scheme: Scheme) -> list[Problem]:
     stale = _version_problem(record, scheme)
     if stale is not None:
         return [stale]
+    _, fast = schema_validators(scheme)
+    if fast is not None and fast.is_valid(record) and _plainly_valid(record, _scheme_index(scheme)):
+        return []
     checker = _RecordChecker(record, scheme)
     checker.check_schema()
     checker.check_meaning()
     return checker.problems
+
+
+@dataclass(frozen=True)
+class _SchemeIndex:
+    """The scheme as look-up tables, for checking many records quickly."""
+
+    entity_names: frozenset[str]
+    roles: dict[str, dict[str, frozenset[str]]]
+    """Event type → role → allowed targets."""
+    attributes: dict[str, frozenset[str]]
+
+
+_indexes: dict[int, tuple[Scheme, _SchemeIndex]] = {}
+
+
+def _scheme_index(scheme: Scheme) -> _SchemeIndex:
+    cached = _indexes.get(id(scheme))
+    if cached is not None and cached[0] is scheme:
+        return cached[1]
+    index = _SchemeIndex(
+        frozenset(scheme.entity_names),
+        {e.name: {r.name: frozenset(r.targets) for r in e.roles} for e in scheme.events},
+        {a.name: frozenset(a.values) for a in scheme.attributes},
+    )
+    _indexes[id(scheme)] = (scheme, index)
+    return index
+
+
+def _plainly_valid(record: dict[str, Any], index: _SchemeIndex) -> bool:
+    """True only when `_RecordChecker.check_meaning` would find nothing; False means "check it fully".
+
+    Called on records the JSON Schema passed. The common case of a large pull, decided with
+    set and dict look-ups; every doubt (a missing key, an odd type, a miss, a duplicate)
+    goes to the full checker, which explains it.
+    """
+    try:
+        return _plain_meaning(record, index)
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return False
+
+
+def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
+    text, entities, events = record["text"], record["entities"], record["events"]
+    if type(text) is not str or type(entities) is not list or type(events) is not list:
+        return False
+    size = len(text)
+    names = index.entity_names
+    labels: dict[str, str] = {}
+    event_types: dict[str, str] = {}
+    spans: set[tuple[int, int, str]] = set()
+    for entity in entities:
+        start, end, quoted = entity["start"], entity["end"], entity["text"]
+        region, label = entity["id"], entity["label"]
+        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(label) is not str:
+            return False
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
+            return False
+        if type(region) is not str or region in labels or label not in names or (start, end, label) in spans:
+            return False
+        labels[region] = label
+        spans.add((start, end, label))
+    for event in events:
+        region, kind, trigger = event["id"], event["type"], event["trigger"]
+        start, end, quoted = trigger["start"], trigger["end"], trigger["text"]
+        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(kind) is not str:
+            return False
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
+            return False
+        if type(region) is not str or region in labels or region in event_types or kind not in index.roles:
+            return False
+        if (start, end, kind) in spans:
+            return False
+        spans.add((start, end, kind))
+        event_types[region] = kind
+        attributes = event.get("attributes")
+        if attributes is not None:
+            for name, value in attributes.items():
+                allowed = index.attributes.get(name)
+                if allowed is None or type(value) is not str or value not in allowed:
+                    return False
+    for event in events:
+        roles = index.roles[event["type"]]
+        for argument in event.get("arguments") or ():
+            role, target = argument["role"], argument["target"]
+            if type(role) is not str or type(target) is not str:
+                return False
+            targets = roles.get(role)
+            if targets is None:
+                return False
+            if target in labels:
+                if labels[target] not in targets:
+                    return False
+            elif target not in event_types or EVENT_TARGET not in targets:
+                return False
+    return True
 
 
 def _version_problem(record: dict[str, Any], scheme: Scheme) -> Problem | None:

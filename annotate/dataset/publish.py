@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from enum import Enum
@@ -27,12 +27,13 @@ from collections.abc import Iterator
 from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
-from annotate.core.errors import PublishError, UsageError
+from annotate.core.errors import GoldDisputed, PublishError, UsageError
+from annotate.core.gold import GroundTruths
 from annotate.core.migration import semver
-from annotate.core.scheme_versions import SchemeChanges, scheme_changes
-from annotate.core.scheme import current_scheme
-from annotate.dataset.hub import hub_token, push_folder
 from annotate.core.progress import Progress, ProgressCallback
+from annotate.core.scheme import current_scheme
+from annotate.core.scheme_versions import SchemeChanges, scheme_changes
+from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
 from annotate.dataset import citation, croissant
@@ -43,7 +44,8 @@ from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_r
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
-from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, slugify
+from annotate.core.validated import known_valid
+from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, normalise_title, project_slug
 
 CONFIGS = ("documents", "tokens", "windows", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
@@ -228,6 +230,8 @@ class GoldIndex:
     gold_path: Path
     ground_truth: dict[str, tuple[str, int]] = field(default_factory=dict)
     adjudicated: dict[str, int] = field(default_factory=dict)
+    disputed: list[str] = field(default_factory=list)
+    """Articles whose ground-truth annotations differ and that no decision in the gold file settles yet."""
 
     @property
     def total(self) -> int:
@@ -238,21 +242,41 @@ class GoldIndex:
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    return enumerate(iter_records(path), 1) if path.is_file() else iter(())
+    remedy = "run `annotate adjudicate` to write it again" if path.parent.name == "gold" else None
+    return enumerate(iter_records(path, remedy=remedy), 1) if path.is_file() else iter(())
 
 
 def index_gold(records_path: Path, gold_path: Path) -> GoldIndex:
-    """Ground truth from the annotators' records (latest per article), else the adjudicated record."""
+    """Gold per article by the one rule of `annotate.core.gold`: agreed ground truth, else the gold file.
+
+    Refused (`GoldDisputed`) without a gold file, so gold is never built behind adjudicate's back;
+    an article whose ground truths differ is gold only once the gold file has a decision for it.
+    """
+    if not gold_path.is_file():
+        raise GoldDisputed(
+            f"There is no gold file ({gold_path}), so nothing says which record of each article is gold. "
+            "Run `annotate adjudicate` (it takes agreed ground-truth annotations as gold and sends the "
+            "rest to curation), then publish."
+        )
     index = GoldIndex(records_path, gold_path)
+    truths: dict[str, GroundTruths[int]] = defaultdict(GroundTruths)
     for number, record in _safe(records_path, _records(records_path)):
-        if record.get("ground_truth") and not record.get("cancelled"):
-            key = (str(record.get("updated_at") or record.get("created_at") or ""), number)
-            article = str(record.get("article_id"))
-            if key >= index.ground_truth.get(article, ("", 0)):
-                index.ground_truth[article] = key
+        truths[str(record.get("article_id"))].add(record, number)
+    methods: dict[str, str] = {}
     for number, record in _safe(gold_path, _records(gold_path)):
         if not record.get("cancelled"):
-            index.adjudicated[str(record.get("article_id"))] = number
+            article = str(record.get("article_id"))
+            index.adjudicated[article] = number
+            methods[article] = _decided_how(record)
+    for article, found in truths.items():
+        if found.gold is not None:
+            index.ground_truth[article] = ("", found.gold)
+        elif found.disputed and methods.get(article) == "ground_truth":
+            # Written when the article had one ground truth; they differ now, so it waits for a curator.
+            del index.adjudicated[article]
+            index.disputed.append(article)
+        elif found.disputed and article not in index.adjudicated:
+            index.disputed.append(article)
     return index
 
 
@@ -299,8 +323,9 @@ class _Problems:
         self.count = 0
         self.shown: list[str] = []
 
-    def check(self, record: dict[str, Any], scheme: Scheme, where: str) -> None:
-        found = [str(p) for p in validate_record(record, scheme)]
+    def check(self, record: dict[str, Any], scheme: Scheme, where: str, *, checked: bool = False) -> None:
+        """Add the record's problems; `checked` when its file is stamped valid, so only the pseudonym is checked."""
+        found = [] if checked else [str(p) for p in validate_record(record, scheme)]
         annotator = str(record.get("annotator", ""))
         if annotator.isdigit():
             found.append(f"annotator {annotator!r} looks like a server user id, not a pseudonym")
@@ -380,20 +405,25 @@ def _write_rows(
     problems = _Problems()
     metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
+    paths = (index.records_path, index.gold_path)
+    checked = {path: not path.is_file() or known_valid(workspace, path, scheme) for path in paths}
     if not index.total:
         raise PublishError(
             f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
             "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
         )
     for done, (record, source) in enumerate(iter_gold(index), 1):
-        problems.check(record, scheme, f"gold record of article {record.get('article_id')}")
+        # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
+        stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
+        problems.check(record, scheme, f"gold record of article {record.get('article_id')}", checked=stamped)
         if not problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
     for number, record in _safe(index.records_path, _records(index.records_path)):
-        problems.check(record, scheme, f"{index.records_path.name} record {number}")
+        where = f"{index.records_path.name} record {number}"
+        problems.check(record, scheme, where, checked=checked[index.records_path])
         if not problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
             build.provenance.add_record(record)
@@ -707,13 +737,30 @@ def publish(
     if push_to_hub and not dry_run:
         hub_token(push_to_hub)  # before building, so a missing token costs nothing
     history = _history_folder(workspace, settings.dataset.name, out)
+    folder_id = hashlib.sha256(str(history).encode("utf-8")).hexdigest()[:16]
+    with locked(workspace, f"dataset-{folder_id}", "publish", what=f"versions into {history}"):
+        return _publish(workspace, settings, history, version, bump, push_to_hub, dry_run, project, on_progress, hub)
+
+
+def _publish(
+    workspace: Workspace,
+    settings: Any,
+    history: Path,
+    version: str | None,
+    bump: Bump | str | None,
+    push_to_hub: str | None,
+    dry_run: bool,
+    project: str | None,
+    on_progress: ProgressCallback | None,
+    hub: Any,
+) -> PublishResult:
     scheme = current_scheme(workspace)
     changes = _scheme_changes(workspace, history, scheme)
     chosen = _choose_version(history, version, (changes.bump or Bump.patch.value) if bump == Bump.auto else bump)
     plan = _Plan(
         workspace=workspace,
         scheme=scheme,
-        slug=slugify(project) if project else settings.project_slug,
+        slug=project_slug(workspace, normalise_title(project or settings.project)),
         name=settings.dataset.name,
         version=chosen,
         history=history,

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 from annotate.core.records import Span as TextSpan
@@ -137,6 +137,135 @@ def row_sha256(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+# --- encoding rows for Arrow ----------------------------------------------------------------------
+
+Encoder = Callable[[Any], Any]
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _value_encoder(feature: Any) -> Encoder:
+    """What `Value.encode_example` does for the feature's Arrow type, without asking for the type per value."""
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    kind = feature.pa_type
+    if pa.types.is_boolean(kind):
+        cast: Encoder = bool
+    elif pa.types.is_integer(kind):
+        cast = int
+    elif pa.types.is_floating(kind):
+        cast = float
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        cast = str
+    else:
+        return _keep
+    return lambda value: None if value is None else cast(value)
+
+
+def _label_encoder(feature: Any) -> Encoder:
+    """A class name to its id through a map made once; anything else goes through `ClassLabel` itself."""
+    ids = {name: number for number, name in enumerate(feature.names)}
+
+    def encode(value: Any) -> Any:
+        if value is None:
+            return None
+        found = ids.get(value) if isinstance(value, str) else None
+        return found if found is not None else feature.encode_example(value)
+
+    return encode
+
+
+def _plain_type(feature: Any) -> type | None:
+    """The Python type a value of this feature already has when `datasets` would leave it unchanged."""
+    import pyarrow as pa  # heavy: loaded only when a version is published
+    from datasets import Value  # heavy, as above
+
+    if not isinstance(feature, Value):
+        return None
+    kind = feature.pa_type
+    if pa.types.is_boolean(kind):
+        return bool
+    if pa.types.is_integer(kind):
+        return int
+    if pa.types.is_floating(kind):
+        return float
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return str
+    return None
+
+
+def _dict_encoder(feature: dict[str, Any]) -> Encoder:
+    """A struct: a field whose value already has its plain type is taken as it is, the others are encoded."""
+    plain = [(name, kind, encoder(sub)) for name, sub in feature.items() if (kind := _plain_type(sub)) is not None]
+    other = [(name, encoder(sub)) for name, sub in feature.items() if _plain_type(sub) is None]
+
+    def encode_dict(value: Any) -> Any:
+        if value is None:
+            return None
+        get = value.get
+        out = {}
+        for name, kind, encode in plain:
+            item = get(name)
+            out[name] = item if type(item) is kind else encode(item)
+        for name, encode in other:
+            out[name] = encode(get(name))
+        return out
+
+    return encode_dict
+
+
+def _list_encoder(feature: Any, item: Encoder) -> Encoder:
+    """A list of `feature`: labels through their map at once; a list of plain values kept as it is when its
+    first value is (as `datasets` keeps it); anything else item by item."""
+    from datasets import ClassLabel, Value  # heavy: loaded only when a version is published
+
+    if isinstance(feature, ClassLabel):
+        ids = {name: number for number, name in enumerate(feature.names)}
+
+        def encode_labels(value: Any) -> Any:
+            if value is None:
+                return None
+            try:
+                return [ids[v] for v in value]
+            except (KeyError, TypeError):
+                return [item(v) for v in value]
+
+        return encode_labels
+    if isinstance(feature, Value):
+
+        def encode_values(value: Any) -> Any:
+            if value is None:
+                return None
+            first = next((v for v in value if v is not None), None)
+            return list(value) if first is None or item(first) == first else [item(v) for v in value]
+
+        return encode_values
+    return lambda value: None if value is None else [item(v) for v in value]
+
+
+def encoder(feature: Any) -> Encoder:
+    """A function turning one value of `feature` into what `Features.encode_example` makes of it.
+
+    Made once per config from its features, so a row costs dictionary look-ups, not a walk
+    of the feature tree (class names become ids; strings, integers, floats and booleans are
+    cast as `datasets` casts them). The output for every valid row is the same, so the
+    parquet files are the same bytes.
+    """
+    from datasets import ClassLabel, LargeList, List, Value  # heavy: loaded only when a version is published
+
+    if isinstance(feature, dict):
+        return _dict_encoder(feature)
+    if isinstance(feature, (List, LargeList)):
+        return _list_encoder(feature.feature, encoder(feature.feature))
+    if isinstance(feature, ClassLabel):
+        return _label_encoder(feature)
+    if isinstance(feature, Value):
+        return _value_encoder(feature)
+    return lambda value: None if value is None else feature.encode_example(value)
+
+
 # --- parquet in batches ----------------------------------------------------------------------------
 
 
@@ -147,6 +276,7 @@ class SplitWriter:
         self.folder = folder / "data" / config
         self.features = features
         self.schema = features.arrow_schema
+        self.encode = encoder(dict(features))
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
         self.rows: Counter = Counter()
@@ -154,7 +284,7 @@ class SplitWriter:
 
     def add(self, split: str, row: Mapping[str, Any]) -> None:
         buffer = self.buffers.setdefault(split, [])
-        buffer.append(self.features.encode_example(row))
+        buffer.append(self.encode(row))
         if len(buffer) >= BATCH_ROWS:
             self._flush(split)
 

@@ -241,10 +241,14 @@ def _check_is_label_studio(connection: Connection) -> None:
 
 
 def find_project(connection: Connection, title: str) -> Any | None:
-    """The project with exactly this title, or None. Label Studio's title filter matches substrings."""
+    """The project with exactly this title (Label Studio strips titles), or None.
+
+    Label Studio's title filter matches substrings.
+    """
+    title = title.strip()
     with connection.errors(f"looking up the project {title!r}"):
         projects: Iterable[Any] = connection.client.projects.list(title=title, page_size=100)
         for project in projects:
-            if project.title == title:
+            if (project.title or "").strip() == title:
                 return project
     return None

@@ -8,6 +8,8 @@ addresses.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -18,7 +20,7 @@ from markdown.treeprocessors import Treeprocessor
 from annotate.core.generated import fill_tables
 from annotate.core.guidelines import guidelines_version
 from annotate.core.scheme import Scheme
-from annotate.core.workspace import Workspace
+from annotate.core.workspace import Workspace, write_private
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _SAFE_URL = re.compile(r"^(https?:|mailto:|#|/|\./|\.\./|[\w.-]+(/|$))", re.I)
@@ -59,11 +61,37 @@ def instructions(workspace: Workspace, scheme: Scheme) -> str:
     The scheme's tables are filled in first, so annotators see the labels the project
     really has even when `annotate scheme` has not been run since the scheme changed.
     """
-    sections = []
-    for page in guideline_pages(workspace):
-        body = markdown_to_html(fill_tables(page.read_text(encoding="utf-8"), scheme))
-        sections.append(f"<section>\n{_what_changed(page)}{body}\n</section>")
+    pages = guideline_pages(workspace)
+    bodies = _rendered(workspace, [fill_tables(page.read_text(encoding="utf-8"), scheme) for page in pages])
+    sections = [f"<section>\n{_what_changed(page)}{body}\n</section>" for page, body in zip(pages, bodies, strict=True)]
     return "\n".join(sections)
+
+
+RENDERED = "instructions-html.json"
+"""Private state: the HTML of each guidelines text last rendered, by the sha256 of renderer and text."""
+
+
+def _cached(saved: dict[str, object], key: str) -> str | None:
+    found = saved.get(key)
+    return found if isinstance(found, str) else None
+
+
+def _rendered(workspace: Workspace, texts: list[str]) -> list[str]:
+    """Each text as HTML; a text rendered before (the usual push) is not rendered again."""
+    path = workspace.private_dir() / RENDERED
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    saved = saved if isinstance(saved, dict) else {}
+    # The renderer is part of the key: this module's code and the markdown package's version.
+    renderer = Path(__file__).read_bytes() + markdown.__version__.encode("utf-8")
+    keys = [hashlib.sha256(renderer + text.encode("utf-8")).hexdigest() for text in texts]
+    bodies = [_cached(saved, key) or markdown_to_html(text) for key, text in zip(keys, texts, strict=True)]
+    current = dict(zip(keys, bodies, strict=True))
+    if current != saved:
+        write_private(path, json.dumps(current))
+    return bodies
 
 
 def _what_changed(page: Path) -> str:
@@ -76,4 +104,3 @@ def _what_changed(page: Path) -> str:
         f"**Guidelines version {found.version}** (scheme {found.scheme_version}). What changed:\n\n{changes}"
     )
     return f'<aside class="guidelines-version">\n{note}\n</aside>\n'
-

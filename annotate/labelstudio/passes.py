@@ -179,6 +179,9 @@ def pull_passes(workspace: Workspace, title: str, passes: list[Any], **options: 
         removed=sum(p.result.removed for p in pulled),
         total_records=total,
         quarantined=[q for p in pulled for q in p.result.quarantined],
+        warnings=[w for p in pulled for w in p.result.warnings],
+        feedback_written=sum(p.result.feedback_written for p in pulled),
+        feedback_error=next((p.result.feedback_error for p in pulled if p.result.feedback_error), None),
     )
     merged.passes = [p.result for p in pulled]
     return merged

@@ -124,9 +124,15 @@ def ensure_project(
     if (current.label_config or "").strip() != label_config.strip():  # Label Studio drops the final newline
         _check_label_config(connection, current, label_config)
         settings["label_config"] = label_config
-    with connection.errors(f"updating the project {title!r}"):
-        client.projects.update(id=existing.id, **settings)
+    if _settings_differ(current, settings):
+        with connection.errors(f"updating the project {title!r}"):
+            client.projects.update(id=existing.id, **settings)
     return current, False
+
+
+def _settings_differ(project: Any, settings: dict[str, Any]) -> bool:
+    """Whether updating the project with `settings` would change anything (a push with nothing new sends nothing)."""
+    return any(getattr(project, name, None) != value for name, value in settings.items())
 
 
 def ensure_scheme_project(

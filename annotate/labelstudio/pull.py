@@ -1,9 +1,10 @@
 """Bringing annotations back from Label Studio as canonical records, checked and nothing lost.
 
-A pull pages through the project's tasks (never Label Studio's one-shot export, which
-times out on big projects), saves every page exactly as the server sent it under
-exports/raw/ before reading it, converts each submitted or skipped annotation into a
-record, validates it, and writes the valid records and the quarantined ones atomically.
+A pull fetches the project's tasks a page at a time (never Label Studio's one-shot
+export, which times out on big projects; a full pull asks the export for ranges of task
+ids, a few at once), saves every page exactly as the server sent it under exports/raw/
+before reading it, converts each submitted or skipped annotation into a record,
+validates it, and writes the valid records and the quarantined ones atomically.
 After the first pull only tasks changed since the last successful one are fetched: a
 task's `updated_at` moves whenever one of its annotations is created, updated or
 deleted, and a changed task's records are replaced as a whole, so deletions show too.
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+from concurrent.futures import Future, ThreadPoolExecutor
 import hashlib
 import json
+import math
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -25,27 +28,44 @@ from typing import Any
 from collections.abc import Iterator, Mapping
 
 
-from annotate.core.errors import ExportError, LabelConfigChanged, LabelStudioError, ProjectNotFound, PullFailed
+from annotate.core.errors import (
+    AnnotateError,
+    AuthenticationFailed,
+    ExportError,
+    LabelConfigChanged,
+    LabelStudioError,
+    ProjectMismatch,
+    ProjectNotFound,
+    PullFailed,
+    RecordsDamaged,
+)
 from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
+from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
-from annotate.core.progress import Progress, ProgressCallback
-from annotate.core.records import Problem, iter_records, write_records
-from annotate.core.scheme import Scheme
-from annotate.core.workspace import write_private
-from annotate.core.settings import load_project_settings
-from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.validated import forget, known_valid, mark_valid
 from annotate.core import derive
+from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
+from annotate.core.progress import Progress, ProgressCallback
+from annotate.core.records import DamagedLine, Problem, iter_records, scan_records, write_records
+from annotate.core.scheme import Scheme
+from annotate.core.settings import load_project_settings
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug, write_private
 from annotate.labelstudio import passes as blind
 from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
+IN_FLIGHT = 3
+"""Pages of tasks asked for at once: enough to keep Label Studio busy while pages are converted, few
+enough that a small server is never flooded (its own export serves one request at a time)."""
+MAX_IDS_PER_PAGE = 1000
+"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids."""
 STATE_FILE = "pull.json"
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
-_FILTER_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+_FILTER_TIME = FILTER_TIME
 
 
 
@@ -78,6 +98,14 @@ class PullResult:
     """Records dropped because their annotation no longer exists in Label Studio."""
     total_records: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    removed_path: Path | None = None
+    """Where the removed records were kept (`<slug>.removed.jsonl`), when some were removed."""
+    warnings: list[str] = field(default_factory=list)
+    """What the pull noticed and worked around (a checkpoint it could not use, a damaged file set aside)."""
+    feedback_written: int = 0
+    """Tasks whose `problems` field was written or cleared for their annotators to see."""
+    feedback_error: str | None = None
+    """Why the problems could not be written back to Label Studio (the records are written all the same)."""
     passes: list[PullResult] = field(default_factory=list)
     """With blind annotation, what each pass project gave (this result is their union)."""
 
@@ -88,23 +116,62 @@ def pull(
     project: str | None = None,
     full: bool = False,
     from_file: Path | None = None,
+    new_project: bool = False,
     on_progress: ProgressCallback | None = None,
     passes: bool = True,
 ) -> PullResult:
     """Fetch annotations (or read a downloaded JSON export) into canonical records under exports/.
 
+    A pull never empties the records because the server forgot them: a project that is not
+    the one the checkpoint came from, or a full pull that would keep none of the records,
+    is refused unless `new_project` says it is meant (the old records then go to the
+    removed file, like every record a pull removes).
+
     A title annotated blind in passes (`annotate.labelstudio.passes`) is pulled pass by pass
     into one records file; `passes=False` pulls the one project of exactly this title.
     """
     scheme = current_scheme(workspace)
-    title = project or load_project_settings(workspace).project
+    title = normalise_title(project or load_project_settings(workspace).project)
+    slug = project_slug(workspace, title)
+    with locked(workspace, slug, "pull"), _naming_the_project(title, workspace):
+        result = _pull_any(workspace, title, scheme, full, from_file, new_project, on_progress, passes)
+        project_slug(workspace, title, claim=True)  # only a pull that worked holds the slug for its title
+    return result
+
+
+def _pull_any(
+    workspace: Workspace,
+    title: str,
+    scheme: Scheme,
+    full: bool,
+    from_file: Path | None,
+    new_project: bool,
+    on_progress: ProgressCallback | None,
+    passes: bool,
+) -> PullResult:
     if from_file is not None:
-        return _pull_file(workspace, Path(from_file), title, scheme, full=full, on_progress=on_progress)
+        return _pull_file(
+            workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
+        )
     if passes:
         found = blind.pass_projects(connect(workspace), title)
         if found:
-            return blind.pull_passes(workspace, title, found, full=full, on_progress=on_progress)
-    return _pull_server(workspace, title, scheme, full=full, on_progress=on_progress)
+            options = {"full": full, "new_project": new_project, "on_progress": on_progress}
+            return blind.pull_passes(workspace, title, found, **options)
+    return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+
+
+@contextlib.contextmanager
+def _naming_the_project(title: str, workspace: Workspace) -> Iterator[None]:
+    """A damaged records file of a project other than annotate.yaml's (a curation project): say which pull mends it."""
+    try:
+        yield
+    except RecordsDamaged as exc:
+        if title == normalise_title(load_project_settings(workspace).project):
+            raise
+        damaged = DamagedLine(exc.line or 0, exc.reason)
+        remedy = f"run `annotate pull --full --project {title!r}` to rebuild the records from Label Studio"
+        raise RecordsDamaged(exc.path, damaged, remedy=remedy) from None
 
 
 # --- raw snapshots ------------------------------------------------------------------------------
@@ -170,6 +237,8 @@ class Checkpoint:
     """Server time just before the last pull began: tasks updated at or after it are fetched next."""
     tasks: dict[str, str]
     """Each task's `updated_at` as last converted, so a task listed again unchanged is not redone."""
+    created_at: str | None = None
+    """When the server project was created: with its id, what tells it from a project made anew."""
 
     @staticmethod
     def path(workspace: Workspace, slug: str) -> Path:
@@ -177,14 +246,49 @@ class Checkpoint:
 
     @classmethod
     def load(cls, workspace: Workspace, slug: str) -> Checkpoint | None:
+        """The checkpoint, or None when there is none or it cannot be used (see `read`)."""
+        return cls.read(workspace, slug)[0]
+
+    @classmethod
+    def read(cls, workspace: Workspace, slug: str) -> tuple[Checkpoint | None, str | None]:
+        """(checkpoint, None), or (None, why it cannot be used) for a damaged one, or (None, None) for none."""
+        path = cls.path(workspace, slug)
         try:
-            data = json.loads(cls.path(workspace, slug).read_text(encoding="utf-8"))
-            return cls(str(data["server"]), int(data["project_id"]), str(data["since"]), dict(data["tasks"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no usable checkpoint: the pull is a full one
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, None
+        except (OSError, ValueError) as exc:
+            return None, f"the checkpoint {path} cannot be read ({exc})"
+        problem = _checkpoint_problem(data)
+        if problem:
+            return None, f"the checkpoint {path} is damaged ({problem})"
+        created = data.get("created_at")
+        return cls(data["server"], data["project_id"], data["since"], dict(data["tasks"]), created), None
 
     def save(self, workspace: Workspace, slug: str) -> None:
         write_private(self.path(workspace, slug), json.dumps(self.__dict__, sort_keys=True))
+
+
+def _checkpoint_problem(data: Any) -> str | None:
+    """What is wrong with a checkpoint's fields, or None; a wrong field would make every pull fail."""
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if not isinstance(data.get("server"), str) or not data["server"].startswith(("http://", "https://")):
+        return "`server` is not a URL"
+    if type(data.get("project_id")) is not int or data["project_id"] < 1:
+        return "`project_id` is not a positive whole number"
+    try:
+        datetime.strptime(str(data.get("since")), _FILTER_TIME)
+    except ValueError:
+        return "`since` is not a time"
+    tasks = data.get("tasks")
+    if not isinstance(tasks, dict) or not all(
+        isinstance(k, str) and k.isdigit() and isinstance(v, str) for k, v in tasks.items()
+    ):
+        return "`tasks` is not a map of task ids to times"
+    if not isinstance(data.get("created_at"), (str, type(None))):
+        return "`created_at` is not a time"
+    return None
 
 
 # --- conversion and merging ---------------------------------------------------------------------
@@ -196,6 +300,7 @@ class _Batch:
     def __init__(self, workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> None:
         self.scheme = scheme
         self.pseudonyms = pseudonyms
+        self.workspace = workspace
         folder = workspace.project_state(slug)
         self.records_tmp = folder / "records.partial.jsonl"
         self.quarantine_tmp = folder / "quarantine.partial.jsonl"
@@ -206,6 +311,8 @@ class _Batch:
         self.written = 0
         self.cancelled = 0
         self.quarantined: list[Quarantined] = []
+        self.feedback: dict[int, tuple[dict[str, Any], list[AnnotationProblems]]] = {}
+        """Per converted task: its data and its annotations' problems, to show the annotators."""
 
     def add(self, task: dict[str, Any]) -> None:
         task_id = task.get("id")
@@ -216,15 +323,25 @@ class _Batch:
             self._quarantine_one(task_id, None, {}, [repeated])
             return
         self.changed_tasks.add(task_id)
+        items: list[AnnotationProblems] = []
         for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
             annotation = problems[0].annotation if problems else record.get("annotation_id")
             self.annotation_ids.add(str(annotation))
             if problems:
                 self._quarantine_one(task.get("id"), annotation, record, problems)
+                items.append(AnnotationProblems(self._who(record), annotation, tuple(problems), record))
                 continue
             self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
             self.written += 1
             self.cancelled += bool(record.get("cancelled"))
+        if isinstance(task_id, int) and not isinstance(task_id, bool) and isinstance(task.get("data"), dict):
+            self.feedback[task_id] = (task["data"], items)
+
+    def _who(self, record: Mapping[str, Any]) -> str:
+        """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
+        name = str(record.get("annotator") or "")
+        who = self.pseudonyms.mapping.get(name, "")
+        return who if "@" in who else (name or "an unknown annotator")
 
     def _quarantine_one(self, task: Any, annotation: Any, record: Mapping[str, Any], problems: list[Problem]) -> None:
         entry = {
@@ -236,34 +353,97 @@ class _Batch:
         self._quarantine.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.quarantined.append(Quarantined(task, annotation, tuple(problems)))
 
-    def merge_into(self, records: Path, quarantine: Path, *, replace_all: bool) -> tuple[int, int]:
+    def merge_into(self, result: PullResult, *, replace_all: bool, new_project: bool, aside: Path) -> None:
         """Write the current full sets: earlier records of unchanged tasks, then the new ones.
 
-        Returns (records in all, records removed because their annotation is gone).
+        Records whose annotation is gone are first appended to the removed file. On a full pull
+        a damaged records file is set aside (copied to `aside`) and its readable records are
+        treated like the others; an incremental pull refuses it (`RecordsDamaged`).
         """
         self._records.close()
         self._quarantine.close()
-        removed = [0]
-        kept = self._kept(records, replace_all, removed)
-        total = write_records(records, chain(kept, iter_records(self.records_tmp)))
-        kept_quarantine = self._kept(quarantine, replace_all, [0])
-        write_records(quarantine, chain(kept_quarantine, iter_records(self.quarantine_tmp)))
-        return total, removed[0]
+        paths = (result.records_path, result.quarantine_path)
+        if replace_all:
+            for path in paths:
+                self._set_aside(path, aside, result)
+        removed = [r for path in paths for r in self._dropped(path, replace_all)]
+        if not new_project:
+            self._refuse_wholesale(result, replace_all, len(removed))
+        if removed:
+            result.removed_path = _keep_removed(result, removed)
+        result.total_records = write_records(
+            result.records_path, chain(self._kept(result.records_path, replace_all), iter_records(self.records_tmp))
+        )
+        write_records(
+            result.quarantine_path,
+            chain(self._kept(result.quarantine_path, replace_all), iter_records(self.quarantine_tmp)),
+        )
+        result.removed = sum(1 for r in removed if r["file"] == result.records_path.name)
 
-    def _kept(self, path: Path, replace_all: bool, removed: list[int]) -> Iterator[dict[str, Any]]:
+    def _lines(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         if not path.exists():
             return
-        for record in iter_records(path):
-            if not replace_all and record.get("task_id") not in self.changed_tasks:
-                yield record
-            elif str(record.get("annotation_id")) not in self.annotation_ids:
-                removed[0] += 1
+        for _, record in scan_records(path):
+            if isinstance(record, DamagedLine):
+                if not replace_all:
+                    raise RecordsDamaged(path, record)
+                continue  # set aside already; a full pull rebuilds the records from the server
+            yield record
+
+    def _stays(self, record: dict[str, Any], replace_all: bool) -> bool:
+        return not replace_all and record.get("task_id") not in self.changed_tasks
+
+    def _kept(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
+        return (record for record in self._lines(path, replace_all) if self._stays(record, replace_all))
+
+    def _dropped(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
+        for record in self._lines(path, replace_all):
+            if not self._stays(record, replace_all) and str(record.get("annotation_id")) not in self.annotation_ids:
+                yield {"file": path.name, "record": record}
+
+    def _refuse_wholesale(self, result: PullResult, replace_all: bool, removed: int) -> None:
+        """No earlier record kept or brought back, yet some removed: the server forgot them, not the annotators."""
+        if not removed or not result.records_path.exists():
+            return
+        for record in self._lines(result.records_path, replace_all):
+            if self._stays(record, replace_all) or str(record.get("annotation_id")) in self.annotation_ids:
+                return
+        raise ProjectMismatch(
+            f"Nothing was changed: Label Studio no longer has any annotation of the {removed} record(s) in "
+            f"{result.records_path}, as if its project were a new or emptied one. If the server lost its data, "
+            "point LABEL_STUDIO_URL at the right server or re-import the records (`annotate push --annotations`); "
+            "if the old records are really gone for good, run `annotate pull --full --new-project` "
+            "(they are kept in the .removed.jsonl file beside the records)."
+        )
+
+    def _set_aside(self, path: Path, aside: Path, result: PullResult) -> None:
+        if not path.exists():
+            return
+        damaged = [line for _, line in scan_records(path) if isinstance(line, DamagedLine)]
+        if not damaged:
+            return
+        aside.mkdir(parents=True, exist_ok=True, mode=0o700)
+        copy = aside / f"{datetime.now(UTC).strftime('%Y-%m-%dT%H-%M-%SZ')}-{path.name}"
+        copy.write_bytes(path.read_bytes())
+        lines = ", ".join(str(line.line) for line in damaged[:5]) + (" …" if len(damaged) > 5 else "")
+        result.warnings.append(
+            f"{path} had {len(damaged)} damaged line(s) (line {lines}); the file as it was is kept at {copy}, "
+            "and the records were rebuilt from the server."
+        )
 
     def discard(self) -> None:
         for handle in (self._records, self._quarantine):
             handle.close()
         for path in (self.records_tmp, self.quarantine_tmp):
             path.unlink(missing_ok=True)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The non-blank lines of a JSON Lines file, each ending in one newline."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line if line.endswith("\n") else line + "\n"
 
 
 @contextlib.contextmanager
@@ -282,14 +462,36 @@ def _batch(workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudony
         batch.discard()
 
 
-def _finish(result: PullResult, batch: _Batch, *, replace_all: bool) -> None:
-    result.total_records, result.removed = batch.merge_into(
-        result.records_path, result.quarantine_path, replace_all=replace_all
-    )
+def _keep_removed(result: PullResult, removed: list[dict[str, Any]]) -> Path:
+    """Append removed records to `<slug>.removed.jsonl` (synced) before the records file loses them."""
+    path = result.records_path.with_name(f"{result.slug}.removed.jsonl")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    with path.open("a", encoding="utf-8") as handle:
+        for entry in removed:
+            handle.write(json.dumps({"removed_at": stamp, **entry}, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def _finish(workspace: Workspace, result: PullResult, batch: _Batch, *, replace_all: bool, new_project: bool) -> None:
+    # Every new record was validated here; kept ones were when their file carries a stamp.
+    all_checked = replace_all or known_valid(batch.workspace, result.records_path, batch.scheme)
+    aside = workspace.project_state(result.slug) / "damaged"
+    batch.merge_into(result, replace_all=replace_all, new_project=new_project, aside=aside)
+    _stamp_records(batch.workspace, result.records_path, batch.scheme, all_checked)
     result.records_written = batch.written
     result.cancelled = batch.cancelled
     result.quarantined = batch.quarantined
     batch.pseudonyms.save()
+
+
+def _stamp_records(workspace: Workspace, records: Path, scheme: Scheme, all_checked: bool) -> None:
+    """Let publish skip checking the records again when every one of them was checked under this scheme."""
+    if all_checked:
+        mark_valid(workspace, records, scheme)
+    else:
+        forget(workspace, records)
 
 
 def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Path) -> PullResult:
@@ -307,7 +509,14 @@ def _new_result(workspace: Workspace, title: str, slug: str, full: bool, raw: Pa
 
 
 def _pull_file(
-    workspace: Workspace, path: Path, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
+    workspace: Workspace,
+    path: Path,
+    title: str,
+    scheme: Scheme,
+    *,
+    full: bool,
+    new_project: bool,
+    on_progress: ProgressCallback | None,
 ) -> PullResult:
     contents = read_items(path)
     if not isinstance(contents, ExportFile):
@@ -315,7 +524,7 @@ def _pull_file(
             f"{path} holds canonical records, not a Label Studio export. "
             "Give --from-file the JSON export downloaded from the project's Export button."
         )
-    slug = slugify(title)
+    slug = project_slug(workspace, title)
     snapshot = RawSnapshot(workspace, slug)
     snapshot.copy(path)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
@@ -326,7 +535,7 @@ def _pull_file(
             if on_progress:
                 on_progress(Progress("tasks", done, len(every)))
         result.tasks_fetched = len(batch.changed_tasks)
-        _finish(result, batch, replace_all=full)
+        _finish(workspace, result, batch, replace_all=full, new_project=new_project)
     return result
 
 
@@ -351,56 +560,123 @@ def _project_now(connection: Connection, project_id: int) -> tuple[str, int | No
     return now.astimezone(UTC).strftime(_FILTER_TIME), count
 
 
-def _query(after_id: int, since: str | None) -> str:
-    """Data manager filters: tasks after a task id (keyset paging), changed since a time, by id."""
-    items: list[dict[str, Any]] = [
-        {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after_id}
-    ]
-    if since:
-        items.append(
-            {"filter": "filter:tasks:updated_at", "operator": "greater_or_equal", "type": "Datetime", "value": since}
-        )
-    return json.dumps({"filters": {"conjunction": "and", "items": items}, "ordering": ["tasks:id"]})
-
-
 def _pages(
-    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot
+    connection: Connection,
+    project_id: int,
+    since: str | None,
+    snapshot: RawSnapshot,
+    *,
+    after: int = 0,
+    number: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    """Pages of tasks with their annotations, each saved raw before it is read.
+    """Pages of tasks with their annotations after task id `after`, each saved raw before it is read.
 
     Keyset paging (id greater than the last one seen) stays correct when tasks are
     added or deleted while paging, and costs the same on the last page as on the first.
     """
-    after, number = 0, 0
     while True:
         number += 1
-        params = {
-            "project": project_id,
-            "fields": "all",
-            "page": 1,
-            "page_size": PAGE_SIZE,
-            "query": _query(after, since),
-        }
+        params = _task_page_params(project_id, after, since)
         response = connection.get_raw("api/tasks/", params, f"fetching page {number} of tasks")
         snapshot.save(f"tasks-{number:05d}.json", response.content)
-        page = _parse_page(response.content, connection.url)
+        page = parse_task_page(response.content, connection.url)
         yield page
         if len(page["tasks"]) < PAGE_SIZE:
             return
         after = page["tasks"][-1]["id"]
 
 
-def _parse_page(body: bytes, url: str) -> dict[str, Any]:
+def _task_page_params(project_id: int, after: int, since: str | None) -> dict[str, Any]:
+    return {
+        "project": project_id,
+        "fields": "all",
+        "page": 1,
+        "page_size": PAGE_SIZE,
+        "query": task_query(after, since),
+    }
+
+
+def _id_bound(connection: Connection, project_id: int, ordering: str) -> int | None:
+    """The lowest (`tasks:id`) or highest (`-tasks:id`) task id of the project; None when it has no task."""
+    query = json.dumps({"ordering": [ordering]})
+    params = {"project": project_id, "include": "id", "page": 1, "page_size": 1, "query": query}
+    response = connection.get_raw("api/tasks/", params, "reading the project's task ids")
+    tasks = parse_task_page(response.content, connection.url)["tasks"]
+    return int(tasks[0]["id"]) if tasks else None
+
+
+def _id_ranges(low: int, high: int, task_count: int) -> list[tuple[int, int]]:
+    """Consecutive task id ranges covering low..high, each wide enough for about PAGE_SIZE of the project's tasks."""
+    density = max(1, task_count) / max(1, high - low + 1)
+    width = min(MAX_IDS_PER_PAGE, max(PAGE_SIZE, math.ceil(PAGE_SIZE / density)))
+    return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
+
+
+def _export_page(connection: Connection, project_id: int, ids: range, number: int) -> bytes:
+    """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
+    params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
+    doing = f"fetching page {number} of tasks"
+    return connection.get_raw(f"api/projects/{project_id}/export", params, doing).content
+
+
+def _concurrent_pages(
+    connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
+) -> Iterator[dict[str, Any]]:
+    """The pages of a pull; for a full pull of more than a page, up to IN_FLIGHT of them asked for at once.
+
+    An incremental or small pull pages through the task list one page at a time (`_pages`).
+    A full pull cuts the project's task ids (lowest to highest) into ranges of about
+    PAGE_SIZE tasks and asks Label Studio's export for each range's tasks: the export
+    serialises a task in half the time the task list does, and a range is one small,
+    bounded request, never the one long export request that times out on big projects.
+    Pages are saved raw and handed on in id order, so records come out in the same order
+    and a failed request fails the pull where it would have failed one page at a time
+    (retries are the client's, unchanged). Tasks added while paging have higher ids than
+    the last range: the task list is paged on from there. A key that may read tasks but
+    not export them falls back to the task list.
+    """
+    if since is not None or task_count is None or task_count <= PAGE_SIZE:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    low, high = _id_bound(connection, project_id, "tasks:id"), _id_bound(connection, project_id, "-tasks:id")
+    if low is None or high is None:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    ranges = [range(start, end + 1) for start, end in _id_ranges(low, high, task_count)]
     try:
-        page = load_json(body)
+        first = _export_page(connection, project_id, ranges[0], 1)
+    except AuthenticationFailed:
+        yield from _pages(connection, project_id, since, snapshot)
+        return
+    yield _saved_export_page(snapshot, 1, first, connection.url, task_count)
+    pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="pull-page")
+    try:
+        in_flight: list[Future[bytes]] = []
+        for number, ids in enumerate(ranges[1:], 2):
+            in_flight.append(pool.submit(_export_page, connection, project_id, ids, number))
+            if len(in_flight) >= IN_FLIGHT:
+                body = in_flight.pop(0).result()
+                yield _saved_export_page(snapshot, number - len(in_flight), body, connection.url, task_count)
+        for done, future in enumerate(in_flight, len(ranges) - len(in_flight) + 1):
+            yield _saved_export_page(snapshot, done, future.result(), connection.url, task_count)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # after a failure, answers still on their way are dropped
+    yield from _pages(connection, project_id, since, snapshot, after=high, number=len(ranges))
+
+
+def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str, total: int) -> dict[str, Any]:
+    """An export page saved raw, then read as a page of tasks in id order."""
+    snapshot.save(f"tasks-{number:05d}.json", body)
+    try:
+        tasks = load_json(body)
     except ValueError:
-        page = None
-    if not isinstance(page, dict) or not isinstance(page.get("tasks"), list):
+        tasks = None
+    if not isinstance(tasks, list) or not all(isinstance(task, dict) and "id" in task for task in tasks):
         raise LabelStudioError(
-            f"Label Studio at {url} answered the task list with something other than a page of tasks. "
+            f"Label Studio at {url} answered an export of tasks with something other than a list of tasks. "
             "Check that the URL points at Label Studio 1.23 or later."
         )
-    return page
+    return {"tasks": sorted(tasks, key=lambda task: int(task["id"])), "total": total}
 
 
 def _task_ids(connection: Connection, project_id: int) -> set[str]:
@@ -408,9 +684,9 @@ def _task_ids(connection: Connection, project_id: int) -> set[str]:
     ids: set[str] = set()
     after = 0
     while True:
-        params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": _query(after, None)}
+        params = {"project": project_id, "page": 1, "page_size": PAGE_SIZE, "query": task_query(after, None)}
         response = connection.get_raw("api/tasks/", params, "listing the project's task ids")
-        tasks = _parse_page(response.content, connection.url)["tasks"]
+        tasks = parse_task_page(response.content, connection.url)["tasks"]
         ids.update(str(task["id"]) for task in tasks)
         if len(tasks) < PAGE_SIZE:
             return ids
@@ -489,30 +765,103 @@ def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
 
 
 def _pull_server(
-    workspace: Workspace, title: str, scheme: Scheme, *, full: bool, on_progress: ProgressCallback | None
+    workspace: Workspace,
+    title: str,
+    scheme: Scheme,
+    *,
+    full: bool,
+    new_project: bool,
+    on_progress: ProgressCallback | None,
 ) -> PullResult:
     connection = connect(workspace)
     project = _find(connection, title)
     _check_config(connection, project, scheme)
-    slug = slugify(title)
-    previous = Checkpoint.load(workspace, slug)
-    if full or previous is None or previous.server != connection.url or previous.project_id != project.id:
+    slug = project_slug(workspace, title)
+    previous, damaged = Checkpoint.read(workspace, slug)
+    created = _created_at(project)
+    if previous is not None and not new_project:
+        _check_same_project(previous, connection.url, project, created, workspace.records_path(slug))
+    same = previous is not None and previous.server == connection.url and previous.project_id == project.id
+    if full or new_project or not same:
         full, previous = True, None  # a full pull: every task fetched, the records rebuilt from them
     since, task_count = _project_now(connection, project.id)
     snapshot = RawSnapshot(workspace, slug)
     result = _new_result(workspace, title, slug, full, snapshot.folder)
+    if damaged:
+        result.warnings.append(f"{damaged[0].upper()}{damaged[1:]}; this pull fetched every task instead.")
     with _batch(workspace, slug, scheme, Pseudonyms(workspace, emails=_emails(connection))) as batch:
-        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress)
+        known = _fetch(connection, project.id, previous, snapshot, batch, result, on_progress, task_count)
         result.tasks_fetched = len(batch.changed_tasks)
         # Deleted tasks never show as changed; fewer tasks than ever seen means some went.
         if previous is not None and task_count is not None and task_count < len(known):
             for gone in set(known) - _task_ids(connection, project.id):
                 batch.changed_tasks.add(int(gone))  # their records are dropped at the merge
                 del known[gone]
-        _finish(result, batch, replace_all=full)
-    # Only now, with the records on disk, may the next pull start from here.
-    Checkpoint(connection.url, project.id, since, known).save(workspace, slug)
+        _finish(workspace, result, batch, replace_all=full, new_project=new_project)
+        _send_feedback(connection, batch, known, result)
+    # Only now, with the records on disk and the problems shown, may the next pull start from here;
+    # when the problems could not be shown, the next pull fetches the same tasks and tries again.
+    if result.feedback_error is None:
+        Checkpoint(connection.url, project.id, since, known, created).save(workspace, slug)
     return result
+
+
+def _created_at(project: Any) -> str | None:
+    created = getattr(project, "created_at", None)
+    if isinstance(created, datetime):
+        return created.astimezone(UTC).strftime(_FILTER_TIME)
+    return str(created) if created else None
+
+
+def _later(created: str, since: str) -> bool:
+    """Created after the pull began; `since` is the server's Date header, whole seconds, so a second of slack."""
+    try:
+        made, began = (datetime.strptime(value, _FILTER_TIME) for value in (created, since))
+    except ValueError:
+        return False
+    return made > began + timedelta(seconds=1)
+
+
+def _check_same_project(previous: Checkpoint, url: str, project: Any, created: str | None, records: Path) -> None:
+    """Refuse a project that is not the one the checkpoint came from: its records would all be replaced.
+
+    Told apart by id and creation time; for a checkpoint older than the creation time was kept,
+    a project created after that pull began cannot be the one it pulled.
+    """
+    if previous.server != url:
+        return  # another server: a full pull, guarded against emptying the records at the merge
+    why = None
+    if previous.project_id != project.id:
+        why = f"it has id {project.id}, the records' project had id {previous.project_id}"
+    elif previous.created_at and created and previous.created_at != created:
+        why = f"it was created at {created}, the records' project at {previous.created_at}"
+    elif not previous.created_at and created and _later(created, previous.since):
+        why = f"it was created at {created}, after the last pull ({previous.since})"
+    if why:
+        raise ProjectMismatch(
+            f"Nothing was changed: the project {project.title!r} at {url} is not the one the records in {records} "
+            f"were pulled from ({why}); the server's database was probably replaced or the project made anew. "
+            "Point LABEL_STUDIO_URL at the server the records came from, or, to rebuild the records from this "
+            "project, run `annotate pull --full --new-project` (the old records are kept in the .removed.jsonl "
+            "file beside them)."
+        )
+
+
+def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result: PullResult) -> None:
+    """Show each converted task's problems to its annotators, or clear them once its annotations validate.
+
+    Writing a task's data moves its `updated_at`; the checkpoint takes the new value, so the
+    next pull does not fetch the task again for it.
+    """
+    try:
+        for task_id, (data, items) in sorted(batch.feedback.items()):
+            updated = send_feedback(connection, task_id, data, task_feedback(items))
+            if updated is not None:
+                result.feedback_written += 1
+                if updated:
+                    known[str(task_id)] = updated
+    except AnnotateError as exc:
+        result.feedback_error = str(exc)
 
 
 def _fetch(
@@ -523,11 +872,13 @@ def _fetch(
     batch: _Batch,
     result: PullResult,
     on_progress: ProgressCallback | None,
+    task_count: int | None = None,
 ) -> dict[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
     known = dict(previous.tasks) if previous else {}
     seen, expected = 0, None
-    for page in _pages(connection, project_id, previous.since if previous else None, snapshot):
+    since = previous.since if previous else None
+    for page in _concurrent_pages(connection, project_id, since, snapshot, task_count):
         expected = expected if expected is not None else int(page.get("total") or 0)
         for task in page["tasks"]:
             seen += 1

@@ -14,19 +14,21 @@ Label Studio changes neither count nor id: it is noticed once the map is rebuilt
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from label_studio_sdk.core.api_error import ApiError
 
-from annotate.core.corpus import Article, Refusal, read_corpus
+from annotate.core.corpus import Article, Refusal
+from annotate.core.corpus_index import CorpusEntry, corpus_entries
 from annotate.core.errors import AnnotateError, PushInterrupted, UsageError
 from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, slugify, write_private
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug, write_private
 from annotate.labelstudio import passes
 from annotate.labelstudio.client import Connection, connect
 from annotate.labelstudio.projects import (
@@ -119,8 +121,41 @@ def push(
     """
     if (annotations is None) != (annotator is None):
         raise UsageError("--annotations and --annotator go together: the file, and the e-mail of the account.")
-    title = project or load_project_settings(workspace).project
+    title = normalise_title(project or load_project_settings(workspace).project)
     _check_options(title, annotators_per_task, batch_size, model_version)
+    slug = project_slug(workspace, title)
+    with locked(workspace, slug, "push"):
+        result = _push(
+            workspace,
+            title,
+            slug,
+            annotators_per_task=annotators_per_task,
+            predictions=predictions,
+            model_version=model_version,
+            annotations=annotations,
+            annotator=annotator,
+            batch_size=batch_size,
+            on_progress=on_progress,
+            blind=blind,
+        )
+        project_slug(workspace, title, claim=True)  # only a push that worked holds the slug for its title
+    return result
+
+
+def _push(
+    workspace: Workspace,
+    title: str,
+    slug: str,
+    *,
+    annotators_per_task: int | None,
+    predictions: Path | None,
+    model_version: str | None,
+    annotations: Path | None,
+    annotator: str | None,
+    batch_size: int,
+    on_progress: ProgressCallback | None,
+    blind: bool | None,
+) -> PushResult:
     scheme = current_scheme(workspace)
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
@@ -132,21 +167,23 @@ def push(
             options |= {"annotations": annotations}
             options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
             return passes.push_passes(workspace, connection, title, count, **options)
-    articles, broken = read_corpus(workspace)
+    articles, broken = corpus_entries(workspace)  # unchanged files are not parsed again
     remote, created = ensure_scheme_project(
         connection, workspace, scheme, title, annotators_per_task=annotators_per_task
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
-    cache = workspace.project_state(slugify(title)) / TASK_CACHE
-    tasks = _known_tasks(connection, remote.id, cache)
-    new = _sort_articles(articles, tasks, result)
+    cache = workspace.project_state(slug) / TASK_CACHE
+    task_count = None if created else getattr(remote, "task_number", None)  # read by ensure_project just now
+    tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache, task_count)
+    new = _sort_entries(articles, tasks, result)
     try:
         _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
     except BaseException:
         # A batch may have been stored with its answer lost: the next push must ask the server.
         cache.unlink(missing_ok=True)
         raise
-    _remember_tasks(connection, remote.id, cache, tasks, new, result)
+    if new or fingerprint is None:  # else the saved map and its fingerprint are still what the server has
+        _remember_tasks(connection, remote.id, cache, tasks, new, result)
     if predictions is not None and lines is not None:
         version = model_version or Path(predictions).stem
         result.predictions = PredictionsResult(file=str(predictions), model_version=version)
@@ -175,26 +212,32 @@ TASK_CACHE = "push-tasks.json"
 """Per project, the article → task map a push left, with the fingerprint of the tasks it is valid for."""
 
 
-def _fingerprint(connection: Connection, project_id: int) -> list[int]:
-    """(number of tasks, highest task id): changes when any task is added or deleted, by anyone."""
+def _fingerprint(connection: Connection, project_id: int, count: int | None = None) -> list[int]:
+    """(number of tasks, highest task id): changes when any task is added or deleted, by anyone.
+
+    `count` is the task number of a project read just now, saving a request."""
     query = json.dumps({"ordering": ["-tasks:id"]})
     with connection.errors(f"reading the task count of project {project_id}"):
-        count = connection.client.projects.get(id=project_id).task_number or 0
+        if count is None:
+            count = connection.client.projects.get(id=project_id).task_number or 0
         newest: Iterable[Any] = connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)
         last = next(iter(newest), None)
     return [count, last.id if last else 0]
 
 
-def _known_tasks(connection: Connection, project_id: int, cache: Path) -> dict[str, Task]:
-    """The project's tasks by article id: from the last push's map while no task was added or deleted since,
-    else listed from the server (every page, with its text)."""
+def _known_tasks_and_fingerprint(
+    connection: Connection, project_id: int, cache: Path, count: int | None = None
+) -> tuple[dict[str, Task], list[int] | None]:
+    """The project's tasks by article id: from the last push's map while no task was added or deleted since
+    (with the fingerprint that showed it), else listed from the server, every page (with None)."""
     try:
         saved = json.loads(cache.read_text(encoding="utf-8"))
-        if saved.get("project_id") == project_id and saved.get("fingerprint") == _fingerprint(connection, project_id):
-            return {a: Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}
+        fingerprint = _fingerprint(connection, project_id, count) if saved.get("project_id") == project_id else None
+        if fingerprint is not None and saved.get("fingerprint") == fingerprint:
+            return {a: Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}, fingerprint
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return project_tasks(connection, project_id)
+    return project_tasks(connection, project_id), None
 
 
 def _remember_tasks(
@@ -202,7 +245,7 @@ def _remember_tasks(
     project_id: int,
     cache: Path,
     known: dict[str, Task],
-    new: list[Article],
+    new: list[CorpusEntry],
     result: PushResult,
 ) -> None:
     """Save the article → task map for the next push; forget it when this push did not see every task arrive."""
@@ -219,19 +262,54 @@ def _remember_tasks(
         cache.unlink(missing_ok=True)  # the server went away: the next push lists the tasks
 
 
-def _sort_articles(articles: list[Article], tasks: dict[str, Task], result: PushResult) -> list[Article]:
-    """Articles without a task, to import; the others go to `skipped` or, if their text changed, `changed`."""
+def _sort_entries(entries: list[CorpusEntry], tasks: dict[str, Task], result: PushResult) -> list[CorpusEntry]:
+    """Entries without a task, to import; the others go to `skipped` or, if their text changed, `changed`.
+
+    Only the files of changed articles are read (for their titles)."""
     new = []
-    for article in articles:
-        task = tasks.get(article.id)
+    for entry in entries:
+        task = tasks.get(entry.id)
         if task is None:
-            new.append(article)
-        elif task.text_sha256 == article.text_sha256:
-            result.skipped.append(article.id)
+            new.append(entry)
+        elif task.text_sha256 == entry.text_sha256:
+            result.skipped.append(entry.id)
         else:
-            file = str(article.path.name) if article.path else None
-            result.changed.append(ChangedArticle(article.id, article.display_title, task.id, file))
+            title = _title_of(entry)
+            result.changed.append(ChangedArticle(entry.id, title, task.id, entry.path.name))
     return new
+
+
+def _title_of(entry: CorpusEntry) -> str:
+    try:
+        return entry.read().display_title
+    except (AnnotateError, OSError, UnicodeDecodeError):
+        return entry.path.name
+
+
+def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> Iterator[list[Article]]:
+    """The articles in batches of `size`, the next batch read while the caller sends this one.
+
+    Reading and parsing a file takes the CPU while a batch's request waits on the server,
+    so both go at once. A file that stopped being an article since it was indexed is named
+    in `result.broken` and left out.
+    """
+    def read(batch: list[CorpusEntry]) -> list[Article]:
+        articles = []
+        for entry in batch:
+            try:
+                articles.append(entry.read())
+            except (AnnotateError, OSError, UnicodeDecodeError) as exc:
+                result.broken.append(Refusal(str(entry.path), str(exc)))
+        return articles
+
+    chunks = [entries[start : start + size] for start in range(0, len(entries), size)]
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        coming = reader.submit(read, chunks[0]) if chunks else None
+        for number in range(len(chunks)):
+            assert coming is not None
+            batch = coming.result()
+            coming = reader.submit(read, chunks[number + 1]) if number + 1 < len(chunks) else None
+            yield batch
 
 
 def task_data(article: Article) -> dict[str, Any]:
@@ -249,17 +327,18 @@ def task_data(article: Article) -> dict[str, Any]:
 def _import(
     connection: Connection,
     project_id: int,
-    articles: list[Article],
+    articles: list[CorpusEntry],
     *,
     batch_size: int,
     on_progress: ProgressCallback | None,
     result: PushResult,
 ) -> None:
-    total = len(articles)
+    total, start = len(articles), 0
     if on_progress:
         on_progress(Progress(Stage.tasks, 0, total))
-    for start in range(0, total, batch_size):
-        batch = articles[start : start + batch_size]
+    for batch in _read_ahead(articles, batch_size, result):
+        if not batch:
+            continue
         doing = f"importing articles {start + 1}-{start + len(batch)} of {total}"
         try:
             refusal, task_ids = _import_batch(connection, project_id, batch, doing)
@@ -273,8 +352,9 @@ def _import(
         else:
             result.created.extend(a.id for a in batch)
             result.task_ids.update(zip((a.id for a in batch), task_ids, strict=False))
+        start += len(batch)
         if on_progress:
-            on_progress(Progress(Stage.tasks, start + len(batch), total))
+            on_progress(Progress(Stage.tasks, start, total))
 
 
 def _import_batch(

@@ -182,6 +182,38 @@ def _server_env(settings: ServerSettings, folder: Path) -> dict[str, str]:
     return env
 
 
+def reset_password(workspace: Workspace, email: str, password: str) -> None:
+    """Give an account of the embedded server a new password, through Label Studio's own `reset_password`.
+
+    The password goes in on standard input (never on a command line others can list).
+    """
+    settings = load_settings(workspace)
+    if settings is None:
+        raise ServerError("The embedded Label Studio has never been started here, so it has no accounts to reset.")
+    env = {
+        k: v
+        for k, v in _server_env(settings, data_dir(workspace)).items()
+        if k not in ("LABEL_STUDIO_USERNAME", "LABEL_STUDIO_PASSWORD", "LABEL_STUDIO_USER_TOKEN")
+    }
+    done = subprocess.run(
+        label_studio_command() + ["reset_password", "--username", email],
+        env=env,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # no terminal: Label Studio's password prompt reads standard input
+        cwd=data_dir(workspace),
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0 or "successfully changed" not in done.stdout:
+        said = " ".join((done.stdout.replace(password, "***") or "nothing").split())[-300:]
+        raise ServerError(
+            f"Label Studio did not reset the password of {email} (it said: {said}). "
+            "Check that the account exists (`annotate team list`)."
+        )
+
+
 def _backend(database: str | None) -> str | None:
     """None for SQLite (also when asked for by name), else the PostgreSQL URL."""
     return None if database in (None, "", "sqlite") else database

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import httpx
 
@@ -23,6 +23,7 @@ from annotate.labelstudio.client import Connection, connect
 from annotate.core.errors import LabelStudioError, UsageError
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.pseudonyms import identity, load_key, pseudonym
+from annotate.labelstudio.server import load_settings, reset_password
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SIGNUP_PATH = "/user/signup/"
@@ -37,6 +38,8 @@ class NewAccount:
     """The first-login password, only for an account created by this call; never stored."""
     existing: bool
     login_url: str
+    reset: bool = False
+    """True when the account existed and `--reset` gave it this new password."""
 
 
 @dataclass(frozen=True)
@@ -87,25 +90,48 @@ def _sign_up(connection: Connection, email: str, password: str, token: str) -> N
         )
 
 
-def team_add(workspace: Workspace, emails: Iterable[str]) -> list[NewAccount]:
+def team_add(workspace: Workspace, emails: Iterable[str], *, reset: bool = False) -> list[NewAccount]:
     """Create an annotator account for each new e-mail, each with its own random first-login password.
 
-    E-mails that already have an account are returned with `existing=True` and left alone.
+    E-mails that already have an account are returned with `existing=True` and left alone,
+    unless `reset` gives them a new password. See `iter_team_add` to see each account as it is made.
+    """
+    return list(iter_team_add(workspace, emails, reset=reset))
+
+
+def iter_team_add(workspace: Workspace, emails: Iterable[str], *, reset: bool = False) -> Iterator[NewAccount]:
+    """`team_add` one account at a time: each is yielded as soon as it exists, with its password.
+
+    A refused address stops the run with an error, but every account made before it has
+    been yielded already, so its password can still be passed on.
     """
     wanted = _check_emails(emails)
     connection = connect(workspace)
+    if reset:
+        _check_embedded(workspace, connection)
     known = _existing_emails(connection)
     token = _invite_token(connection) if set(wanted) - known else ""
     login = f"{connection.url}/user/login/"
-    accounts = []
     for email in wanted:
-        if email in known:
-            accounts.append(NewAccount(email, None, True, login))
-            continue
         password = secrets.token_urlsafe(12)
-        _sign_up(connection, email, password, token)
-        accounts.append(NewAccount(email, password, False, login))
-    return accounts
+        if email not in known:
+            _sign_up(connection, email, password, token)
+            yield NewAccount(email, password, False, login)
+        elif reset:
+            reset_password(workspace, email, password)
+            yield NewAccount(email, password, True, login, reset=True)
+        else:
+            yield NewAccount(email, None, True, login)
+
+
+def _check_embedded(workspace: Workspace, connection: Connection) -> None:
+    """A password can be reset only on the embedded server: Label Studio's API has no way to set one."""
+    settings = load_settings(workspace)
+    if settings is None or settings.url.rstrip("/") != connection.url:
+        raise UsageError(
+            f"--reset works only for the embedded Label Studio, not for {connection.url}: its API cannot set a "
+            "password. Ask that server's administrator to reset it (`label-studio reset_password` on the server)."
+        )
 
 
 def team_list(workspace: Workspace) -> list[TeamMember]:

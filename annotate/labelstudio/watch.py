@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from annotate.core import derive
-from annotate.core.records import Problem
 from annotate.core.scheme import Scheme, current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.exports import task_records
 from annotate.core.workspace import Workspace
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.passes import curation_title, pass_projects
-from annotate.labelstudio.pull import _FILTER_TIME, _query
+from annotate.labelstudio.feedback import describe_problem, feedback_message
+from annotate.labelstudio.taskquery import FILTER_TIME, task_query
 
 FIELD = derive.FEEDBACK
 PAGE_SIZE = 100
@@ -97,7 +97,7 @@ class _Project:
             if self.checked.get(task["id"]) == stamp:
                 continue  # a change of the task itself (our own feedback, say), not of its annotation
             problems = _problems(task, annotation, scheme)
-            _show(connection, task, _message(annotation, problems))
+            _show(connection, task, feedback_message(annotation, problems))
             self.checked[task["id"]] = stamp
             yield Checked(self.title, task["id"], annotation["id"], tuple(problems))
 
@@ -106,7 +106,7 @@ class _Project:
         after, newest = 0, self.since
         while True:
             params = {"project": self.id, "fields": "all", "page": 1, "page_size": PAGE_SIZE}
-            params["query"] = _query(after, self.since)
+            params["query"] = task_query(after, self.since)
             response = connection.get_raw("api/tasks/", params, f"checking new annotations in {self.title!r}")
             tasks = json.loads(response.content).get("tasks") or []
             for task in tasks:
@@ -122,7 +122,7 @@ def _filter_time(stamp: str) -> str:
     """A task's `updated_at` in the form the Data Manager's datetime filter reads."""
 
     when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return when.astimezone(UTC).strftime(_FILTER_TIME)
+    return when.astimezone(UTC).strftime(FILTER_TIME)
 
 
 def _latest(task: dict[str, Any]) -> dict[str, Any] | None:
@@ -133,23 +133,8 @@ def _latest(task: dict[str, Any]) -> dict[str, Any] | None:
 def _problems(task: dict[str, Any], annotation: dict[str, Any], scheme: Scheme) -> list[str]:
     one = {**task, "annotations": [annotation]}
     for record, problems in task_records(one, scheme, annotator=lambda _: "checking"):
-        return [_describe(p, record) for p in problems]
+        return [describe_problem(p, record) for p in problems]
     return []
-
-
-def _describe(problem: Problem, record: Mapping[str, Any]) -> str:
-    """A problem as the annotator sees their regions: by text and label, not by region id."""
-    names = {e["id"]: f"{e.get('text')!r} ({e.get('label')})" for e in record.get("entities", [])}
-    names.update({v["id"]: f"{v['trigger'].get('text')!r} ({v.get('type')})" for v in record.get("events", [])})
-    where = names.get(str(problem.region)) if problem.region is not None else None
-    return f"{where}: {problem.message}" if where else problem.message
-
-
-def _message(annotation: dict[str, Any], problems: list[str]) -> str:
-    if not problems:
-        return ""
-    numbered = "; ".join(f"{n}. {text}" for n, text in enumerate(problems, 1))
-    return f"Your last submission has {len(problems)} problem(s) - fix them and press Update: {numbered}"
 
 
 def _show(connection: Connection, task: dict[str, Any], message: str) -> None:

@@ -3,7 +3,9 @@
 For each article of the last pull (cancelled annotations left out, an annotator's latest
 annotation only), in this order:
 
-1. an annotation marked ground truth in Label Studio is gold as it stands;
+1. an annotation marked ground truth in Label Studio is gold as it stands, when the
+   article's ground truths all say the same (`annotate.core.gold`, the rule publish follows
+   too); ground truths that differ are a dispute and go to curation like any other;
 2. a curator's submission for the article (see below) is gold;
 3. with fewer than `min_annotators` annotations the article is reported, not made gold,
    unless `allow_single`;
@@ -50,7 +52,8 @@ from annotate.core.scheme import current_scheme
 from annotate.core.records import effective_attributes, iter_records, record_to_results, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.gold import GroundTruths
+from annotate.core.workspace import Workspace, locked, normalise_title, project_slug
 from annotate.core.validate import validate_record
 from annotate.labelstudio.instructions import instructions
 from annotate.labelstudio.pull import pull
@@ -97,8 +100,12 @@ class Votes:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
     texts: dict[tuple[int, int], str] = field(default_factory=dict)
+    unanimous: bool = False
+    """Accept only what every voter marked: for ground truths, each of which claims to be right."""
 
     def majority(self, voters: Iterable[str]) -> bool:
+        if self.unanimous:
+            return len(set(voters)) == len(self.annotators)
         return 2 * len(set(voters)) > len(self.annotators)
 
 
@@ -436,8 +443,48 @@ def disputes(votes: Votes, decision: Decision) -> list[Dispute]:
     return found
 
 
-def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[str, Any]:
-    """The task a curator gets: accepted units and every disputed candidate, the disputed ones annotated."""
+DISAGREEMENT_KINDS = ("spans", "types", "roles", "attributes")
+
+
+def disagreement_kinds(decision: Decision) -> list[str]:
+    """What the annotators disagreed on: spans (marked by some only), types (one span, other labels or
+    event types), roles (arguments) and attributes, in that order."""
+    kinds: set[str] = set()
+    for disputed, accepted in (
+        (decision.disputed_entities, decision.entities),
+        (decision.disputed_triggers, decision.triggers),
+    ):
+        for key in disputed:
+            others = [k for k in disputed + accepted if k[:2] == key[:2] and k != key]
+            kinds.add("types" if others else "spans")
+    if decision.disputed_arguments:
+        kinds.add("roles")
+    if decision.disputed_attributes:
+        kinds.add("attributes")
+    return [kind for kind in DISAGREEMENT_KINDS if kind in kinds]
+
+
+def article_agreement(article: Article, defaults: dict[str, str]) -> float:
+    """How much an article's annotators agreed: agreement's per-article F1 over every pair (strict entities,
+    classified triggers and arguments pooled); 1.0 when there was nothing to compare."""
+    # lazy: agreement imports scipy and numpy (half a second); adjudicate needs them only for disputes
+    from annotate.quality.agreement import article_f1, tally_article
+
+    f1 = article_f1(tally_article(article, defaults).comparison)
+    return 1.0 if f1 is None else f1
+
+
+def worst_first(items: list[tuple[Outcome, dict[str, Any]]]) -> list[tuple[Outcome, dict[str, Any]]]:
+    """Curation tasks in increasing agreement (ties by article id): the curator's stream starts with the worst."""
+    return sorted(items, key=lambda item: (item[0].agreement, item[0].article_id))
+
+
+def curation_task(
+    article: Article, votes: Votes, decision: Decision, defaults: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The task a curator gets: accepted units and every disputed candidate, the disputed ones annotated;
+    with the article's agreement and the kinds of disagreement, shown at the top and as Data Manager columns."""
+    defaults = defaults or {}
     attributes = {key: dict(values) for key, values in decision.attributes.items()}
     for key in decision.disputed_triggers:
         # A disputed trigger comes with the attribute values its markers agree on.
@@ -467,12 +514,17 @@ def curation_task(article: Article, votes: Votes, decision: Decision) -> dict[st
     for item in results:
         if item.get("type") == "labels" and item.get("id") in notes:
             item["meta"] = {"text": [f"disputed: {note}" for note in notes[item["id"]]]}
+    agreement = round(article_agreement(article, defaults), 3)
+    kinds = ", ".join(disagreement_kinds(decision))
     data = {
         "text": built.record["text"],
         "title": built.record.get("title") or article.article_id,
         "article_id": article.article_id,
         "source_task_id": article.task_id,
-        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found),
+        "agreement": agreement,
+        "disagreement": kinds,
+        "disputes": f"In dispute ({len(found)}): " + "; ".join(d.describe(votes) for d in found)
+        + f". Agreement {agreement:.2f}; they disagree on {kinds}.",
     }
     return {"data": data, "predictions": [{"model_version": CURATION_MODEL, "result": results}]}
 
@@ -568,6 +620,12 @@ class Outcome:
     disputes: int = 0
     curation_task: int | None = None
     problems: tuple[str, ...] = ()
+    ground_truths: int = 0
+    """When the dispute is between ground-truth annotations that say different things: how many."""
+    agreement: float = 1.0
+    """For an article in dispute: its annotators' agreement (`article_agreement`); curation goes lowest first."""
+    disagreement: tuple[str, ...] = ()
+    """For an article in dispute: what they disagreed on (`disagreement_kinds`)."""
 
 
 @dataclass
@@ -578,7 +636,7 @@ class AdjudicationResult:
     curation_url: str | None = None
     gold: list[Outcome] = field(default_factory=list)
     sent_to_curation: list[Outcome] = field(default_factory=list)
-    """Articles in dispute for which this run made a curation task."""
+    """Articles in dispute for which this run made a curation task, lowest agreement first."""
     awaiting_curation: list[Outcome] = field(default_factory=list)
     """Articles in dispute whose curation task (made earlier) has no submission yet."""
     too_few: list[Outcome] = field(default_factory=list)
@@ -590,7 +648,7 @@ class AdjudicationResult:
 
 
 def _last_pull(workspace: Workspace, title: str) -> list[dict[str, Any]]:
-    path = workspace.records_path(slugify(title))
+    path = workspace.records_path(project_slug(workspace, title))
     if not path.exists():
         raise ExportError(
             f"No pulled records for the project {title!r} ({path} is missing). Run `annotate pull` first."
@@ -608,6 +666,7 @@ class _Run:
     curation_tasks: dict[str, Any]
     allow_single: bool
     min_annotators: int
+    truths: dict[str, GroundTruths[dict[str, Any]]] = field(default_factory=dict)
     gold: list[dict[str, Any]] = field(default_factory=list)
     to_curate: list[tuple[Outcome, dict[str, Any]]] = field(default_factory=list)
 
@@ -624,8 +683,11 @@ class _Run:
         votes = collect_votes(article.records, defaults)
         outcome = Outcome(article.article_id, article.title, len(votes.annotators))
         decided = self._decided(article, votes, defaults)
+        truths = self.truths.get(article.article_id)
         if decided is not None:
             self.keep(replace(outcome, method=Method(decided["provenance"]["method"])), decided)
+        elif truths is not None and truths.disputed:
+            self._dispute_truths(article, truths, outcome, defaults)
         elif len(votes.annotators) < self.min_annotators and not self.allow_single:
             self.result.too_few.append(outcome)
         else:
@@ -633,10 +695,11 @@ class _Run:
 
     def _decided(self, article: Article, votes: Votes, defaults: dict[str, str]) -> dict[str, Any] | None:
         """The gold record when someone has decided already: a ground-truth annotation, else a curator."""
-        truths = sorted((r for r in article.records.values() if r.get("ground_truth")), key=_when)
-        if truths:
-            how = {"method": Method.ground_truth, "decided_by": truths[-1]["annotator"]}
-            return gold_as_is(article, truths[-1], votes, defaults, **how)
+        truths = self.truths.get(article.article_id)
+        truth = truths.gold if truths is not None else None
+        if truth is not None:
+            how = {"method": Method.ground_truth, "decided_by": truth["annotator"]}
+            return gold_as_is(article, truth, votes, defaults, **how)
         curated = self.curated.get(article.article_id)
         # A decision made on another version of the text would put its spans in the wrong places.
         if curated is not None and curated.get("text") == votes.text:
@@ -648,18 +711,41 @@ class _Run:
             return gold_as_is(article, curated, votes, defaults, **how)
         return None
 
+    def _dispute_truths(
+        self, article: Article, truths: GroundTruths[dict[str, Any]], outcome: Outcome, defaults: dict[str, str]
+    ) -> None:
+        """Ground truths that differ: what all of them mark is accepted, everything else goes to the curator."""
+        records = [record for _, record in truths.latest.values()]
+        names = [r["annotator"] for r in records]
+        by_voter = {
+            (name if names.count(name) == 1 else f"{name} (annotation {r['annotation_id']})"): r
+            for name, r in zip(names, records, strict=True)
+        }
+        votes = collect_votes(by_voter, defaults)
+        votes.unanimous = True
+        outcome = replace(outcome, ground_truths=truths.distinct)
+        self._curate(article, votes, decide(votes), outcome)
+
+    def _curate(self, article: Article, votes: Votes, decision: Decision, outcome: Outcome) -> None:
+        outcome = replace(
+            outcome,
+            disputes=decision.disputes,
+            agreement=article_agreement(article, self.scheme.defaults()),
+            disagreement=tuple(disagreement_kinds(decision)),
+        )
+        existing = self.curation_tasks.get(article.article_id)
+        if existing is not None:
+            self.result.awaiting_curation.append(replace(outcome, curation_task=existing.id))
+        else:
+            self.to_curate.append((outcome, curation_task(article, votes, decision, self.scheme.defaults())))
+
     def _merge(self, article: Article, votes: Votes, outcome: Outcome, defaults: dict[str, str]) -> None:
         decision = decide(votes)
         if not decision.disputes:
             record = gold_from_majority(article, votes, decision, defaults)
             self.keep(replace(outcome, method=Method(record["provenance"]["method"])), record)
             return
-        outcome = replace(outcome, disputes=decision.disputes)
-        existing = self.curation_tasks.get(article.article_id)
-        if existing is not None:
-            self.result.awaiting_curation.append(replace(outcome, curation_task=existing.id))
-        else:
-            self.to_curate.append((outcome, curation_task(article, votes, decision)))
+        self._curate(article, votes, decision, outcome)
 
 
 def adjudicate(
@@ -681,15 +767,16 @@ def adjudicate(
         raise UsageError(f"--min-annotators must be 1 or more, not {min_annotators}.")
     if (decisions is None) != (curator is None):
         raise UsageError("--decisions and --curator go together: the file, and the e-mail of the curator's account.")
-    title = project or load_project_settings(workspace).project
+    title = normalise_title(project or load_project_settings(workspace).project)
     scheme = current_scheme(workspace)
-    connection = connect(workspace)
-    result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-    if decisions is not None and curator is not None:
-        recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
-        if recorded.imported:
-            result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
-        result.decisions = recorded
+    with locked(workspace, project_slug(workspace, title), "adjudicate"):
+        connection = connect(workspace)
+        result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+        if decisions is not None and curator is not None:
+            recorded = _submit_decisions(workspace, connection, scheme, result.curation_project, decisions, curator)
+            if recorded.imported:
+                result = _adjudicate_once(workspace, connection, scheme, title, allow_single, min_annotators)
+            result.decisions = recorded
     return result
 
 
@@ -719,13 +806,20 @@ def _adjudicate_once(
     allow_single: bool,
     min_annotators: int,
 ) -> AdjudicationResult:
-    articles, cancelled = group_articles(_last_pull(workspace, title))
+    records = _last_pull(workspace, title)
+    truths: dict[str, GroundTruths[dict[str, Any]]] = defaultdict(GroundTruths)
+    for record in records:
+        truths[str(record.get("article_id"))].add(record, record)
+    articles, cancelled = group_articles(records)
     curation = curation_title(title)
     curated, tasks, remote = _curator_decisions(workspace, connection, curation)
-    result = AdjudicationResult(title, workspace.gold_path(slugify(title)), curation, cancelled=cancelled)
-    run = _Run(scheme, result, curated, tasks, allow_single, min_annotators)
+    gold_path = workspace.gold_path(project_slug(workspace, title))
+    result = AdjudicationResult(title, gold_path, curation, cancelled=cancelled)
+    run = _Run(scheme, result, curated, tasks, allow_single, min_annotators, dict(truths))
     for article in articles:
         run.article(article)
+    # Imported in this order, the curation tasks' ids (the label stream's order) go from the worst article up.
+    run.to_curate = worst_first(run.to_curate)
     if run.to_curate:
         remote = remote or _curation_project(connection, workspace, scheme, curation)
         ids = _send_to_curation(connection, remote, [task for _, task in run.to_curate])

@@ -61,7 +61,7 @@ from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.urls import redact_url
-from annotate.core.workspace import Workspace, slugify
+from annotate.core.workspace import Workspace, normalise_title, project_slug
 from annotate.labelstudio.client import connect, find_project, resolve
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.labelstudio.passes import MAX_PASSES, pass_title
@@ -649,7 +649,7 @@ def compute_agreement(
 
 
 def _project_title(workspace: Workspace, project: str | None) -> str:
-    return project or load_project_settings(workspace).project
+    return normalise_title(project or load_project_settings(workspace).project)
 
 
 def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> tuple[list[dict], int, str, Any]:
@@ -658,7 +658,7 @@ def _read_records(workspace: Workspace, title: str, from_file: Path | None) -> t
         scheme = current_scheme(workspace)
         records, invalid, project_id = records_from_file(Path(from_file), scheme, annotator=Pseudonyms(workspace))
         return records, invalid, str(from_file), project_id
-    path = workspace.records_path(slugify(title))
+    path = workspace.records_path(project_slug(workspace, title))
     if not path.exists():
         raise ExportError(
             f"No pulled records for the project {title!r} ({path} is missing). "
@@ -676,7 +676,7 @@ def _task_links(workspace: Workspace, title: str, project_id: Any):
     The last pull's checkpoint names the server and project, so no request is needed;
     only for an export file without one does this ask the server.
     """
-    checkpoint = Checkpoint.load(workspace, slugify(title))
+    checkpoint = Checkpoint.load(workspace, project_slug(workspace, title))
     if checkpoint is None and project_id is None:
         by_task = _pass_links(workspace, title)
         if by_task:
@@ -700,7 +700,7 @@ def _pass_links(workspace: Workspace, title: str) -> dict[str, str]:
     """Task id → page for a title annotated blind: each pass's last pull names its project and tasks."""
     links: dict[str, str] = {}
     for number in range(MAX_PASSES):
-        found = Checkpoint.load(workspace, slugify(pass_title(title, number)))
+        found = Checkpoint.load(workspace, project_slug(workspace, pass_title(title, number)))
         if found is None:
             break
         for task_id in found.tasks:
@@ -710,11 +710,11 @@ def _pass_links(workspace: Workspace, title: str) -> dict[str, str]:
 
 def _gold_records(workspace: Workspace, title: str) -> list[dict[str, Any]]:
     """The gold set of the project when `annotate adjudicate` has made one; empty otherwise."""
-    path = workspace.gold_path(slugify(title))
+    path = workspace.gold_path(project_slug(workspace, title))
     if not path.exists():
         return []
     try:
-        return list(iter_records(path))
+        return list(iter_records(path, remedy="run `annotate adjudicate` to write it again"))
     except ValueError as exc:
         raise ExportError(f"{path} is not canonical records ({exc}). Run `annotate adjudicate` again.") from None
 
