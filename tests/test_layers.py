@@ -28,10 +28,8 @@ ALLOWED = {
 }
 """Layer → the layers its modules may import."""
 
-KNOWN_CYCLES = {frozenset({"annotate.labelstudio.passes", "annotate.labelstudio.pull", "annotate.labelstudio.push"})}
-"""Cycles allowed while open work breaks them. Blind passes: push and pull hand a title with passes to
-`passes`, which pushes and pulls each pass with push() and pull(); to break it, the per-project push and
-pull should be functions `passes` calls, with the title-level dispatch above both."""
+KNOWN_CYCLES: set[frozenset[str]] = set()
+"""Cycles allowed while open work breaks them: none."""
 
 
 @dataclass(frozen=True)

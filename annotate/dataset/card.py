@@ -465,9 +465,8 @@ def _recorded(recorded: dict[str, Any]) -> str:
     ]
     if recorded.get("curation"):
         c = recorded["curation"]
-        lines.append(
-            f"- curation, `{c['file']}`: made by {markdown_text(c['made_by'])}; {markdown_prose(c['how'])}{_pass_facts(c)}"
-        )
+        made_by, how = markdown_text(c["made_by"]), markdown_prose(c["how"])
+        lines.append(f"- curation, `{c['file']}`: made by {made_by}; {how}{_pass_facts(c)}")
     if recorded.get("note"):
         lines += ["", markdown_prose(recorded["note"])]
     return "\n".join(lines)

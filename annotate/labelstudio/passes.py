@@ -15,7 +15,7 @@ and adjudication see one project. Whether a title is done in passes is read from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from string import ascii_uppercase
@@ -91,14 +91,21 @@ def pass_count(connection: Connection, title: str, annotators_per_task: int | No
 # --- push ------------------------------------------------------------------------------------
 
 
-def push_passes(workspace: Workspace, connection: Connection, title: str, count: int, **options: Any) -> PushResult:
-    """Push the corpus to each of `count` pass projects; recorded annotations go to one pass only.
+def push_passes(
+    workspace: Workspace,
+    connection: Connection,
+    title: str,
+    count: int,
+    *,
+    push: Callable[..., PushResult],
+    **options: Any,
+) -> PushResult:
+    """Push the corpus to each of `count` pass projects with `push` (push's own, for one project);
+    recorded annotations go to one pass only.
 
-    Returns the first pass's result with every pass's result in `passes`.
+    Returns the first pass's result with every pass's result in `passes`. `push` is handed in by
+    the push module, so this module, below it, never imports it.
     """
-    # lazy: push hands a blind push to this module, which pushes each pass with push() (a cycle to break)
-    from annotate.labelstudio.push import push
-
     check_passes(count)
     if find_project(connection, title) is not None:
         raise UsageError(
@@ -154,11 +161,11 @@ class PassPull:
     result: PullResult
 
 
-def pull_passes(workspace: Workspace, title: str, passes: list[Any], **options: Any) -> PullResult:
-    """Pull each pass as its own project, then write the title's records and quarantine as their union."""
-    # lazy: pull hands a title with passes to this module, which pulls each pass with pull() (a cycle to break)
-    from annotate.labelstudio.pull import pull
-
+def pull_passes(
+    workspace: Workspace, title: str, passes: list[Any], *, pull: Callable[..., PullResult], **options: Any
+) -> PullResult:
+    """Pull each pass as its own project with `pull` (handed in by the pull module, which this module
+    never imports), then write the title's records and quarantine as their union."""
     pulled = [PassPull(p.title, pull(workspace, project=p.title, passes=False, **options)) for p in passes]
     slug = slugify(title)
     records, quarantine = workspace.records_path(slug), workspace.quarantine_path(slug)

@@ -157,7 +157,7 @@ def _pull_any(
         found = blind.pass_projects(connect(workspace), title)
         if found:
             options = {"full": full, "new_project": new_project, "on_progress": on_progress}
-            return blind.pull_passes(workspace, title, found, **options)
+            return blind.pull_passes(workspace, title, found, pull=pull, **options)
     return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
 
 

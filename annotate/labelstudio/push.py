@@ -166,7 +166,7 @@ def _push(
             options: dict[str, Any] = {"predictions": predictions, "model_version": model_version}
             options |= {"annotations": annotations}
             options |= {"annotator": annotator, "batch_size": batch_size, "on_progress": on_progress}
-            return passes.push_passes(workspace, connection, title, count, **options)
+            return passes.push_passes(workspace, connection, title, count, push=push, **options)
     articles, broken = corpus_entries(workspace)  # unchanged files are not parsed again
     remote, created = ensure_scheme_project(
         connection, workspace, scheme, title, annotators_per_task=annotators_per_task
