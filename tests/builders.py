@@ -12,6 +12,7 @@ from typing import Any
 
 from annotate.core.corpus import article_from_text, load_corpus, write_article
 from annotate.core.records import record_to_results, write_records
+from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core import generated
 from annotate.core.workspace import Workspace
@@ -195,6 +196,7 @@ def make_record(article, annotator: str, *, keep_every: int = 1, ground_truth: b
         "text": article.text,
         "entities": entities,
         "events": _events(article.text, entities),
+        "scheme_version": current_scheme(Workspace(REPO)).version,  # made under the project's scheme
     }
 
 

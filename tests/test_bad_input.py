@@ -235,6 +235,7 @@ def test_a_records_file_with_a_broken_line_names_it_and_checks_the_lines_after_i
     task = _valid_task()
     names = current_scheme(offline_workspace).attribute_names
     record, _ = record_from_annotation(task, task["annotations"][0], annotator="a3f9c0d1e2b34f56", attribute_names=names)
+    record["scheme_version"] = current_scheme(offline_workspace).version  # made under the current scheme
     bad = {**record, "annotation_id": "later", "entities": [{**record["entities"][0], "label": "COMPANY"}]}
     lines = [json.dumps(record), json.dumps({**record, "annotation_id": "x2"}), '{"article_id": "cut', json.dumps(bad)]
     path = tmp_path / "records.jsonl"

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from datasets import load_dataset
 
+from annotate.core.records import iter_records
 from annotate.core.scheme import current_scheme
 from annotate.dataset.publish import publish
 from annotate.dataset.textee import from_textee
@@ -148,8 +149,9 @@ def test_statistics_per_split_in_manifest_and_card_match_the_rows(version: Path)
         assert figures["windows"] == sum(1 for w in _rows(version, "windows") if splits[w["article_id"]] == split)
         assert figures["tokens"] == sum(len(t["tokens"]) for t in _rows(version, "tokens") if splits[t["id"]] == split)
         assert sum(figures["event_mentions_per_type"].values()) == figures["event_mentions"]
-    assert sum(s["entity_mentions"] for s in stats.values()) == 498
-    assert sum(s["event_mentions"] for s in stats.values()) == 180
+    gold = [r for r in iter_records(REPO / "exports" / "gold" / "north-korea-russia-summits-and-arms-deals.jsonl")]
+    assert sum(s["entity_mentions"] for s in stats.values()) == sum(len(r["entities"]) for r in gold) == 491
+    assert sum(s["event_mentions"] for s in stats.values()) == sum(len(r["events"]) for r in gold) == 192
     card = (version / "README.md").read_text(encoding="utf-8")
     assert "## Statistics" in card
     assert f"| event mentions | {stats['train']['event_mentions']} | {stats['test']['event_mentions']} |" in card
