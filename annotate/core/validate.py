@@ -81,19 +81,40 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
     return reference, fast
 
 
+_SCHEME_NAME_CODES = frozenset(
+    {"unknown-label", "unknown-event-type", "unknown-attribute", "attribute-value", "role-not-in-event",
+     "role-target-type", "role-of-other-event"}
+)
+"""Problems that a change of the scheme explains: a name the current scheme no longer has or allows."""
+
+
 def validate_record(record: Mapping[str, Any], scheme: Scheme) -> list[Problem]:
-    """Every problem of one canonical record: structure (JSON Schema) and meaning (the scheme)."""
+    """Every problem of one canonical record: structure (JSON Schema) and meaning (the scheme).
+
+    A record that names another scheme version than the current one gets one `scheme-version`
+    problem saying to migrate it. A record that names none (hand-made, from another tool, or
+    from before versions were recorded) is checked against the current scheme; only when its
+    every problem is a name the current scheme does not allow is it taken as one of the first
+    scheme's records and told to migrate. An addition to the scheme leaves such records valid,
+    and a record broken in other ways is shown everything that is wrong with it.
+    """
     if not isinstance(record, dict):
         return [Problem("schema", f"a record must be a JSON object, got {show_value(record)}")]
-    stale = _version_problem(record, scheme)
-    if stale is not None:
-        return [stale]
+    versioned = "scheme_version" in record
+    if versioned:
+        stale = _version_problem(record, scheme)
+        if stale is not None:
+            return [stale]
     _, fast = schema_validators(scheme)
     if fast is not None and fast.is_valid(record) and _plainly_valid(record, _scheme_index(scheme)):
         return []
     checker = _RecordChecker(record, scheme)
     checker.check_schema()
     checker.check_meaning()
+    if not versioned and checker.problems and all(p.code in _SCHEME_NAME_CODES for p in checker.problems):
+        stale = _version_problem(record, scheme)
+        if stale is not None:
+            return [stale]
     return checker.problems
 
 
@@ -179,8 +200,8 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
         roles = index.roles[event["type"]]
         for argument in event.get("arguments") or ():
             role, target = argument["role"], argument["target"]
-            if type(role) is not str or type(target) is not str:
-                return False
+            if type(role) is not str or type(target) is not str or target == event["id"]:
+                return False  # an event pointing at itself goes to the full check, which names it
             targets = roles.get(role)
             if targets is None:
                 return False
