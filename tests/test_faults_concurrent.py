@@ -83,9 +83,12 @@ def test_a_dropped_page_in_flight_is_retried_and_nothing_is_doubled(workspace, l
 
 
 def test_the_server_stopped_during_a_concurrent_full_pull_moves_nothing_and_the_rerun_loses_nothing(
-    workspace, label_studio, unique_title
+    own_workspace, own_label_studio, unique_title
 ):
-    """Injects: the session's Label Studio stopped after the first page of a full pull, other pages in flight."""
+    """Injects: the test's own Label Studio stopped after the first page of a full pull, other pages in flight."""
+    workspace, label_studio = own_workspace, own_label_studio  # a server of its own: it is stopped here
+    settings = server.load_settings(label_studio.workspace)
+    assert settings is not None
     project, _ = _project(workspace, label_studio, unique_title, tasks=TASKS)
     assert pull(workspace, project=unique_title).total_records == TASKS
     checkpoint = _checkpoint(workspace, unique_title).read_text()
@@ -101,7 +104,7 @@ def test_the_server_stopped_during_a_concurrent_full_pull_moves_nothing_and_the_
         with pytest.raises(AnnotateError) as stopped:
             pull(workspace, project=unique_title, full=True, on_progress=stop_the_server_after_the_first_page)
     finally:
-        server.start(label_studio.workspace)
+        server.start(label_studio.workspace, port=settings.port, database=settings.database)
     message = str(stopped.value)
     assert label_studio.api_key not in message and "Traceback" not in message
     assert len(seen) <= pull_lib.IN_FLIGHT + 1 and seen[0] < TASKS  # answers already in could be handed on
