@@ -199,7 +199,7 @@ def test_card_tells_who_annotated_and_how_gold_was_decided_from_the_records(offl
     assert f"Ground-truth annotations by 1 pseudonymous account(s): `{ANNOTATORS[0]}` (1 article(s))" in process
     # The seed's recorded passes (corpus/annotations/provenance.yaml, copied with the corpus) describe imported work.
     assert "**Recorded passes**" in process and "`pass-c.jsonl`: made by a language-model annotator" in process
-    assert "No human annotator has reviewed" in process
+    assert "no human has annotated or reviewed it" in process
 
 
 def test_card_of_work_done_in_the_browser_makes_no_claim_about_recorded_passes(published) -> None:
