@@ -9,11 +9,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from annotate.quality.agreement import agreement
 from annotate.labelstudio.pull import pull
 
 from .builders import REPO, annotate_in_label_studio, entity, event, new_annotators, project_with
 from .helpers import assert_no_traceback, run_cli
+
+# The session's Chromium (tests/browser.py), shared with the other browser tests: one Playwright per session.
+pytest_plugins = ["tests.browser"]
 
 SCREENSHOTS = REPO / "test-output"
 
@@ -216,9 +221,8 @@ def test_agreement_json_from_an_export_file(workspace, label_studio, unique_titl
     assert all(row["url"].endswith(f"/projects/{project_id}/data?task={row['task_id']}") for row in data["articles"])
 
 
-def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, unique_title):
-    from playwright.sync_api import sync_playwright
-
+@pytest.mark.browser
+def test_html_report_shows_its_charts_in_a_browser(browser, workspace, label_studio, unique_title):
     tasks, _ = crafted_case(workspace, label_studio, unique_title)
     pull(workspace, project=unique_title)
 
@@ -230,17 +234,6 @@ def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, uniq
     # Self-contained: no script, stylesheet, image or frame is loaded from anywhere.
     assert not any(tag in html for tag in ("<script", "<link", "<img", "<iframe", " src="))
     SCREENSHOTS.mkdir(exist_ok=True)
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(
-        executable_path="/usr/bin/chromium",
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
     try:
         page = browser.new_page()
         page.goto(page_path.as_uri())
@@ -262,8 +255,7 @@ def test_html_report_shows_its_charts_in_a_browser(workspace, label_studio, uniq
         assert link.get_attribute("href") == expected
         page.screenshot(path=str(SCREENSHOTS / "agreement-report.png"), full_page=True)
     finally:
-        browser.close()
-        playwright.stop()
+        page.close()
     assert (SCREENSHOTS / "agreement-report.png").stat().st_size > 10_000
 
 
