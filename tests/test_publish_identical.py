@@ -1,7 +1,8 @@
 """Publish writes the same files however fast it builds them.
 
-Rows are encoded with encoders built once from the features, and records stamped valid by
-pull are not validated again; the files must be the bytes the per-row encoding wrote.
+Rows go to Arrow column by column, with no per-row encoded copy, and records stamped valid by
+pull are not validated again; the files must be the bytes that encoding each row through
+`datasets` and `Table.from_pylist` wrote.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from annotate.core import validated
@@ -25,12 +27,9 @@ from tests.test_publish import write_gold_and_records
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
 
 
-def _encode_each_row_through_datasets(self: SplitWriter, split: str, row: dict) -> None:
-    """How rows were added before: `Features.encode_example` on every row."""
-    buffer = self.buffers.setdefault(split, [])
-    buffer.append(self.features.encode_example(row))
-    if len(buffer) >= BATCH_ROWS:
-        self._flush(split)
+def _encode_each_row_through_datasets(self: SplitWriter, rows: list[dict]) -> pa.Table:
+    """How batches were made before: `Features.encode_example` on every row, then `Table.from_pylist`."""
+    return pa.Table.from_pylist([self.features.encode_example(row) for row in rows], schema=self.schema)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -69,7 +68,7 @@ def _assert_same_version(new: Path, old: Path) -> None:
 def _publish_both(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     new = publish(ws, version="1.0.0", out=tmp_path / "new").folder
     with monkeypatch.context() as patch:
-        patch.setattr(SplitWriter, "add", _encode_each_row_through_datasets)
+        patch.setattr(SplitWriter, "table", _encode_each_row_through_datasets)
         old = publish(ws, version="1.0.0", out=tmp_path / "old").folder
     return new, old
 
