@@ -37,10 +37,10 @@ from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
 from annotate.dataset import citation, croissant
-from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row
+from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row_of
 from annotate.dataset.stats import Statistics
 from annotate.dataset.textee import ONTOLOGY, TEXTEE_FOLDER, TexteeWriter, ontology, textee_lines
-from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_rows
+from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_columns, window_rows_of
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
@@ -367,15 +367,15 @@ class _Build:
 
     def add_gold(self, document: DocumentRow) -> None:
         split = split_of(document["id"])
-        tokens, tags, dropped = article_tokens(document)
-        windows = window_rows(document, tokens, tags, self.language)
+        columns, tags, dropped = article_columns(document)
+        windows = window_rows_of(document, columns, tags, self.language)
         self.writers["documents"].add(split, document)
-        self.writers["tokens"].add(split, tokens_row(document, tokens, tags))
+        self.writers["tokens"].add(split, tokens_row_of(document, columns, tags))
         for window in windows:
             self.writers["windows"].add(split, window)
         if self.textee is not None:
             self.textee.add(split, textee_lines(document, windows, self.language))
-        self.statistics.add(split, document, len(tokens), len(windows))
+        self.statistics.add(split, document, len(tags), len(windows))
         self.dropped_in_tokens += dropped
         self.entity_labels.update(e["label"] for e in document["entities"])
         self.event_types.update(e["type"] for e in document["events"])

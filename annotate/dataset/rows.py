@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 from annotate.core.records import Span as TextSpan
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
-from annotate.dataset.tokens import Token
+from annotate.dataset.tokens import Token, TokenColumns
 from annotate.dataset.windows import article_tokens
 
 BATCH_ROWS = 256
@@ -114,6 +114,17 @@ def tokens_row(document: Mapping[str, Any], tokens: list[Token], tags: list[str]
         "tokens": [t.text for t in tokens],
         "token_starts": [t.start for t in tokens],
         "token_ends": [t.end for t in tokens],
+        "ner_tags": tags,
+    }
+
+
+def tokens_row_of(document: Mapping[str, Any], columns: TokenColumns, tags: list[str]) -> TokenRow:
+    """The `tokens` row of an article from its token columns (the lists are shared, not copied)."""
+    return {
+        "id": document["id"],
+        "tokens": columns.texts,
+        "token_starts": columns.starts,
+        "token_ends": columns.ends,
         "ner_tags": tags,
     }
 
@@ -378,7 +389,7 @@ class SplitWriter:
         self.features = features
         self.schema = features.arrow_schema
         self.columns = [(f.name, column(features[f.name], f.type)) for f in self.schema]
-        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.buffers: dict[str, list[Mapping[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
         self.rows: Counter = Counter()
         self.bytes: Counter = Counter()
