@@ -61,19 +61,18 @@ def token_columns(text: str, *, cuts: Iterable[int] = ()) -> TokenColumns:
     characters cut at an offset are the words the pattern finds on either side of it, so
     this gives exactly the tokens of splitting the text at every cut first.
     """
-    starts: list[int] = []
-    ends: list[int] = []
-    for match in _TOKEN.finditer(text):
-        start, end = match.span()
-        starts.append(start)
-        ends.append(end)
+    spans = [match.span() for match in _TOKEN.finditer(text)]
+    texts = _TOKEN.findall(text)
+    starts = [start for start, _ in spans]
+    ends = [end for _, end in spans]
     for cut in sorted({c for c in cuts if 0 < c < len(text)}):
         index = bisect_right(starts, cut) - 1
         if index >= 0 and cut < ends[index] and starts[index] < cut:
             starts.insert(index + 1, cut)
             ends.insert(index + 1, ends[index])
             ends[index] = cut
-    return TokenColumns([text[start:end] for start, end in zip(starts, ends, strict=True)], starts, ends)
+            texts[index : index + 1] = [text[starts[index] : cut], text[cut : ends[index + 1]]]
+    return TokenColumns(texts, starts, ends)
 
 
 def tokenise(text: str, *, cuts: Iterable[int] = ()) -> list[Token]:
