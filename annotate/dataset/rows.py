@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from itertools import accumulate, chain
 from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
@@ -320,6 +321,14 @@ def _nulls(values: list[Any]) -> Any:
     return pa.array([v is None for v in values], type=pa.bool_())
 
 
+def _field(values: list[Any], name: str) -> list[Any]:
+    """The `name` value of each mapping, None where it has none (as `from_pylist` reads a missing key)."""
+    try:
+        return [value[name] for value in values]
+    except KeyError:
+        return [value.get(name) for value in values]
+
+
 def _struct_column(feature: dict[str, Any], kind: Any) -> Column:
     import pyarrow as pa  # heavy: loaded only when a version is published
 
@@ -329,7 +338,7 @@ def _struct_column(feature: dict[str, Any], kind: Any) -> Column:
     def build(values: list[Any]) -> Any:
         mask = _nulls(values)
         present = values if mask is None else [{} if v is None else v for v in values]
-        arrays = [child([v.get(name) for v in present]) for name, child in children]
+        arrays = [child(_field(present, name)) for name, child in children]
         return pa.StructArray.from_arrays(arrays, fields=fields, mask=mask)
 
     return build
@@ -344,12 +353,9 @@ def _list_column(feature: Any, kind: Any) -> Column:
 
     def build(values: list[Any]) -> Any:
         mask = _nulls(values)
-        flat: list[Any] = []
-        offsets = [0]
-        for value in values:
-            if value is not None:
-                flat.extend(value)
-            offsets.append(len(flat))
+        present = values if mask is None else [() if v is None else v for v in values]
+        flat = list(chain.from_iterable(present))
+        offsets = list(accumulate(map(len, present), initial=0))
         return array_type.from_arrays(pa.array(offsets, type=offset_type), item(flat), type=kind, mask=mask)
 
     return build
@@ -420,7 +426,7 @@ class SplitWriter:
         """One batch of rows as an Arrow table of the config's schema, built column by column."""
         import pyarrow as pa  # lazy: pyarrow takes a tenth of a second to import; only publishing needs it
 
-        arrays = [build([row.get(name) for row in rows]) for name, build in self.columns]
+        arrays = [build(_field(rows, name)) for name, build in self.columns]
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
     def close(self) -> None:

@@ -61,10 +61,11 @@ def token_columns(text: str, *, cuts: Iterable[int] = ()) -> TokenColumns:
     characters cut at an offset are the words the pattern finds on either side of it, so
     this gives exactly the tokens of splitting the text at every cut first.
     """
-    spans = [match.span() for match in _TOKEN.finditer(text)]
     texts = _TOKEN.findall(text)
-    starts = [start for start, _ in spans]
-    ends = [end for _, end in spans]
+    if not texts:
+        return TokenColumns([], [], [])
+    found_starts, found_ends = zip(*(match.span() for match in _TOKEN.finditer(text)), strict=True)
+    starts, ends = list(found_starts), list(found_ends)
     for cut in sorted({c for c in cuts if 0 < c < len(text)}):
         index = bisect_right(starts, cut) - 1
         if index >= 0 and cut < ends[index] and starts[index] < cut:
