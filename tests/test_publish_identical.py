@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from annotate.core.workspace import Workspace
 from annotate.dataset import publish as publish_module
 from annotate.dataset.publish import publish
 from annotate.dataset.rows import BATCH_ROWS, SplitWriter
+from tests.builders import REPO
 from tests.test_publish import write_gold_and_records
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
@@ -157,3 +159,54 @@ def test_a_changed_scheme_voids_the_stamp(offline_workspace: Workspace):
     ws.scheme_path.write_text(text.replace(f"version: {scheme.version}", "version: 99.0.0", 1), encoding="utf-8")
     assert current_scheme(ws).version == "99.0.0"
     assert not validated.known_valid(ws, path, current_scheme(ws))
+
+
+# --- the committed seed version ---------------------------------------------------------------
+
+SEED_VERSION = "1.1.0"
+_COMMIT_LINE = re.compile(r"Built (from source commit `[0-9a-f]+`|outside a git repository \(no source commit recorded\))")
+_NOT_FROM_THE_GOLD = ("published_at", "source_commit", "source_has_uncommitted_changes")
+
+
+def _seed_workspace(root: Path) -> Workspace:
+    """The repository's project as committed: corpus, scheme, records, gold, agreement, scores, 1.0.0, not 1.1.0."""
+    for name in ("labels", "guidelines", "corpus"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy2(REPO / "annotate.yaml", root / "annotate.yaml")
+    dataset = load_project_settings(Workspace(REPO)).dataset.name
+    shutil.copytree(REPO / "exports", root / "exports", ignore=lambda folder, names: [
+        n for n in names if Path(folder).name == dataset and n == SEED_VERSION
+    ])
+    return Workspace(root)
+
+
+def test_publishing_the_committed_seed_gold_gives_the_committed_files_byte_for_byte(tmp_path, monkeypatch):
+    """Every data file of 1.1.0 (parquet of all four configs, TextEE) and every other file but the build facts.
+
+    The annotations parquet carries the records' pseudonyms; published from the committed
+    records they are the committed ones, so it is compared too. (Replayed through a fresh
+    Label Studio, as tests/test_seed.py does, pseudonyms are keyed per workspace and differ.)
+    """
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    ws = _seed_workspace(tmp_path / "project")
+    committed = REPO / "exports" / load_project_settings(ws).dataset.name / SEED_VERSION
+    result = publish(ws, version=SEED_VERSION, project=load_project_settings(ws).project)
+    ours, theirs = _files(result.folder), _files(committed)
+    assert sorted(ours) == sorted(theirs)
+    data = [name for name in ours if name.startswith(("data/", "textee/"))]
+    assert len([n for n in data if n.endswith(".parquet")]) == 8 and any("annotations" in n for n in data)
+    for name in data:
+        assert ours[name] == theirs[name], f"{name} differs from the committed {SEED_VERSION}"
+    manifests = [json.loads(body) for body in (ours["manifest.json"], theirs["manifest.json"])]
+    # The day of publishing is in the card, the citation and Croissant: masked as the timestamps are.
+    days = [manifest["published_at"][:10] for manifest in manifests]
+    for name in sorted(set(ours) - {"manifest.json"} - set(data)):
+        texts = [body.decode("utf-8").replace(day, "<day>") for body, day in zip((ours[name], theirs[name]), days)]
+        if name == "README.md":
+            texts = [_COMMIT_LINE.sub("Built <commit>", text) for text in texts]
+        assert texts[0] == texts[1], f"{name} differs from the committed {SEED_VERSION} beyond the day and commit"
+    for manifest in manifests:
+        for key in _NOT_FROM_THE_GOLD:
+            manifest.pop(key)
+        manifest["files"].pop("README.md")
+    assert manifests[0] == manifests[1]
