@@ -8,6 +8,7 @@ memory does not grow with the gold set (only small per-article keys are kept).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from enum import Enum
@@ -407,7 +409,28 @@ def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
     }
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Rows, tokens and records are freed by reference counting as they stream past (they hold no
+    cycles); the cycle collector would only walk every object of the calling process again and
+    again while they are made. It is turned back on (if it was on) however the block ends."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _write_rows(
+    folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
+) -> tuple[_Build, dict[str, Any]]:
+    with _without_cycle_collection():
+        return _stream_rows(folder, workspace, slug, scheme, on_progress)
+
+
+def _stream_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
 ) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
