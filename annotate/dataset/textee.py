@@ -26,6 +26,8 @@ from annotate.core.scheme import Scheme
 
 TEXTEE_FOLDER = "textee"
 ONTOLOGY = "ontology.json"
+_LINE = json.JSONEncoder(ensure_ascii=False)
+"""What `json.dumps(line, ensure_ascii=False)` does, made once instead of once per line."""
 
 
 def mention_id(article_id: str, local_id: str) -> str:
@@ -206,7 +208,7 @@ class TexteeWriter:
             for mention in line["event_mentions"]:
                 self.outside_arguments += len(mention["outside_arguments"])
                 self.event_arguments += len(mention["event_arguments"])
-            self.handles[split].write(json.dumps(line, ensure_ascii=False) + "\n")
+            self.handles[split].write(_LINE.encode(line) + "\n")
 
     def close(self) -> None:
         for handle in self.handles.values():

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 from collections.abc import Iterable
 
 # A word (letters, digits, underscore) or one punctuation mark; whitespace is never a token.
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_PIECES = re.compile(f"({_TOKEN.pattern})")
 OUTSIDE = "O"
 
 
@@ -61,11 +63,12 @@ def token_columns(text: str, *, cuts: Iterable[int] = ()) -> TokenColumns:
     characters cut at an offset are the words the pattern finds on either side of it, so
     this gives exactly the tokens of splitting the text at every cut first.
     """
-    texts = _TOKEN.findall(text)
-    if not texts:
-        return TokenColumns([], [], [])
-    found_starts, found_ends = zip(*(match.span() for match in _TOKEN.finditer(text)), strict=True)
-    starts, ends = list(found_starts), list(found_ends)
+    # Split around the tokens: whitespace gaps and tokens alternate, so the running sum of the
+    # pieces' lengths gives every token's start and end.
+    pieces = _PIECES.split(text)
+    texts = pieces[1::2]
+    offsets = list(accumulate(map(len, pieces)))
+    starts, ends = offsets[0:-1:2], offsets[1::2]
     for cut in sorted({c for c in cuts if 0 < c < len(text)}):
         index = bisect_right(starts, cut) - 1
         if index >= 0 and cut < ends[index] and starts[index] < cut:
