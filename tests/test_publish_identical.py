@@ -129,6 +129,20 @@ def test_records_stamped_valid_are_not_validated_again(offline_workspace: Worksp
     assert calls[0] == 0
 
 
+def test_unstamped_records_are_each_validated_once(offline_workspace: Workspace, monkeypatch):
+    """A ground truth is both an annotation row and a gold document: it is validated once, not twice."""
+    ws = offline_workspace
+    write_gold_and_records(ws)
+    slug = load_project_settings(ws).project_slug
+    index = publish_module.index_gold(ws.records_path(slug), ws.gold_path(slug))
+    records = len(ws.records_path(slug).read_text(encoding="utf-8").splitlines())
+    from_gold_file = len(set(index.adjudicated) - set(index.ground_truth))
+    assert index.ground_truth and from_gold_file
+    calls = _count_validations(monkeypatch)
+    publish(ws, version="1.0.0")
+    assert calls[0] == records + from_gold_file
+
+
 def test_a_records_file_edited_after_it_was_stamped_is_validated_and_refused(offline_workspace: Workspace, monkeypatch):
     ws = offline_workspace
     write_gold_and_records(ws)
