@@ -98,18 +98,18 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         "type": "object",
         "required": ["id", "start", "end", "text", "label"],
         "additionalProperties": False,
-        "properties": {"id": {"type": "string", "minLength": 1}, **span, "label": {"enum": list(scheme.entity_names)}},
+        "properties": {"id": {"type": "string", "minLength": 1}, **span, "label": _name_of(scheme.entity_names)},
     }
     attributes = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {a.name: {"enum": list(a.values), "description": a.definition} for a in scheme.attributes},
+        "properties": {a.name: {**_name_of(a.values), "description": a.definition} for a in scheme.attributes},
     }
     argument = {
         "type": "object",
         "required": ["role", "target"],
         "additionalProperties": False,
-        "properties": {"role": {"enum": list(scheme.role_names)}, "target": {"type": "string", "minLength": 1}},
+        "properties": {"role": _name_of(scheme.role_names), "target": {"type": "string", "minLength": 1}},
     }
     event = {
         "type": "object",
@@ -117,7 +117,7 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "minLength": 1},
-            "type": {"enum": list(scheme.event_names)},
+            "type": _name_of(scheme.event_names),
             "trigger": {"type": "object", "required": list(span), "additionalProperties": False, "properties": span},
             "arguments": {"type": "array", "items": {"$ref": "#/$defs/argument"}},
             "attributes": {"$ref": "#/$defs/attributes"},
@@ -155,6 +155,11 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         },
         "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
     }
+
+
+def _name_of(names: tuple[str, ...]) -> dict[str, Any]:
+    """One of the scheme's names: a string first (5 or ["PER"] is not a name), then one of these."""
+    return {"type": "string", "enum": list(names)}
 
 
 def _roles_of(event_type: str, roles: list[str]) -> dict[str, Any]:
