@@ -9,8 +9,15 @@ config holds Shift+Alt with every label's key, which typing never does.
 
 from __future__ import annotations
 
+import shutil
+import uuid
+
 import pytest
 from playwright.sync_api import expect
+
+from annotate.core.corpus import article_from_text, write_article
+from annotate.labelstudio.push import push
+from annotate.labelstudio.team import team_add
 
 pytest.register_assert_rewrite("tests.browser")
 
@@ -20,23 +27,35 @@ from .browser import (  # noqa: E402
     close_instructions,
     label_keys,
     label_span,
+    log_in,
+    open_project,
     region_span,
     screenshot,
     start_labelling,
     submit,
 )
-from .test_browser import UNICODE_ARTICLE, _project_for_annotator  # noqa: E402
 
 pytest_plugins = ["tests.browser"]
 
 SELECTED_CHIP = f"{LABEL_CHIP}_selected"  # Label Studio marks the label that is on with this class
+ARTICLE = "State media said Kim Jong Un will visit Vladivostok next week, an aide's note says."
+
+
+def _labelling_view(page, workspace, label_studio, title: str) -> None:
+    """A one-article project pushed, an annotator's account, logged in, in the labelling view."""
+    shutil.rmtree(workspace.corpus)
+    write_article(workspace.corpus, article_from_text(ARTICLE, title="Kim to visit Vladivostok"))
+    push(workspace, project=title)
+    (account,) = team_add(workspace, [f"annotator-{uuid.uuid4().hex[:8]}@example.org"])
+    log_in(page, label_studio.url, account.email, account.password)
+    open_project(page, title)
+    start_labelling(page)
+    close_instructions(page)
 
 
 @pytest.mark.browser
 def test_typing_in_the_role_list_leaves_the_labels_alone(page, screenshots, workspace, label_studio, unique_title):
-    _project_for_annotator(page, workspace, label_studio, unique_title, UNICODE_ARTICLE, "Kim to visit Vladivostok")
-    start_labelling(page)
-    close_instructions(page)
+    _labelling_view(page, workspace, label_studio, unique_title)
     label_span(page, "Kim Jong Un", label="PER")
     page.keyboard.press("Escape")
     label_span(page, "visit", label="Movement.Travel")
@@ -68,9 +87,7 @@ def test_typing_in_the_role_list_leaves_the_labels_alone(page, screenshots, work
 
 @pytest.mark.browser
 def test_each_label_key_still_picks_its_label_with_shift_and_alt(page, workspace, label_studio, unique_title):
-    _project_for_annotator(page, workspace, label_studio, unique_title, UNICODE_ARTICLE, "Kim to visit Vladivostok")
-    start_labelling(page)
-    close_instructions(page)
+    _labelling_view(page, workspace, label_studio, unique_title)
     from annotate.core.derive import HOTKEY_MODIFIERS, label_hotkeys
     from annotate.core.scheme import load_scheme
 

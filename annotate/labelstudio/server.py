@@ -332,7 +332,7 @@ def _terminate(pid: int, grace: float = 20.0) -> None:
 def _wait_gone(pid: int, timeout: float) -> bool:
     """Whether the process group of `pid` ended within `timeout` seconds.
 
-    A server started by this very process (a test session, `annotate demo`) stays in the process
+    A server started by this very process (the test fixtures, `make demo`) stays in the process
     table after it exited, until it is reaped: reap it here, or it would look alive until the timeout.
     """
     deadline = time.monotonic() + timeout
