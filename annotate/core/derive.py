@@ -271,9 +271,17 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _keys_as_pressed(keys: str | None) -> str:
+    """`shift+alt+p` as an annotator reads it on a keyboard: Shift+Alt+P."""
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in keys.split("+")) if keys else ""
+
+
 def entity_table(scheme: Scheme) -> str:
-    rows = ["| type | definition | hotkey |", "|---|---|---|"]
-    rows += [f"| `{e.name}` | {_md_escape(e.definition)} | {e.hotkey or ''} |" for e in scheme.entities]
+    keys = label_hotkeys(scheme)
+    rows = ["| type | definition | keys |", "|---|---|---|"]
+    rows += [
+        f"| `{e.name}` | {_md_escape(e.definition)} | {_keys_as_pressed(keys.get(e.name))} |" for e in scheme.entities
+    ]
     return "\n".join(rows)
 
 
