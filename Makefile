@@ -25,9 +25,9 @@ browser:
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-# Every test on SQLite, then the Label Studio integration tests again on a throwaway
-# PostgreSQL server (installed from Debian when missing). pytest's exit code 5 (no test
-# collected) is a failure here like any other non-zero code.
+# Every test on SQLite, then the Label Studio tests whose outcome the database decides again
+# on a throwaway PostgreSQL server (installed from Debian when missing; tests/conftest.py
+# lists them). pytest's exit code 5 (no test collected) is a failure here like any other.
 test: lint test-sqlite test-postgres
 
 # Style and types, before any test runs (the rule set is in pyproject.toml).
@@ -39,7 +39,7 @@ test-sqlite: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-postgres: $(STAMP)
-	tests/with-postgres.sh $(BIN)/python -m pytest -m "label_studio and not browser" -p no:cacheprovider
+	tests/with-postgres.sh $(BIN)/python -m pytest -m "postgresql and label_studio and not browser" -p no:cacheprovider
 
 # The benchmark of the README: N = 10,000 articles, medians of 3 runs, against a real Label
 # Studio it starts itself; writes bench/results.json and prints the table.
