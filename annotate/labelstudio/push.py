@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from label_studio_sdk.core.api_error import ApiError
+from label_studio_sdk.core.request_options import RequestOptions
 
 from annotate.core.corpus import Article, Refusal
 from annotate.core.corpus_index import CorpusEntry, corpus_entries
@@ -223,7 +224,9 @@ def _fingerprint(connection: Connection, project_id: int, count: int | None = No
     query = json.dumps({"ordering": ["-tasks:id"]})
     with connection.errors(f"reading the task count of project {project_id}"):
         if count is None:
-            count = connection.client.projects.get(id=project_id).task_number or 0
+            # Only the task count: Label Studio then skips counting the annotations of every task.
+            lean: RequestOptions = {"additional_query_parameters": {"include": "task_number"}}
+            count = connection.client.projects.get(id=project_id, request_options=lean).task_number or 0
         newest: Iterable[Any] = connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)
         last = next(iter(newest), None)
     return [count, last.id if last else 0]
