@@ -158,3 +158,15 @@ def test_a_changed_scheme_voids_the_stamp(offline_workspace: Workspace):
     ws.scheme_path.write_text(text.replace(f"version: {scheme.version}", "version: 99.0.0", 1), encoding="utf-8")
     assert current_scheme(ws).version == "99.0.0"
     assert not validated.known_valid(ws, path, current_scheme(ws))
+
+
+def test_stricter_checks_void_the_stamp(offline_workspace: Workspace, monkeypatch):
+    """A file stamped valid by checks that accepted, say, a label 5, is checked again once the checks refuse it."""
+    ws = offline_workspace
+    write_gold_and_records(ws)
+    scheme = current_scheme(ws)
+    path = ws.records_path(load_project_settings(ws).project_slug)
+    validated.mark_valid(ws, path, scheme)
+    assert validated.known_valid(ws, path, scheme)
+    monkeypatch.setattr(validated, "RULES_VERSION", validated.RULES_VERSION + 1)
+    assert not validated.known_valid(ws, path, scheme)

@@ -191,3 +191,16 @@ def test_a_scheme_edited_between_two_loads_is_loaded_as_edited_and_a_broken_edit
         load_scheme(path)
     path.write_text(text, encoding="utf-8")
     assert load_scheme(path) == before
+
+
+def test_every_label_key_in_label_studio_is_held_with_shift_and_alt():
+    """No label answers a bare key (which typing in the role list would press); none is left for Label Studio
+    to give a bare key of its own; no two labels share keys."""
+    import xml.etree.ElementTree as ET
+
+    config = ET.fromstring(derive.label_config(SCHEME).split("\n", 1)[1])
+    keys = {label.get("value"): label.get("hotkey") for label in config.iter("Label")}
+    assert set(keys) == {*SCHEME.entity_names, *SCHEME.event_names}
+    assert all(key and re.fullmatch(r"shift\+alt\+[a-z0-9]", key) for key in keys.values()), keys
+    assert len(set(keys.values())) == len(keys)
+    assert keys["PER"] == "shift+alt+p"  # the scheme's own key, held with the two

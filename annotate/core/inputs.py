@@ -206,7 +206,8 @@ _ARTICLE = {"array": "a list", "object": "a mapping", "integer": "a whole number
             "boolean": "true or false", "number": "a number", "string": "a string"}
 
 
-def _expected(schema_type: Any) -> str:
+def expected_types(schema_type: Any) -> str:
+    """A JSON Schema `type` (one name or a list) as a message says it: "a whole number or null"."""
     types: list[str] = schema_type if isinstance(schema_type, list) else [schema_type]
     return " or ".join(_ARTICLE.get(t) or t for t in types)
 
@@ -226,7 +227,7 @@ def schema_problems(name: str, instance: Any) -> list[SchemaProblem]:
         where = json_path(path)
         if error.validator == "type":
             found = "null" if error.instance is None else f"{kind_of(error.instance)} {show(error.instance)}"
-            message = f"{where} must be {_expected(error.validator_value)}, not {found}"
+            message = f"{where} must be {expected_types(error.validator_value)}, not {found}"
         elif error.validator == "additionalProperties":
             message = f"{where}: {error.message}"
         elif error.validator == "propertyNames":

@@ -108,11 +108,11 @@ class _LineDict(dict):
     line: int = 0
 
 
-class _Loader(BoundedLoader):
+class SchemeLoader(BoundedLoader):
     """The bounded safe loader (no aliases, bounded depth) that also refuses duplicate and non-name keys."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+def _construct_mapping(loader: SchemeLoader, node: yaml.MappingNode) -> _LineDict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -130,7 +130,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     return mapping
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+SchemeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 _BUILT: dict[str, Scheme] = {}
@@ -161,7 +161,7 @@ def load_scheme(path: Path) -> Scheme:
 
 def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=SchemeLoader)
     except yaml.YAMLError as exc:
         raise SchemeError([_located(yaml_problem(exc))], source) from None
     if not isinstance(data, _LineDict):

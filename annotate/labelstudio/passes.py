@@ -25,7 +25,7 @@ from annotate.core.errors import UsageError
 from annotate.core.records import iter_records, write_records
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.client import Connection, find_project, list_projects
-from annotate.labelstudio.projects import AnnotationsResult, _account_id, _annotated_by
+from annotate.labelstudio.projects import AnnotationsResult, ensure_account, tasks_annotated_by
 
 if TYPE_CHECKING:
     from annotate.labelstudio.pull import PullResult
@@ -156,12 +156,12 @@ def _pass_for(workspace: Workspace, connection: Connection, results: list[PushRe
     """The pass a recorded annotation pass by this account goes to: where the account already works,
     else the first pass nobody has annotated in."""
 
-    user_id = _account_id(workspace, connection, email, AnnotationsResult(file="", annotator=email))
+    user_id = ensure_account(workspace, connection, email, AnnotationsResult(file="", annotator=email))
     untouched = None
     for number, result in enumerate(results):
         with connection.errors(f"reading the project {result.title!r}"):
             annotations = connection.client.projects.get(id=result.project_id).total_annotations_number or 0
-        if annotations and _annotated_by(connection, result.project_id, user_id):
+        if annotations and tasks_annotated_by(connection, result.project_id, user_id):
             return number
         if not annotations and untouched is None:
             untouched = number

@@ -389,7 +389,7 @@ def _upload(
 # --- recorded annotations ------------------------------------------------------------------
 
 
-def _account_id(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
+def ensure_account(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
     """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
     def find() -> int | None:
         with connection.errors("listing the accounts"):
@@ -405,7 +405,7 @@ def _account_id(workspace: Workspace, connection: Connection, email: str, result
     return found
 
 
-def _annotated_by(connection: Connection, project_id: int, user_id: int) -> set[int]:
+def tasks_annotated_by(connection: Connection, project_id: int, user_id: int) -> set[int]:
     """Ids of the project's tasks that already hold an annotation by this account."""
     done: set[int] = set()
     with connection.errors(f"listing the annotations of project {project_id}"):
@@ -429,9 +429,9 @@ def import_annotations(
     on_progress: ProgressCallback | None = None,
 ) -> None:
     """Import recorded canonical records as `result.annotator`'s annotations on the tasks of their articles."""
-    user_id = _account_id(workspace, connection, result.annotator, result)
+    user_id = ensure_account(workspace, connection, result.annotator, result)
     tasks = project_tasks(connection, project_id, with_text=True)
-    already = _annotated_by(connection, project_id, user_id)
+    already = tasks_annotated_by(connection, project_id, user_id)
     ready = _sort_records(lines, tasks, scheme, result, lambda task: task.id in already)
     if on_progress:
         on_progress(Progress(Stage.annotations, 0, len(ready)))
