@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint test-sqlite test-postgres env browser clean bench bench-scale
+.PHONY: demo test lint test-sqlite test-postgres env browser clean bench bench-scale bench-postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: $(STAMP)
 # each, one run, memory at 10,000 and 40,000 articles; writes bench/results-scale.json.
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.run --n 50000 --runs 1 --memory-n 10000 --out bench/results-scale.json
+
+# The benchmark once on Label Studio over PostgreSQL (a throwaway server on 127.0.0.1, made and
+# removed by tests/with-postgres.sh): N = 10,000, one run; writes bench/results-postgres.json.
+bench-postgres: $(STAMP)
+	$(BIN)/python -m bench.run --n 10000 --runs 1 --memory-n 2500 --database postgresql --out bench/results-postgres.json
 
 clean:
 	rm -rf $(VENV) .annotate test-output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import jsonschema
@@ -174,6 +175,22 @@ def test_generated_config_loads_as_a_label_studio_project(label_studio, unique_t
         assert parsed["modality"]["type"] == "Choices"
     finally:
         client.projects.delete(id=project.id)
+
+
+def test_a_scheme_edited_between_two_loads_is_loaded_as_edited_and_a_broken_edit_is_refused(offline_workspace):
+    path = offline_workspace.scheme_path
+    text = path.read_text(encoding="utf-8")
+    before = load_scheme(path)
+    stat = path.stat()
+    path.write_text(text.replace("A person or a group", "A human or a group", 1), encoding="utf-8")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = load_scheme(path)
+    assert after.entities[0].definition.startswith("A human") and before.entities[0].definition.startswith("A person")
+    path.write_text(text.replace("A person or a group", "A person: or a group", 1), encoding="utf-8")
+    with pytest.raises(SchemeError):
+        load_scheme(path)
+    path.write_text(text, encoding="utf-8")
+    assert load_scheme(path) == before
 
 
 def test_every_label_key_in_label_studio_is_held_with_shift_and_alt():

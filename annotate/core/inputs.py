@@ -41,6 +41,9 @@ def _no_constant(name: str) -> Any:
     raise InputRefused(f"it holds {name}, which is not a JSON number (JSON has no NaN or Infinity)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def load_json(text: str | bytes) -> Any:
     """`json.loads` that refuses NaN and Infinity, and nesting Python cannot follow, with `InputRefused`.
 
@@ -50,7 +53,7 @@ def load_json(text: str | bytes) -> Any:
         text = text.decode("utf-8")
     text = text.removeprefix("\ufeff")
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _DECODER.decode(text)  # what json.loads does, without building a decoder per call
     except RecursionError:
         raise InputRefused(
             "it nests lists or objects deeper than a file of this kind ever does (a thousand levels)"

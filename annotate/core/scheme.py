@@ -133,15 +133,30 @@ def _construct_mapping(loader: SchemeLoader, node: yaml.MappingNode) -> _LineDic
 SchemeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+_BUILT: dict[str, Scheme] = {}
+"""Schemes this process built, by the text they were built from (the latest few)."""
+_BUILT_KEPT = 8
+
+
 def load_scheme(path: Path) -> Scheme:
-    """Read and check a scheme file; raise `SchemeError` listing every problem with its line."""
+    """Read and check a scheme file; raise `SchemeError` listing every problem with its line.
+
+    The file is read every time; a text this process already built a scheme from is not
+    parsed and checked again (a `Scheme` is never changed once built).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemeError([f"file not found: {path}"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemeError([f"cannot be read: {exc}"], str(path)) from None
-    return parse_scheme(text, source=str(path))
+    scheme = _BUILT.get(text)
+    if scheme is None:
+        scheme = parse_scheme(text, source=str(path))
+        while len(_BUILT) >= _BUILT_KEPT:
+            _BUILT.pop(next(iter(_BUILT)), None)
+        _BUILT[text] = scheme
+    return scheme
 
 
 def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:

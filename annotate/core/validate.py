@@ -175,27 +175,28 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
     labels: dict[str, str] = {}
     event_types: dict[str, str] = {}
     spans: set[tuple[int, int, str]] = set()
+    # Repeated region ids and spans are found by counting once every region is in (below),
+    # not by a look-up per region: the answer is the same, whichever repeats. A quoted text
+    # that is no string never equals a slice of the text, and a label or type that is none
+    # is in no table of names (or raises TypeError), so neither needs a type check of its own.
     for entity in entities:
         start, end, quoted = entity["start"], entity["end"], entity["text"]
         region, label = entity["id"], entity["label"]
-        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(label) is not str:
+        if type(start) is not int or type(end) is not int or type(region) is not str:
             return False
-        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
-            return False
-        if type(region) is not str or region in labels or label not in names or (start, end, label) in spans:
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted.strip() != quoted:
+            return False  # `strip` takes exactly the characters `isspace` names
+        if label not in names:
             return False
         labels[region] = label
         spans.add((start, end, label))
+    roles = index.roles
     for event in events:
         region, kind, trigger = event["id"], event["type"], event["trigger"]
         start, end, quoted = trigger["start"], trigger["end"], trigger["text"]
-        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(kind) is not str:
+        if type(start) is not int or type(end) is not int or type(region) is not str:
             return False
-        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
-            return False
-        if type(region) is not str or region in labels or region in event_types or kind not in index.roles:
-            return False
-        if (start, end, kind) in spans:
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted.strip() != quoted or kind not in roles:
             return False
         spans.add((start, end, kind))
         event_types[region] = kind
@@ -205,13 +206,17 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
                 allowed = index.attributes.get(name)
                 if allowed is None or type(value) is not str or value not in allowed:
                     return False
+    if len(labels) != len(entities) or len(event_types) != len(events) or len(spans) != len(entities) + len(events):
+        return False  # a region id or a span came twice
+    if not labels.keys().isdisjoint(event_types):
+        return False  # an event with an entity's id
     for event in events:
-        roles = index.roles[event["type"]]
+        event_roles = roles[event["type"]]
         for argument in event.get("arguments") or ():
             role, target = argument["role"], argument["target"]
             if type(role) is not str or type(target) is not str or target == event["id"]:
                 return False  # an event pointing at itself goes to the full check, which names it
-            targets = roles.get(role)
+            targets = event_roles.get(role)
             if targets is None:
                 return False
             if target in labels:
