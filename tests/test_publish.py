@@ -152,6 +152,20 @@ def test_a_record_naming_an_annotator_by_email_or_user_id_is_refused(offline_wor
     )
 
 
+def test_a_pseudonym_made_only_of_digits_is_published(offline_workspace: Workspace) -> None:
+    # About one pseudonym in 2,000 (16 hex characters of an HMAC) has no letter; it is no server user id.
+    write_gold_and_records(offline_workspace)
+    slug = load_project_settings(offline_workspace).project_slug
+    path = offline_workspace.records_path(slug)
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    pseudonym = "0123456789012345"
+    records[1]["annotator"] = pseudonym
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = publish(offline_workspace, version="1.0.0")
+    annotations = load(result.folder, "annotations")
+    assert pseudonym in {a for split in annotations.values() for a in split["annotator"]}
+
+
 # --- the card and the manifest ---------------------------------------------------------------
 
 

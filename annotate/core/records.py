@@ -10,6 +10,7 @@ validator to report, never dropped in silence.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
@@ -19,6 +20,15 @@ from annotate.core.derive import ENTITY, TEXT, TRIGGER, relation_label, split_re
 from annotate.core.errors import RecordsDamaged
 from annotate.core.inputs import InputRefused, load_json
 from annotate.core.workspace import atomic_writer
+
+PSEUDONYM_LENGTH = 16
+"""Hex characters of an annotator pseudonym (a shortened HMAC-SHA256); now and then all of them are digits."""
+_SERVER_USER_ID = re.compile(r"[0-9]+")
+
+
+def looks_like_user_id(annotator: str) -> bool:
+    """True for a server user id (a short run of digits), false for a pseudonym that happens to be all digits."""
+    return bool(_SERVER_USER_ID.fullmatch(annotator)) and len(annotator) != PSEUDONYM_LENGTH
 
 
 

@@ -37,7 +37,7 @@ from annotate.core.scheme import current_scheme
 from annotate.core.scheme_versions import SchemeChanges, scheme_changes
 from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
-from annotate.core.records import iter_records
+from annotate.core.records import iter_records, looks_like_user_id
 from annotate.dataset import citation, croissant
 from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row_of
 from annotate.dataset.stats import Statistics
@@ -333,7 +333,7 @@ class _Problems:
         """Add problems already found by validating the record, and the pseudonym's."""
         found = list(invalid)
         annotator = str(record.get("annotator", ""))
-        if annotator.isdigit():
+        if looks_like_user_id(annotator):
             found.append(f"annotator {annotator!r} looks like a server user id, not a pseudonym")
         self.count += len(found)
         self.shown += [f"{where}: {p}" for p in found[: max(0, SHOWN_PROBLEMS - len(self.shown))]]

@@ -15,10 +15,10 @@ import secrets
 from typing import Any
 from collections.abc import Mapping
 
+from annotate.core.records import PSEUDONYM_LENGTH
 from annotate.core.workspace import write_private
 from annotate.core.workspace import Workspace
 
-PSEUDONYM_LENGTH = 16
 KEY_FILE = "pseudonym.key"
 MAPPING_FILE = "pseudonyms.json"
 
