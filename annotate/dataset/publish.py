@@ -30,7 +30,7 @@ from annotate.dataset import card as card_lib
 from annotate.core.corpus import iter_articles
 from annotate.core.derive import features as derive_features
 from annotate.core.errors import GoldDisputed, PublishError, UsageError
-from annotate.core.gold import GroundTruths
+from annotate.core.gold import GroundTruths, is_ground_truth
 from annotate.core.migration import semver
 from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.scheme import current_scheme
@@ -261,19 +261,25 @@ def index_gold(records_path: Path, gold_path: Path) -> GoldIndex:
             "rest to curation), then publish."
         )
     index = GoldIndex(records_path, gold_path)
+    # Only articles with a ground truth get an entry, and of the gold file's decisions only which
+    # were taken as ground truth is kept: per-article state stays a few small values.
     truths: dict[str, GroundTruths[int]] = defaultdict(GroundTruths)
     for number, record in _safe(records_path, _records(records_path)):
-        truths[str(record.get("article_id"))].add(record, number)
-    methods: dict[str, str] = {}
+        if is_ground_truth(record):
+            truths[str(record.get("article_id"))].add(record, number)
+    taken_as_truth: set[str] = set()
     for number, record in _safe(gold_path, _records(gold_path)):
         if not record.get("cancelled"):
             article = str(record.get("article_id"))
             index.adjudicated[article] = number
-            methods[article] = _decided_how(record)
+            if _decided_how(record) == "ground_truth":
+                taken_as_truth.add(article)
+            else:
+                taken_as_truth.discard(article)
     for article, found in truths.items():
         if found.gold is not None:
             index.ground_truth[article] = ("", found.gold)
-        elif found.disputed and methods.get(article) == "ground_truth":
+        elif found.disputed and article in taken_as_truth:
             # Written when the article had one ground truth; they differ now, so it waits for a curator.
             del index.adjudicated[article]
             index.disputed.append(article)
@@ -369,7 +375,8 @@ class _Build:
     roles: Counter = field(default_factory=Counter)
     gold_from: Counter = field(default_factory=Counter)
     sources: Counter = field(default_factory=Counter)
-    articles: dict[str, dict[str, str]] = field(default_factory=dict)
+    articles: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """(split, sha256 of the row) per article: a tuple, not the manifest's dict, while the rows stream."""
     annotators: set[str] = field(default_factory=set)
     provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
@@ -395,18 +402,32 @@ class _Build:
         self.roles.update(a["role"] for e in document["events"] for a in e["arguments"])
         self.gold_from[document["gold_from"]] += 1
         self.sources[document["source"] or "unknown"] += 1
-        self.articles[document["id"]] = {"split": split, "sha256": row_sha256(document)}
+        self.articles[document["id"]] = (split, row_sha256(document))
         if self.example is None:
             self.example = document
 
 
-def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
-    """Title and metadata of each corpus article, without its text (kept small on purpose)."""
-    keep = ("date", "source", "url")
-    return {
-        a.id: {"title": a.title, **{k: str(a.metadata[k]) for k in keep if a.metadata.get(k) is not None}}
-        for a in iter_articles(workspace)
-    }
+_METADATA = ("title", "date", "source", "url")
+
+
+def _corpus_metadata(workspace: Workspace) -> dict[str, tuple[str | None, ...]]:
+    """Title, date, source and url of each corpus article (None when missing), without its text.
+
+    Held for the whole corpus while rows stream, so kept small on purpose: a tuple per article,
+    and values that repeat (dates, outlets) shared as one string each.
+    """
+    shared: dict[str, str] = {}
+    found = {}
+    for a in iter_articles(workspace):
+        values = [str(a.metadata[k]) if a.metadata.get(k) is not None else None for k in _METADATA[1:]]
+        found[a.id] = (a.title, *(shared.setdefault(v, v) if v is not None else None for v in values))
+    return found
+
+
+def _metadata_of(metadata: dict[str, tuple[str | None, ...]], article: str) -> dict[str, Any]:
+    """The `document_row` metadata of one article, made when its row is."""
+    values = metadata.get(article)
+    return dict(zip(_METADATA, values, strict=True)) if values else {}
 
 
 @contextmanager
@@ -456,7 +477,7 @@ def _stream_rows(
         nonlocal done
         done += 1
         if not gold_problems.count and not record_problems.count:
-            build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
+            build.add_gold(document_row(record, _metadata_of(metadata, str(record["article_id"])), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
@@ -529,7 +550,7 @@ def _changelog(previous: dict[str, Any] | None, build: _Build) -> dict[str, Any]
         "previous": (previous or {}).get("version"),
         "added": sorted(set(now) - set(before)),
         "removed": sorted(set(before) - set(now)),
-        "changed": sorted(a for a in set(now) & set(before) if now[a]["sha256"] != before[a].get("sha256")),
+        "changed": sorted(a for a in set(now) & set(before) if now[a][1] != before[a].get("sha256")),
         "label_counts": {
             kind: {
                 label: {"previous": old_counts.get(kind, {}).get(label, 0), "current": new_counts[kind].get(label, 0)}
@@ -689,7 +710,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
         "changelog": {**_changelog(previous, build), "scheme": plan.scheme_changes},
-        "articles": dict(sorted(build.articles.items())),
+        "articles": {a: {"split": split, "sha256": sha} for a, (split, sha) in sorted(build.articles.items())},
     }
     manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
     facts = card_lib.CardFacts(
@@ -706,8 +727,17 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
     (folder / CARD).write_text(card_lib.render_card(facts), encoding="utf-8")
     _write_benchmark_files(folder, plan, settings, manifest, extent["corpus"])
     manifest["files"] = {e.path: {"bytes": e.bytes, "sha256": e.sha256} for e in file_entries(folder)}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_json(folder / MANIFEST, manifest)
     return manifest
+
+
+def _write_json(path: Path, value: Any) -> None:
+    """What writing `json.dumps(value, indent=2, ensure_ascii=False)` and a newline writes, streamed piece
+    by piece: the manifest lists every article, and the whole text with its pieces would be held at once."""
+    with path.open("w", encoding="utf-8") as handle:
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            handle.write(chunk)
+        handle.write("\n")
 
 
 # --- benchmark files: formats, statistics, citation, Croissant, scores -----------------------------
@@ -748,7 +778,7 @@ def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
         if not isinstance(report, dict) or not isinstance(report.get("gold"), dict):
             continue
         split = report.get("split")
-        here = {a: v["sha256"] for a, v in build.articles.items() if v["split"] == split}
+        here = {a: sha for a, (in_split, sha) in build.articles.items() if in_split == split}
         if here and report["gold"] == here:
             keys = ("system", "split", "scored_on", "articles", "missing", "headline", "human")
             found.append({k: report[k] for k in keys if k in report})
