@@ -116,8 +116,8 @@ def forget(index: Path) -> None:
     index.unlink(missing_ok=True)
 
 
-def write_indexed(records: Path, index: Path, lines: Iterable[tuple[str, str]]) -> int:
-    """Write `records` atomically from (line, index line) pairs, then its index; return the count.
+def write_indexed(records: Path, index: Path, lines: Iterable[tuple[bytes, str]]) -> int:
+    """Write `records` atomically from (UTF-8 line, index line) pairs, then its index; return the count.
 
     The index is written only once the records file is in place; a pull stopped between the two
     leaves the old index, whose stamp no longer matches the new file (read in full next time).
@@ -127,8 +127,9 @@ def write_indexed(records: Path, index: Path, lines: Iterable[tuple[str, str]]) 
     count = 0
     try:
         with atomic_writer(records) as handle, body.open("w", encoding="utf-8") as entries_out:
+            raw = handle.buffer  # the lines are UTF-8 already: written as they are, never decoded
             for line, entry in lines:
-                handle.write(line)
+                raw.write(line)
                 entries_out.write(entry)
                 count += 1
         header = {"version": VERSION, "stamp": _stamp(records), "lines": count}

@@ -20,7 +20,7 @@ from array import array
 from bisect import bisect_left
 from itertools import chain
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -126,6 +126,82 @@ class IdSet:
 
     def __len__(self) -> int:
         return len(self._sorted) + len(self._unsorted) + len(self._other)
+
+
+def _canonical(key: str) -> int | None:
+    """The number a task id key ("123") stands for, when the key is exactly how that number is written."""
+    digits = key.isascii() and key.isdigit() and len(key) < 19
+    return int(key) if digits and (key == "0" or key[0] != "0") else None
+
+
+class TaskTimes(MutableMapping[str, str]):
+    """Task id → `updated_at`, as the checkpoint keeps them, in about 40 bytes a task instead of 170.
+
+    A full pull learns every task's time in increasing id order, and the times have one width:
+    those go to a sorted array of ids and one byte string of times. Anything else (an id out
+    of order or not a plain number, a time of another width, a time changed later) is kept in
+    a small dict that takes precedence. It behaves as a dict of strings; iteration is in id order.
+    """
+
+    def __init__(self) -> None:
+        self._ids = array("q")
+        self._times = bytearray()
+        self._width = 0
+        self._gone: set[int] = set()
+        self._other: dict[str, str] = {}
+
+    def _slot(self, key: str) -> int | None:
+        number = _canonical(key) if type(key) is str else None
+        if number is None or number in self._gone:
+            return None
+        found = bisect_left(self._ids, number)
+        return found if found < len(self._ids) and self._ids[found] == number else None
+
+    def _fits(self, value: str) -> bool:
+        return type(value) is str and value.isascii() and len(value) == self._width
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._other:
+            return self._other[key]
+        slot = self._slot(key)
+        if slot is None:
+            raise KeyError(key)
+        return self._times[slot * self._width : (slot + 1) * self._width].decode("ascii")
+
+    def __setitem__(self, key: str, value: str) -> None:
+        slot = self._slot(key)
+        if slot is not None and self._fits(value):
+            self._times[slot * self._width : (slot + 1) * self._width] = value.encode("ascii")
+            self._other.pop(key, None)
+            return
+        number = _canonical(key) if type(key) is str else None
+        if slot is None and number is not None and key not in self._other and number not in self._gone:
+            if not self._ids:
+                self._width = len(value) if type(value) is str and value.isascii() else 0
+            if (not self._ids or number > self._ids[-1]) and self._fits(value) and self._width:
+                self._ids.append(number)
+                self._times += value.encode("ascii")
+                return
+        self._other[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        slot = self._slot(key)
+        if slot is None and key not in self._other:
+            raise KeyError(key)
+        self._other.pop(key, None)
+        if slot is not None:
+            self._gone.add(self._ids[slot])
+
+    def __iter__(self) -> Iterator[str]:
+        for number in self._ids:
+            if number not in self._gone:
+                yield str(number)
+        for key in self._other:
+            if self._slot(key) is None:
+                yield key
+
+    def __len__(self) -> int:
+        return len(self._ids) - len(self._gone) + sum(1 for key in self._other if self._slot(key) is None)
 
 
 class Conversion:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 
 
 from annotate.core.errors import (
@@ -41,7 +41,7 @@ from annotate.core.errors import (
 from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
-from annotate.labelstudio.convert import Conversion, ConversionProcess, Quarantined, SavedPage
+from annotate.labelstudio.convert import Conversion, ConversionProcess, Quarantined, SavedPage, TaskTimes
 from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.validated import forget, known_valid, mark_valid
@@ -51,7 +51,7 @@ from annotate.core.progress import Progress, ProgressCallback
 from annotate.core.records import DamagedLine, iter_records, scan_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, locked, normalise_title, project_slug, write_private
+from annotate.core.workspace import Workspace, atomic_writer, locked, normalise_title, project_slug
 from annotate.labelstudio import passes as blind
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
@@ -62,8 +62,9 @@ IN_FLIGHT = 3
 enough that a small server is never flooded (its own export serves one request at a time)."""
 CONVERT_ASIDE_OVER = PAGE_SIZE
 """A full pull of more tasks than this converts them in a second process, beside the fetching (`convert`)."""
-MAX_IDS_PER_PAGE = 1000
-"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids."""
+MAX_IDS_PER_PAGE = 900
+"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids:
+under the 1,000 query fields Django accepts (Label Studio answers 400 to a page of 1,000 ids)."""
 STATE_FILE = "pull.json"
 INDEX_FILE = "records.index.jsonl"
 """The line index of the records file (`annotate.core.line_index`), beside the checkpoint."""
@@ -229,7 +230,7 @@ class Checkpoint:
     project_id: int
     since: str
     """Server time just before the last pull began: tasks updated at or after it are fetched next."""
-    tasks: dict[str, str]
+    tasks: MutableMapping[str, str]
     """Each task's `updated_at` as last converted, so a task listed again unchanged is not redone."""
     created_at: str | None = None
     """When the server project was created: with its id, what tells it from a project made anew."""
@@ -260,7 +261,14 @@ class Checkpoint:
         return cls(data["server"], data["project_id"], data["since"], dict(data["tasks"]), created), None
 
     def save(self, workspace: Workspace, slug: str) -> None:
-        write_private(self.path(workspace, slug), json.dumps(self.__dict__, sort_keys=True))
+        """Write the checkpoint atomically, the tasks one at a time (never the whole map as one string)."""
+        head = json.dumps({k: v for k, v in self.__dict__.items() if k != "tasks"}, sort_keys=True)
+        tasks = sorted(self.tasks.items()) if isinstance(self.tasks, dict) else self.tasks.items()
+        with atomic_writer(self.path(workspace, slug), private=True) as out:
+            out.write(head[:-1] + ', "tasks": {')
+            for number, (key, value) in enumerate(tasks):
+                out.write(f"{', ' if number else ''}{json.dumps(key)}: {json.dumps(value)}")
+            out.write("}}")
 
 
 def _checkpoint_problem(data: Any) -> str | None:
@@ -343,25 +351,23 @@ class _Batch(Conversion):
     def _kept(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         return (record for record in self._lines(path, replace_all) if self._stays(record, replace_all))
 
-    def _kept_lines(self, path: Path, replace_all: bool, indexed: bool) -> Iterator[tuple[str, str]]:
+    def _kept_lines(self, path: Path, replace_all: bool, indexed: bool) -> Iterator[tuple[bytes, str]]:
         """(line, index line) of each kept record: copied through the index, or parsed and written again."""
         if replace_all:
             return
         if indexed:
             for entry, raw in line_index.indexed_lines(self.index, path):
                 if self._entry_stays(entry, replace_all):
-                    yield raw.decode("utf-8"), line_index.entry_line(entry.task_id, entry.annotation_id, entry.length)
+                    yield raw, line_index.entry_line(entry.task_id, entry.annotation_id, entry.length)
             return
         for record in self._kept(path, replace_all):
-            line = json.dumps(record, ensure_ascii=False) + "\n"
-            length = len(line.encode("utf-8"))
-            yield line, line_index.entry_line(record.get("task_id"), record.get("annotation_id"), length)
+            line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+            yield line, line_index.entry_line(record.get("task_id"), record.get("annotation_id"), len(line))
 
-    def _new_lines(self) -> Iterator[tuple[str, str]]:
+    def _new_lines(self) -> Iterator[tuple[bytes, str]]:
         """The records of this pull with their index lines, as `add` wrote them."""
         with self.records_tmp.open("rb") as lines, self.entries_tmp.open(encoding="utf-8") as entries:
-            for raw, entry in zip(lines, entries, strict=True):
-                yield raw.decode("utf-8"), entry
+            yield from zip(lines, entries, strict=True)
 
     def _dropped(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         for record in self._lines(path, replace_all):
@@ -822,7 +828,7 @@ def _check_same_project(previous: Checkpoint, url: str, project: Any, created: s
         )
 
 
-def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result: PullResult) -> None:
+def _send_feedback(connection: Any, batch: _Batch, known: MutableMapping[str, str], result: PullResult) -> None:
     """Show each converted task's problems to its annotators, or clear them once its annotations validate.
 
     Writing a task's data moves its `updated_at`; the checkpoint takes the new value, so the
@@ -849,7 +855,7 @@ def _fetch(
     result: PullResult,
     on_progress: ProgressCallback | None,
     task_count: int | None = None,
-) -> dict[str, str]:
+) -> MutableMapping[str, str]:
     """Convert the tasks changed since `previous` (all when None); return every known task's updated_at.
 
     A full pull of more than a page converts in a second process (`ConversionProcess`), beside
@@ -859,7 +865,7 @@ def _fetch(
     since = previous.since if previous else None
     pages = _concurrent_pages(connection, project_id, since, snapshot, task_count)
     if previous is None and task_count is not None and task_count > CONVERT_ASIDE_OVER:
-        return _fetch_aside(pages, batch, known, on_progress)
+        return _fetch_aside(pages, batch, TaskTimes(), on_progress)
     seen, expected = 0, None
     for page in pages:
         page = page.read() if isinstance(page, SavedPage) else page
@@ -880,9 +886,9 @@ def _fetch(
 def _fetch_aside(
     pages: Iterator[dict[str, Any] | SavedPage],
     batch: _Batch,
-    known: dict[str, str],
+    known: MutableMapping[str, str],
     on_progress: ProgressCallback | None,
-) -> dict[str, str]:
+) -> MutableMapping[str, str]:
     """A full pull's pages converted in a second process, in order; every task is converted (none is known)."""
     seen, expected = 0, None
 
