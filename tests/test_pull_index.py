@@ -9,6 +9,7 @@ session's real Label Studio and compares the bytes written.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 from annotate.core.workspace import slugify
@@ -40,6 +41,7 @@ def test_a_full_pull_converted_aside_writes_the_bytes_of_one_converted_in_place(
     aside = pull(workspace, project=unique_title, full=True)
     written = aside.records_path.read_bytes()
     assert aside.records_written == aside.total_records == TASKS
+    assert not multiprocessing.active_children()  # the converting process ended with the pull
 
     monkeypatch.setattr(pull_lib, "CONVERT_ASIDE_OVER", 10 * TASKS)  # every page converted by this process
     in_place = pull(workspace, project=unique_title, full=True)

@@ -347,10 +347,11 @@ def _finish() -> dict[str, Any]:
 
 
 def _context() -> Any:
-    """Fork where there is fork: started at the first page, before the page threads, with every module it needs
-    imported, and without running the caller's main script again as spawn would."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """Spawn, never fork: a forked process would inherit the pull's lock on the project (an flock, let go only
+    when every copy of its descriptor is closed) and the page threads' sockets, and could outlive a pull that
+    was killed. A spawned one inherits nothing but its pipes. (As with any spawned process, a script that
+    calls `pull` does so under `if __name__ == "__main__":`.)"""
+    return multiprocessing.get_context("spawn")
 
 
 class ConversionProcess:

@@ -404,7 +404,7 @@ class _Batch(Conversion):
             f"{result.records_path}, as if its project were a new or emptied one. If the server lost its data, "
             "point LABEL_STUDIO_URL at the right server or re-import the records (`annotate push --annotations`); "
             "if the old records are really gone for good, run `annotate pull --full --new-project` "
-            "(they are kept in the .removed.jsonl file beside them)."
+            "(they are kept in the .removed.jsonl file beside the records)."
         )
 
     def _set_aside(self, path: Path, aside: Path, result: PullResult) -> None:
