@@ -10,7 +10,6 @@ from annotate.core.corpus import article_from_text, load_corpus, read_article
 from .builders import REPO
 from .helpers import assert_no_traceback, run_cli
 
-SEEDS = REPO.parent / "shared" / "seeds"
 
 
 def test_corpus_list_json_lists_the_five_seed_articles(offline_workspace):
@@ -80,7 +79,10 @@ def test_corpus_add_takes_good_files_and_names_each_bad_one(offline_workspace, t
         + "{not json\n"
         + json.dumps({"id": "../../etc/passwd", "text": "An escape attempt."}) + "\n"
     )
-    duplicate = next(SEEDS.glob("000_*.txt"))
+    # The first seed article as it arrived (title line, then the text), under its original name.
+    seed = read_article(next(REPO.glob("corpus/putin-set-to-visit-*.txt")))
+    duplicate = tmp_path / "000_46fd117d21220e7f.txt"
+    duplicate.write_text(f"{seed.title}\n{seed.text}\n", encoding="utf-8")
     result = run_cli("corpus", "add", str(incoming), str(duplicate), str(incoming / "picture.pdf"))
     assert result.exit_code == 1
     assert_no_traceback(result)

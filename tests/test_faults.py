@@ -325,8 +325,9 @@ def test_publish_onto_a_disk_that_fills_up_leaves_nothing_and_the_next_run_compl
         assert [p.name for p in small.iterdir()] == ["1.0.0"]
 
 
-def _publish_in_a_process(workspace: Workspace) -> subprocess.Popen:
-    command = [str(Path(sys.executable).parent / "annotate"), "publish", "--version", "1.0.0"]
+def _publish_in_a_process(workspace: Workspace, marker: Path) -> subprocess.Popen:
+    """`annotate publish` in a child process that pauses after its first parquet rows (see publish_paused.py)."""
+    command = [sys.executable, str(Path(__file__).with_name("publish_paused.py")), str(marker), "publish", "--version", "1.0.0"]
     env = {**os.environ, "ANNOTATE_WORKSPACE": str(workspace.root)}
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -334,10 +335,12 @@ def _publish_in_a_process(workspace: Workspace) -> subprocess.Popen:
 def _interrupt_midway(workspace: Workspace, signum: int) -> tuple[int, str]:
     """Start a publish, wait until its first parquet rows are on disk, send `signum`; (exit code, stderr)."""
     history = _history(workspace)
-    process = _publish_in_a_process(workspace)
+    marker = workspace.root.parent / "publish-paused"
+    process = _publish_in_a_process(workspace, marker)
     try:
-        started = wait_until(lambda: any(history.glob(f"{PARTIAL}*/data/documents/*.parquet")), timeout=120)
+        started = wait_until(marker.exists, timeout=120)
         assert started and process.poll() is None, "the publish never got to writing rows"
+        assert any(history.glob(f"{PARTIAL}*/data/*/*.parquet")), "rows were written, but not into a partial version"
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
     finally:
