@@ -12,6 +12,8 @@ import os
 import random
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
@@ -72,17 +74,45 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workspace: Workspace) -> Connection:
-    """A real Label Studio (SQLite) on a free loopback port, with its data inside the workspace."""
+def start_server(workspace: Workspace, database: str | None = None) -> Connection:
+    """A real Label Studio on a free loopback port, with its data inside the workspace.
+
+    On SQLite unless `database` is a postgresql:// URL (an empty database: Label Studio
+    migrates it on this first start; the SQLite template is not used).
+    """
     for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
         os.environ.pop(name, None)  # every call must reach this server, not one named outside
     port = _free_port()
+    if database:
+        server.start(workspace, port=port, database=database)
+        return connect(workspace)
     template = TEMPLATE / label_studio_version()
     restored = server.restore_template(workspace, template, port)
     server.start(workspace, port=port, database="sqlite")
     if not restored:
         server.save_template(workspace, template)
     return connect(workspace)
+
+
+# --- a throwaway PostgreSQL ---------------------------------------------------------------------
+
+POSTGRES_SCRIPT = REPO / "tests" / "with-postgres.sh"
+POSTGRES_ENV = "ANNOTATE_TEST_DATABASE"
+"""The postgresql:// URL that `tests/with-postgres.sh` gives the command it runs (password included)."""
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def run_with_postgres(argv: list[str]) -> int:
+    """Run `python -m bench.run ARGV` again under a throwaway PostgreSQL on 127.0.0.1; its exit code.
+
+    `tests/with-postgres.sh` makes the cluster (a random password, never printed), names it
+    to the command in POSTGRES_ENV, and removes it when the command ends, however it ends.
+    """
+    command = [str(POSTGRES_SCRIPT), sys.executable, "-m", "bench.run", *argv]
+    return subprocess.run(command, cwd=REPO, check=False).returncode
 
 
 # --- projects -----------------------------------------------------------------------------------

@@ -31,10 +31,10 @@ WHY = {
         "machine the bare import itself varies by a factor of two between runs, which is larger than the gap."
     ),
     "repush_ratio": (
-        "A push with nothing new now makes a constant number of requests (project list, project, newest task id) "
-        "and parses no article (the corpus index is checked by stat); no project update, no second fingerprint, "
-        "rendered guidelines reused. What remains is fixed: loading and checking the scheme and settings, the three "
-        "round trips and a stat of every corpus file; about 0.25 s, so the ratio falls as N grows."
+        "A push with nothing new makes three requests whatever N is (the key check, one listing of the title's "
+        "projects with only the fields push compares, and the newest task id) and parses no article; the corpus "
+        "index is one os.scandir and a stat per file, the scheme is built once per text in a process. What remains "
+        "is fixed or a stat per file, so the ratio falls as N grows."
     ),
     "pull_ratio": (
         "A full pull asks Label Studio's export for id ranges of about 100 tasks, three at a time, and converts "
@@ -50,9 +50,9 @@ WHY = {
     ),
     "validate_ratio": (
         "validate reads each line (json.loads, the denominator) and checks it: the JSON Schema with jsonschema-rs, "
-        "then the scheme's meaning in one pass of set and dict look-ups (_plain_meaning), handing any doubtful "
-        "record to the full checker. The meaning pass costs about as much as parsing the line; what remains "
-        "above 2.0 is that pass and the fixed start (loading the scheme, building the validators)."
+        "then the scheme's meaning in one pass of set and dict look-ups (_plain_meaning, repeats found by counting), "
+        "handing any doubtful record to the full checker. The meaning pass and the schema check cost about as much "
+        "as parsing the line."
     ),
     "publish_ratio": (
         "publish does what the bare operation does not: tokenising and aligning every article for the tokens and "

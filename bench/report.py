@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -42,7 +43,7 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def machine() -> dict[str, Any]:
+def machine(database: str = "sqlite") -> dict[str, Any]:
     meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
     return {
         "cores": os.cpu_count(),
@@ -52,7 +53,7 @@ def machine() -> dict[str, Any]:
         "label_studio": version("label-studio"),
         "label_studio_sdk": version("label-studio-sdk"),
         "datasets": version("datasets"),
-        "label_studio_database": "sqlite",
+        "label_studio_database": database,
     }
 
 
@@ -79,12 +80,18 @@ def results(bench: Any, memory: dict[str, Any], seconds: float) -> dict[str, Any
         "all_seconds": {name: [round(v, 4) for v in values] for name, values in bench.times.items()},
         "memory": memory,
         "facts": facts,
-        "machine": machine(),
+        "machine": machine(getattr(bench.options, "database", "sqlite")),
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "duration_seconds": round(seconds, 1),
+        "steps_minutes": minutes(getattr(bench, "steps", {})),
         "notes": {},
     }
+
+
+def minutes(steps: dict[str, float]) -> dict[str, float]:
+    """Each step's wall time in minutes (two decimals), in the order the run took them."""
+    return {name: round(seconds / 60, 2) for name, seconds in steps.items()}
 
 
 def write(found: dict[str, Any], path: Path) -> None:
@@ -120,3 +127,56 @@ def table(found: dict[str, Any]) -> str:
             f"| ≤ {RSS_TARGET} | {met} |"
         )
     return "\n".join(lines)
+
+
+STEPS = {
+    "corpus": "building the synthetic corpus and its workspace",
+    "server_start": "starting Label Studio (on PostgreSQL with its migrations)",
+    "annotated_import": "loading the annotated project (tasks with two annotations each)",
+    "push": "push, the push with nothing new and the bare import",
+    "pull": "full pull, Label Studio's export, 1 % changed, incremental pull",
+    "validate": "validate and json.loads of the records",
+    "publish_rows": "building the bare operation's rows (once)",
+    "publish": "publish and the bare parquet",
+    "memory": "peak memory of pull and publish at N and 4N (child processes)",
+    "profiling": "profiling the missed targets",
+}
+"""What each step of `steps_minutes` covers."""
+
+
+def steps_table(found: dict[str, Any]) -> str:
+    """A Markdown table of what each step of the run cost in minutes (all runs together).
+
+    A results file from before steps were timed gives each timed operation instead.
+    """
+    steps, covers = found.get("steps_minutes"), STEPS
+    if not steps:
+        seconds = {k: v for k, v in found.get("all_seconds", {}).items() if not k.endswith("_waiting")}
+        steps = {name: round(sum(values) / 60, 2) for name, values in seconds.items()}
+        covers = {name: "the timed operation, every run" for name in steps}
+    database = found.get("machine", {}).get("label_studio_database", "sqlite")
+    lines = [
+        f"N = {found['n']:,} articles, {found['runs']} run(s), Label Studio on {database}; "
+        f"{found['duration_seconds'] / 60:.1f} minutes in all before profiling",
+        "",
+        "| step | what it covers | minutes |",
+        "| --- | --- | ---: |",
+    ]
+    lines += [f"| {name} | {covers.get(name, '')} | {value:.2f} |" for name, value in steps.items()]
+    lines.append(f"| sum | | {sum(steps.values()):.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.report [FILE]`: the ratios and the minutes of each step of a results file, in Markdown."""
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("file", type=Path, nargs="?", default=lab.REPO / "bench" / "results.json")
+    args = parser.parse_args(argv)
+    found = json.loads(args.file.read_text(encoding="utf-8"))
+    print(table(found))
+    print()
+    print(steps_table(found))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,9 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from annotate.labelstudio import server
 from annotate.labelstudio.push import DEFAULT_BATCH_SIZE, push, task_data
@@ -43,6 +44,7 @@ class Options:
     out: Path
     keep: bool
     profile: bool
+    database: str = "sqlite"
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Bench:
     annotated_id: int = 0
     times: dict[str, list[float]] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    steps: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of each step of the whole run (setting up, each operation with its bare one, memory)."""
 
     @property
     def slug(self) -> str:
@@ -65,6 +69,14 @@ class Bench:
         outcome = action()
         self.times.setdefault(name, []).append(time.perf_counter() - began)
         return outcome
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - began
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -78,25 +90,36 @@ def parse_options(argv: list[str] | None) -> Options:
     parser.add_argument("--out", type=Path, default=lab.REPO / "bench" / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway workspace (its path is printed)")
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="do not profile missed targets")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="Label Studio's database: SQLite in the workspace (default), or a throwaway PostgreSQL on 127.0.0.1 "
+        "made by tests/with-postgres.sh",
+    )
     args = parser.parse_args(argv)
     if args.n < 1 or args.runs < 1:
         parser.error("--n and --runs must be 1 or more")
     memory_n = args.memory_n or args.n
-    return Options(args.n, args.runs, memory_n, args.batch_size, args.out, args.keep, args.profile)
+    return Options(args.n, args.runs, memory_n, args.batch_size, args.out, args.keep, args.profile, args.database)
 
 
 # --- setting up ------------------------------------------------------------------------------------
 
 
 def set_up(options: Options, root: Path) -> Bench:
+    began = time.perf_counter()
     sentences = synthetic.seed_sentences(Workspace(lab.REPO))
     articles = list(synthetic.iter_corpus(options.n, sentences))
     workspace = lab.make_workspace(root / "main", articles)
     bench = Bench(options, root, workspace, articles)
+    bench.steps["corpus"] = time.perf_counter() - began
     bench.facts["sentences"] = sentences
-    bench.connection = lab.start_server(workspace)
+    with bench.step("server_start"):
+        bench.connection = lab.start_server(workspace, lab.postgres_url() if options.database == "postgresql" else None)
     began = time.perf_counter()
-    bench.annotated_id = lab.load_annotated(bench.connection, workspace, ANNOTATED, articles)
+    with bench.step("annotated_import"):
+        bench.annotated_id = lab.load_annotated(bench.connection, workspace, ANNOTATED, articles)
     bench.facts["annotated_import_seconds"] = round(time.perf_counter() - began, 1)
     return bench
 
@@ -184,14 +207,19 @@ def run_publish(bench: Bench, run: int, rows: dict[str, list]) -> None:
 def run_all(bench: Bench) -> None:
     for run in range(bench.options.runs):
         print(f"run {run + 1} of {bench.options.runs}: push", flush=True)
-        run_push(bench, run)
+        with bench.step("push"):
+            run_push(bench, run)
         print(f"run {run + 1}: pull", flush=True)
-        run_pull(bench, run)
-        run_validate(bench)
+        with bench.step("pull"):
+            run_pull(bench, run)
+        with bench.step("validate"):
+            run_validate(bench)
         if run == 0:
-            rows = lab.dataset_rows(bench.workspace, bench.slug, bench.articles)
+            with bench.step("publish_rows"):
+                rows = lab.dataset_rows(bench.workspace, bench.slug, bench.articles)
         print(f"run {run + 1}: publish", flush=True)
-        run_publish(bench, run, rows)
+        with bench.step("publish"):
+            run_publish(bench, run, rows)
 
 
 # --- memory ----------------------------------------------------------------------------------------
@@ -237,16 +265,21 @@ def measure_memory(bench: Bench) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     options = parse_options(argv)
+    if options.database == "postgresql" and lab.postgres_url() is None:
+        raise SystemExit(lab.run_with_postgres(sys.argv[1:] if argv is None else argv))
     began = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="annotate-bench-"))
     try:
         print(f"building {options.n} articles and starting Label Studio in {root}", flush=True)
         bench = set_up(options, root)
         run_all(bench)
-        memory = measure_memory(bench)
+        with bench.step("memory"):
+            memory = measure_memory(bench)
         results = report.results(bench, memory, time.perf_counter() - began)
         if options.profile:
-            profiling.explain_misses(bench, results)
+            with bench.step("profiling"):
+                profiling.explain_misses(bench, results)
+            results["steps_minutes"] = report.minutes(bench.steps)
         report.write(results, options.out)
         print(report.table(results))
         return results

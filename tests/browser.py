@@ -23,6 +23,8 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from annotate.core.derive import HOTKEY_MODIFIERS
+
 CHROMIUM = Path(os.environ.get("ANNOTATE_CHROMIUM", "/usr/bin/chromium"))
 # No sandbox: CI containers run as root, where Chromium's sandbox refuses to start.
 # The rest keeps the browser from calling home while the tests run.
@@ -203,10 +205,16 @@ def drag_over(page: Page, needle: str) -> None:
     page.mouse.up()
 
 
+def label_keys(key: str) -> str:
+    """What an annotator presses for the label whose key in the scheme is `key`: it, with the modifiers held."""
+    held = "+".join(name.capitalize() for name in HOTKEY_MODIFIERS.split("+"))
+    return f"{held}+{'Digit' + key if key.isdigit() else 'Key' + key.upper()}"
+
+
 def label_span(page: Page, needle: str, *, hotkey: str | None = None, label: str | None = None) -> Locator:
-    """Pick a label (its hotkey, or a click on it), then drag over the words; return the new region."""
+    """Pick a label (the scheme's key for it, pressed as `label_keys` says, or a click), then drag over the words."""
     if hotkey:
-        page.keyboard.press(hotkey)
+        page.keyboard.press(label_keys(hotkey))
     else:
         label_chip(page, label).click()
     drag_over(page, needle)

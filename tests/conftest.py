@@ -90,11 +90,45 @@ def own_label_studio(label_studio: LabelStudioServer, tmp_path_factory: pytest.T
     server.stop(workspace)
 
 
+# The tests that run a second time on Label Studio over PostgreSQL (`make test-postgres`): those
+# whose outcome the database decides — task and annotation ids, creation and update times that
+# checkpoints and incremental pulls compare, concurrent writes, the export's id ranges, ground
+# truths, migrations rewriting stored annotations, accounts — and the whole seed flow. The rest
+# (addresses, retries, timeouts, rendering, agreement arithmetic) is the toolkit's own behaviour,
+# the same whichever database Label Studio keeps. A module name with no test names takes all its
+# tests; tests/test_postgresql_selection.py checks that every name here exists.
+ON_POSTGRESQL_TOO: dict[str, tuple[str, ...]] = {
+    "test_push": (),
+    "test_pull": (),
+    "test_passes": (),
+    "test_adjudicate": (),
+    "test_team": (),
+    "test_data_safety": (
+        "test_a_project_made_anew_under_the_same_title_is_refused_and_no_record_is_lost",
+        "test_a_fresh_database_giving_the_same_project_id_is_told_apart_by_the_creation_time",
+        "test_a_first_pull_from_an_empty_project_keeps_the_committed_records",
+        "test_two_pushes_at_once_create_each_task_once",
+        "test_two_pulls_at_once_lose_nothing_and_the_second_says_who_is_pulling",
+        "test_differing_ground_truths_go_to_curation_and_publish_never_takes_the_latest",
+    ),
+    "test_faults_concurrent": (
+        "test_pages_asked_for_at_once_give_the_records_of_one_page_at_a_time",
+        "test_the_server_stopped_during_a_concurrent_full_pull_moves_nothing_and_the_rerun_loses_nothing",
+    ),
+    "test_migrate": ("test_migrate_carries_two_annotators_work_and_the_curation_over_to_the_new_scheme",),
+    "test_seed": ("test_the_blind_passes_and_curation_rebuild_the_published_1_1_0",),
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the real Label Studio, so a backend run can select them."""
+    """Mark every test that uses the real Label Studio, and those that run on PostgreSQL too."""
     for item in items:
         if {"label_studio", "own_label_studio"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.label_studio)
+        module = getattr(item, "module", None)
+        chosen = ON_POSTGRESQL_TOO.get(module.__name__.rpartition(".")[2]) if module else None
+        if chosen is not None and (not chosen or getattr(item, "originalname", item.name) in chosen):
+            item.add_marker(pytest.mark.postgresql)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

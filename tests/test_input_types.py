@@ -38,8 +38,10 @@ SAMPLES: dict[str, Any] = {
     "string": "false",
     "array": [5],
     "object": {"five": 5},
+    "decimal": 3.0,
 }
-"""One value of each JSON type; the string is "false", which must never be read as a boolean."""
+"""One value of each JSON type; the string is "false", which must never be read as a boolean. "decimal" is
+3.0, a number that is not an integer as written: fed to every field that wants a whole number."""
 
 Path_ = tuple[Any, ...]
 
@@ -75,8 +77,8 @@ def _cases(name: str, schema: dict[str, Any], base: Any) -> list[Any]:
     return [
         pytest.param(name, path, kind, id=f"{name}:{'.'.join(map(str, path))}={kind}")
         for path, allowed in _fields(schema, schema, base)
-        for kind in JSON_TYPES
-        if kind not in allowed
+        for kind in (*JSON_TYPES, "decimal")
+        if kind not in allowed and (kind != "decimal" or "integer" in allowed and "number" not in allowed)
     ]
 
 
@@ -168,7 +170,7 @@ def test_every_input_has_a_schema_whose_fields_the_cases_reach():
     """The generated table covers each input's fields (a schema losing a field would lose its cases silently)."""
     fields = {name: {p for p, _ in _fields(schema, schema, base)} for name, (schema, base) in INPUTS.items()}
     counts = {name: len(paths) for name, paths in fields.items()}
-    assert counts == {"scheme": 29, "settings": 12, "corpus-line": 9, "export-task": 33, "record": 28}, counts
+    assert counts == {"scheme": 29, "settings": 12, "corpus-line": 9, "export-task": 33, "record": 33}, counts
     assert len(CASES) >= 500, len(CASES)
 
 

@@ -4,6 +4,8 @@ core ← labelstudio, core ← dataset, (core, labelstudio, dataset) ← quality
 may import its own layer and the layers below it, never one above or beside it. No import
 cycles. An import inside a function must say why it is lazy in a comment on its line or on
 the line above (a heavy third-party package that most commands never need, for example).
+No module takes an underscore (private) name from another module of the package: what a
+second module needs gets a public name in its home module.
 Each check is shown to fail on a small synthetic package written to tmp_path.
 """
 
@@ -205,6 +207,63 @@ def cycles(imports: list[Import], package: str) -> list[list[str]]:
     return groups
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _absolute(node: ast.ImportFrom, source: str, is_package: bool) -> str:
+    """The module a `from … import` names, with a relative one resolved against `source`."""
+    if not node.level:
+        return node.module or ""
+    here = source.split(".")
+    anchor = here if is_package else here[:-1]
+    anchor = anchor[: len(anchor) - node.level + 1]
+    return ".".join(anchor + ([node.module] if node.module else []))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def private_names_taken(root: Path, package: str) -> list[str]:
+    """Each place a module takes an underscore name from another module of the package.
+
+    `from m import _x`, and `m._x` on a module `m` of the package that it imported (by any name).
+    """
+    paths = sorted(root.rglob("*.py"))
+    known = {module_name(p, root, package) for p in paths}
+    found: list[str] = []
+    for path in paths:
+        source = module_name(path, root, package)
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        modules: dict[str, str] = {m: m for m in known}  # a name in this module → the package module it is
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = _absolute(node, source, path.name == "__init__.py")
+                if not _inside(base, package):
+                    continue
+                for alias in node.names:
+                    if f"{base}.{alias.name}" in known:
+                        modules[alias.asname or alias.name] = f"{base}.{alias.name}"
+                    if _private(alias.name) and base != source:
+                        found.append(f"{source}:{node.lineno} imports {alias.name} from {base}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname and _inside(alias.name, package):
+                        modules[alias.asname] = alias.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _private(node.attr):
+                owner = modules.get(_dotted(node.value) or "")
+                if owner is not None and owner != source:
+                    found.append(f"{source}:{node.lineno} uses {node.attr} of {owner}")
+    return sorted(found, key=lambda line: (line.split(":")[0], int(line.split(":")[1].split()[0])))
+
+
 # --- the package -----------------------------------------------------------------------------
 
 PACKAGE_ROOT = REPO / "annotate"
@@ -221,6 +280,10 @@ def test_no_import_cycles():
 
 def test_every_lazy_import_says_why():
     assert unexplained_lazy_imports(read_imports(PACKAGE_ROOT, "annotate")) == []
+
+
+def test_no_module_takes_a_private_name_of_another():
+    assert private_names_taken(PACKAGE_ROOT, "annotate") == []
 
 
 def test_every_module_is_in_a_layer():
@@ -310,4 +373,25 @@ def test_an_unexplained_lazy_import_is_caught(tmp_path: Path):
     assert unexplained_lazy_imports(read_imports(package, "pkg")) == [
         "pkg.core.a:2 imports json inside a function",
         "pkg.core.a:10 imports abc inside a function",
+    ]
+
+
+def test_a_private_name_taken_from_another_module_is_caught(tmp_path: Path):
+    package = _write(
+        tmp_path,
+        {
+            "core/a.py": "__version__ = '1'\n_limit = 3\n\n\ndef _helper():\n    return _limit\n",
+            "core/b.py": "from pkg.core.a import _helper, __version__\n",
+            "core/c.py": "from . import a\n\n\ndef f():\n    return a._helper() + a.__version__\n",
+            "labelstudio/d.py": "import pkg.core.a as alias\nimport pkg.core.a\n\nx = alias._limit\ny = pkg.core.a._limit\n",
+            "quality/e.py": "from ..core.a import _limit as limit\n",
+            "quality/f.py": "from pkg.core.a import __version__\n_own = 1\nprint(_own)\n",
+        },
+    )
+    assert private_names_taken(package, "pkg") == [
+        "pkg.core.b:1 imports _helper from pkg.core.a",
+        "pkg.core.c:5 uses _helper of pkg.core.a",
+        "pkg.labelstudio.d:4 uses _limit of pkg.core.a",
+        "pkg.labelstudio.d:5 uses _limit of pkg.core.a",
+        "pkg.quality.e:1 imports _limit from pkg.core.a",
     ]

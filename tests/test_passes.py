@@ -84,3 +84,21 @@ def test_the_cli_names_every_pass(workspace, label_studio, unique_title):
     assert result.exit_code == 0, result.output
     assert pass_title(unique_title, 0) in result.stdout and pass_title(unique_title, 1) in result.stdout
     assert "2 passes" in result.stdout
+
+
+def test_a_title_that_its_pass_titles_shorten_keeps_its_passes_and_a_shared_one_stays_shared(
+    workspace, label_studio, unique_title
+):
+    blind = f"{unique_title} is a title pass titles shorten"
+    shared = f"{unique_title} is another title they would cut"
+    assert max(len(blind), len(shared)) <= 50 and not pass_title(blind, 0).startswith(blind)
+    push(workspace, project=blind, annotators_per_task=2)
+    push(workspace, project=shared, annotators_per_task=2, blind=False)
+
+    again = push(workspace, project=blind)
+    assert [p.title for p in again.passes] == [pass_title(blind, 0), pass_title(blind, 1)]
+    assert all(not p.project_created and p.created == [] and len(p.skipped) == 5 for p in again.passes)
+    same = push(workspace, project=shared)
+    assert same.passes == [] and not same.project_created and same.created == [] and len(same.skipped) == 5
+    with pytest.raises(UsageError, match="shared project"):
+        push(workspace, project=shared, annotators_per_task=3)

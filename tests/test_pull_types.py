@@ -25,11 +25,19 @@ def _region(text: str, part: str, *, start: Any = None, labels: Any = None) -> d
     return {"id": "e1", "from_name": "entity", "to_name": "text", "type": "labels", "value": value}
 
 
+def _role_of_a_meeting(text: str, part: str, labels: Any) -> list[dict[str, Any]]:
+    """`part` as a PER and as the trigger of a meeting it takes part in, the role relation carrying `labels`."""
+    trigger = {**_region(text, part, labels=["Contact.Meet"]), "id": "v1", "from_name": "trigger"}
+    relation = {"from_id": "v1", "to_id": "e1", "type": "relation", "direction": "right", "labels": labels}
+    return [_region(text, part), trigger, relation]
+
+
 BAD_RESULTS = {
     "labels-a-number": lambda text, part: [_region(text, part, labels=5)],
     "decimal-offset": lambda text, part: [_region(text, part, start=float(text.index(part)))],
     "label-a-list": lambda text, part: [_region(text, part, labels=[["PER"]])],
     "span-text-a-number": lambda text, part: [{**_region(text, part), "value": {**_region(text, part)["value"], "text": 5}}],
+    "role-a-list": lambda text, part: _role_of_a_meeting(text, part, [["Contact.Meet: Participant"]]),
 }
 
 

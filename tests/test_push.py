@@ -298,3 +298,21 @@ def test_a_task_deleted_in_label_studio_is_pushed_again_despite_the_saved_task_m
     again = push(workspace, project=unique_title)
     assert again.created == [gone] and len(again.skipped) == 4
     assert len(_tasks(label_studio, first.project_id)) == 5
+
+
+def test_a_project_changed_in_label_studio_is_brought_back_and_one_whose_title_holds_it_is_left_alone(
+    workspace, label_studio, unique_title
+):
+    """A push with nothing new still compares the project's instructions and overlap with what it sends."""
+    first = push(workspace, project=unique_title, annotators_per_task=2, blind=False)
+    client = label_studio.connection().client
+    sent = client.projects.get(id=first.project_id).expert_instruction
+    longer = push(workspace, project=f"{unique_title} copy")  # its title contains the first one's
+    client.projects.update(id=first.project_id, expert_instruction="<p>edited by hand</p>", show_instruction=False)
+
+    again = push(workspace, project=unique_title, annotators_per_task=3, blind=False)
+    project = client.projects.get(id=first.project_id)
+    assert again.project_id == first.project_id and again.created == [] and len(again.skipped) == 5
+    assert project.expert_instruction == sent and project.show_instruction and project.maximum_annotations == 3
+    other = client.projects.get(id=longer.project_id)
+    assert other.expert_instruction == sent and other.maximum_annotations == 1 and other.task_number == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import jsonschema
@@ -174,3 +175,32 @@ def test_generated_config_loads_as_a_label_studio_project(label_studio, unique_t
         assert parsed["modality"]["type"] == "Choices"
     finally:
         client.projects.delete(id=project.id)
+
+
+def test_a_scheme_edited_between_two_loads_is_loaded_as_edited_and_a_broken_edit_is_refused(offline_workspace):
+    path = offline_workspace.scheme_path
+    text = path.read_text(encoding="utf-8")
+    before = load_scheme(path)
+    stat = path.stat()
+    path.write_text(text.replace("A person or a group", "A human or a group", 1), encoding="utf-8")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = load_scheme(path)
+    assert after.entities[0].definition.startswith("A human") and before.entities[0].definition.startswith("A person")
+    path.write_text(text.replace("A person or a group", "A person: or a group", 1), encoding="utf-8")
+    with pytest.raises(SchemeError):
+        load_scheme(path)
+    path.write_text(text, encoding="utf-8")
+    assert load_scheme(path) == before
+
+
+def test_every_label_key_in_label_studio_is_held_with_shift_and_alt():
+    """No label answers a bare key (which typing in the role list would press); none is left for Label Studio
+    to give a bare key of its own; no two labels share keys."""
+    import xml.etree.ElementTree as ET
+
+    config = ET.fromstring(derive.label_config(SCHEME).split("\n", 1)[1])
+    keys = {label.get("value"): label.get("hotkey") for label in config.iter("Label")}
+    assert set(keys) == {*SCHEME.entity_names, *SCHEME.event_names}
+    assert all(key and re.fullmatch(r"shift\+alt\+[a-z0-9]", key) for key in keys.values()), keys
+    assert len(set(keys.values())) == len(keys)
+    assert keys["PER"] == "shift+alt+p"  # the scheme's own key, held with the two

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+
 import pytest
 
 from annotate.labelstudio import server
@@ -102,3 +106,22 @@ def test_stop_then_start_keeps_the_data(own_label_studio, unique_title):
     assert server.start(label_studio.workspace).started
     client = label_studio.connection().client
     assert client.projects.get(id=project.id).title == unique_title
+
+
+def test_stop_returns_once_the_server_is_gone_with_its_database_closed(own_label_studio, unique_title):
+    """Feeds: a server this process started (as a test session or the demo does), written to just before the stop."""
+    label_studio = own_label_studio
+    pid = server.status(label_studio.workspace).pid
+    assert pid
+    label_studio.connection().client.projects.create(title=unique_title)
+    server.stop(label_studio.workspace)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # gone, not left in the process table for the kill that followed a long wait
+    database = server.data_dir(label_studio.workspace) / "label_studio.sqlite3"
+    assert not database.with_name(database.name + "-journal").exists()  # no write left half done
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert (unique_title,) in db.execute("SELECT title FROM project").fetchall()
+    assert server.start(label_studio.workspace).started
+    titles = [p.title for p in label_studio.connection().client.projects.list()]
+    assert unique_title in titles

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotate.core.corpus import load_corpus
-from annotate.dataset.tokens import Span, align, spans_from_tags, tokenise
+from annotate.dataset.tokens import Span, align, spans_from_tags, token_columns, tokenise
 from annotate.core.workspace import Workspace
 from tests.builders import REPO, seed_entity_spans
 
@@ -73,3 +73,31 @@ def test_round_trip_on_the_seed_articles() -> None:
         assert spans_from_tags(result.tokens, result.tags) == spans, article.id
         total += len(spans)
     assert total > 50
+
+
+def _split_at_every_cut_first(text: str, cuts: list[int]) -> list[tuple[str, int, int]]:
+    """The tokens by their definition: the text cut at every offset, then each piece split into tokens."""
+    import re
+    from itertools import pairwise
+
+    points = sorted({0, len(text), *(c for c in cuts if 0 < c < len(text))})
+    pattern = re.compile(r"\w+|[^\w\s]")
+    return [(m.group(), m.start(), m.end()) for a, b in pairwise(points) for m in pattern.finditer(text, a, b)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab1_ .,-’\nКимé\u00a0", max_size=40),
+    st.lists(st.integers(min_value=-3, max_value=45), max_size=8),
+)
+def test_tokens_split_once_then_at_cuts_are_the_tokens_of_cutting_first(text: str, cuts: list[int]) -> None:
+    """Publish splits the text once and then splits words at the cuts; that must be the same tokens."""
+    columns = token_columns(text, cuts=cuts)
+    assert list(zip(columns.texts, columns.starts, columns.ends, strict=True)) == _split_at_every_cut_first(text, cuts)
+    assert [(t.text, t.start, t.end) for t in tokenise(text, cuts=cuts)] == _split_at_every_cut_first(text, cuts)
+
+
+def test_a_word_cut_twice_gives_three_tokens() -> None:
+    columns = token_columns("Pyongyang, 2024", cuts=[3, 6, 6, 9, 11])
+    assert columns.texts == ["Pyo", "ngy", "ang", ",", "2024"]
+    assert (columns.starts, columns.ends) == ([0, 3, 6, 9, 11], [3, 6, 9, 10, 15])

@@ -253,3 +253,80 @@ def test_the_fast_schema_check_agrees_with_jsonschema_on_every_catalogue_and_see
     assert len(checked) > 20
     for record in checked:
         assert fast.is_valid(record) == (not list(reference.iter_errors(record))), record.get("annotation_id")
+
+
+# --- a value of the wrong kind where a name or a character index belongs ---------------------------
+
+
+def _first_argument(record: dict) -> dict:
+    return next(e for e in record["events"] if e["arguments"])["arguments"][0]
+
+
+def _label_a_number(record: dict) -> tuple[str, str]:
+    record["entities"][-1]["label"] = 5
+    return record["entities"][-1]["id"], f"$.entities[{len(record['entities']) - 1}].label: must be a string, not integer 5"
+
+
+def _offset_a_decimal(record: dict) -> tuple[str, str]:
+    entity = record["entities"][-1]
+    entity["start"] = float(entity["start"])
+    return entity["id"], f"entity start {entity['start']!r} must be a whole number"
+
+
+def _role_a_list(record: dict) -> tuple[str, str]:
+    event = next(e for e in record["events"] if e["arguments"])
+    argument = event["arguments"][0]
+    argument["role"] = [argument["role"]]
+    index = record["events"].index(event)
+    return event["id"], f"$.events[{index}].arguments[0].role: must be a string, not array {argument['role']!r}"
+
+
+WRONG_KINDS = {"label-a-number": _label_a_number, "offset-3.0": _offset_a_decimal, "role-a-list": _role_a_list}
+"""Each change: returns (the region it breaks, what the one problem must say: the field and what it expects)."""
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_KINDS))
+def test_a_label_a_decimal_offset_or_a_role_of_the_wrong_kind_is_one_problem_naming_it(scheme, case) -> None:
+    record = _valid_record(scheme)
+    region, says = WRONG_KINDS[case](record)
+    problems = validate_record(record, scheme)
+    assert [(p.task, p.annotation, p.region) for p in problems] == [(TASK, str(ANNOTATION), region)], problems
+    assert says in problems[0].message, problems[0].message
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_KINDS))
+def test_validate_refuses_a_records_file_with_a_value_of_the_wrong_kind(offline_workspace, tmp_path, case) -> None:
+    record = _valid_record(current_scheme(offline_workspace))
+    good = copy.deepcopy(record)
+    region, says = WRONG_KINDS[case](record)
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(record) + "\n", encoding="utf-8")
+    result = run_cli("validate", str(path))
+    assert_no_traceback(result)
+    assert result.exit_code == 1, result.stdout
+    assert f"task {TASK}, annotation {ANNOTATION}, region {region}:" in result.stdout and says in result.stdout
+    assert "1 problem(s)" in result.stdout
+
+
+def test_a_task_id_of_3_0_in_a_record_is_refused(scheme) -> None:
+    record = _valid_record(scheme) | {"task_id": float(TASK)}
+    problems = validate_record(record, scheme)
+    assert [p.code for p in problems] == ["schema"]
+    assert "$.task_id: must be a whole number or null, not number 101.0" in problems[0].message
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_KINDS))
+def test_publish_refuses_gold_with_a_value_of_the_wrong_kind(offline_workspace, case) -> None:
+    from annotate.core.settings import load_project_settings
+    from tests.builders import write_gold_and_records
+
+    write_gold_and_records(offline_workspace)
+    path = offline_workspace.gold_path(load_project_settings(offline_workspace).project_slug)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    gold = json.loads(lines[1])
+    _region, says = WRONG_KINDS[case](gold)
+    path.write_text("\n".join([lines[0], json.dumps(gold), *lines[2:]]) + "\n", encoding="utf-8")
+    result = run_cli("publish", "--version", "1.0.0")
+    assert_no_traceback(result)
+    assert result.exit_code == 1, result.stdout
+    assert "Nothing was published: the records have 1 problem(s)" in result.stderr and says in result.stderr

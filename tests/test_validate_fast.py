@@ -71,6 +71,16 @@ def _pad_entity(record: dict) -> None:
     entity["text"] = record["text"][entity["start"] : entity["end"]]
 
 
+def _space_after_entity(record: dict) -> None:
+    entity = next(e for e in record["entities"] if record["text"][e["end"]].isspace())
+    entity["end"] += 1
+    entity["text"] = record["text"][entity["start"] : entity["end"]]
+
+
+def _duplicate_event(record: dict) -> None:
+    record["events"].append(dict(record["events"][0], id="ev-copy"))
+
+
 def _event_role(record: dict) -> str:
     return record["events"][0]["arguments"][0]["role"]
 
@@ -90,8 +100,19 @@ MUTATIONS: dict[str, Callable[[dict], None]] = {
     "offsets out of range": _set(("entities", 0, "end"), 10**7),
     "start after end": _set(("entities", 0, "start"), 10**6),
     "bool offset": _set(("entities", 0, "start"), True),
+    "decimal offset": lambda r: r["entities"][0].update(start=float(r["entities"][0]["start"])),
+    "decimal trigger end": lambda r: r["events"][0]["trigger"].update(end=float(r["events"][0]["trigger"]["end"])),
+    "task id 3.0": lambda r: r.update(task_id=float(r["task_id"])),
+    "entity label a number": _set(("entities", 0, "label"), 5),
+    "event type a number": _set(("events", 0, "type"), 5),
+    "role a list": lambda r: r["events"][0]["arguments"][0].update(role=[_event_role(r)]),
     "duplicate span": _duplicate_entity,
     "duplicate region id": _reuse_id,
+    "duplicate event id": lambda r: r["events"][1].update(id=r["events"][0]["id"]),
+    "duplicate entity id": lambda r: r["entities"][1].update(id=r["entities"][0]["id"]),
+    "duplicate trigger": _duplicate_event,
+    "span text ends in white space": _space_after_entity,
+    "span text not a string": _set(("entities", 0, "text"), ["x"]),
     "entity id not a string": _set(("entities", 0, "id"), 3),
     "trigger missing": _delete(("events", 0, "trigger")),
     "trigger not an object": _set(("events", 0, "trigger"), "x"),

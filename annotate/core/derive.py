@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from annotate.core.scheme import EVENT_TARGET, Scheme
+from annotate.core.scheme import EVENT_TARGET, EntityType, EventType, Scheme
 
 # Names in the Label Studio config that exports are read by: an interchange contract.
 TEXT = "text"
@@ -26,8 +26,9 @@ def label_config(scheme: Scheme) -> str:
     # Empty until `annotate watch` or `annotate pull` finds a problem in the annotator's submission of this task.
     ET.SubElement(view, "Header", value=f"${FEEDBACK}", size="5")
     ET.SubElement(view, "Header", value="$title")
-    _labels(view, ENTITY, scheme.entities, "Entities")
-    _labels(view, TRIGGER, scheme.events, "Event triggers")
+    keys = label_hotkeys(scheme)
+    _labels(view, ENTITY, scheme.entities, "Entities", keys)
+    _labels(view, TRIGGER, scheme.events, "Event triggers", keys)
     # The article scrolls in its own box so that the attribute choices below it stay in view
     # when a trigger is selected in a long article.
     box = ET.SubElement(view, "View", style="max-height: 55vh; overflow-y: auto")
@@ -75,15 +76,38 @@ def split_relation_label(label: str) -> tuple[str | None, str]:
     return (event_type, role) if mark else (None, label)
 
 
-def _labels(view: ET.Element, name: str, items: tuple, title: str) -> None:
+HOTKEY_MODIFIERS = "shift+alt"
+"""Held with a label's key in Label Studio. The editor listens for label keys on the whole page,
+except in text fields, and the role list of a relation is a button with a list of ticks, not a
+text field: with bare letters, typing there picks label after label. No typing holds Shift and
+Alt together (Label Studio's own Alt keys are Alt alone or Alt with an arrow)."""
+SPARE_KEYS = "1234567890bhjnrsuxyz"
+"""Keys for the labels the scheme gives none, in order. Label Studio would otherwise give each
+such label a bare key of its own choosing (1, 2, … then letters)."""
+
+
+def label_hotkeys(scheme: Scheme) -> dict[str, str]:
+    """Label name → the keys that pick it in Label Studio: the scheme's key (or a spare one) with Shift+Alt."""
+    items: tuple[EntityType | EventType, ...] = (*scheme.entities, *scheme.events)
+    taken = {str(item.hotkey) for item in items if item.hotkey}
+    spare = iter(key for key in SPARE_KEYS if key not in taken)
+    keys = {}
+    for item in items:
+        key = item.hotkey or next(spare, None)
+        if key:
+            keys[item.name] = f"{HOTKEY_MODIFIERS}+{key}"
+    return keys
+
+
+def _labels(view: ET.Element, name: str, items: tuple, title: str, keys: dict[str, str]) -> None:
     ET.SubElement(view, "Header", value=title, size="5")
     labels = ET.SubElement(view, "Labels", name=name, toName=TEXT, showInline="true")
     for item in items:
         attrs = {"value": item.name, "hint": item.definition}
         if item.color:
             attrs["background"] = item.color
-        if item.hotkey:
-            attrs["hotkey"] = item.hotkey
+        if item.name in keys:
+            attrs["hotkey"] = keys[item.name]
         ET.SubElement(labels, "Label", attrs)
 
 
@@ -98,18 +122,18 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         "type": "object",
         "required": ["id", "start", "end", "text", "label"],
         "additionalProperties": False,
-        "properties": {"id": {"type": "string", "minLength": 1}, **span, "label": {"enum": list(scheme.entity_names)}},
+        "properties": {"id": {"type": "string", "minLength": 1}, **span, "label": _name_of(scheme.entity_names)},
     }
     attributes = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {a.name: {"enum": list(a.values), "description": a.definition} for a in scheme.attributes},
+        "properties": {a.name: {**_name_of(a.values), "description": a.definition} for a in scheme.attributes},
     }
     argument = {
         "type": "object",
         "required": ["role", "target"],
         "additionalProperties": False,
-        "properties": {"role": {"enum": list(scheme.role_names)}, "target": {"type": "string", "minLength": 1}},
+        "properties": {"role": _name_of(scheme.role_names), "target": {"type": "string", "minLength": 1}},
     }
     event = {
         "type": "object",
@@ -117,7 +141,7 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "minLength": 1},
-            "type": {"enum": list(scheme.event_names)},
+            "type": _name_of(scheme.event_names),
             "trigger": {"type": "object", "required": list(span), "additionalProperties": False, "properties": span},
             "arguments": {"type": "array", "items": {"$ref": "#/$defs/argument"}},
             "attributes": {"$ref": "#/$defs/attributes"},
@@ -155,6 +179,11 @@ def record_schema(scheme: Scheme) -> dict[str, Any]:
         },
         "$defs": {"entity": entity, "event": event, "argument": argument, "attributes": attributes},
     }
+
+
+def _name_of(names: tuple[str, ...]) -> dict[str, Any]:
+    """One of the scheme's names: a string first (5 or ["PER"] is not a name), then one of these."""
+    return {"type": "string", "enum": list(names)}
 
 
 def _roles_of(event_type: str, roles: list[str]) -> dict[str, Any]:
@@ -242,9 +271,17 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _keys_as_pressed(keys: str | None) -> str:
+    """`shift+alt+p` as an annotator reads it on a keyboard: Shift+Alt+P."""
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in keys.split("+")) if keys else ""
+
+
 def entity_table(scheme: Scheme) -> str:
-    rows = ["| type | definition | hotkey |", "|---|---|---|"]
-    rows += [f"| `{e.name}` | {_md_escape(e.definition)} | {e.hotkey or ''} |" for e in scheme.entities]
+    keys = label_hotkeys(scheme)
+    rows = ["| type | definition | keys |", "|---|---|---|"]
+    rows += [
+        f"| `{e.name}` | {_md_escape(e.definition)} | {_keys_as_pressed(keys.get(e.name))} |" for e in scheme.entities
+    ]
     return "\n".join(rows)
 
 

@@ -41,6 +41,9 @@ def _no_constant(name: str) -> Any:
     raise InputRefused(f"it holds {name}, which is not a JSON number (JSON has no NaN or Infinity)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def load_json(text: str | bytes) -> Any:
     """`json.loads` that refuses NaN and Infinity, and nesting Python cannot follow, with `InputRefused`.
 
@@ -50,7 +53,7 @@ def load_json(text: str | bytes) -> Any:
         text = text.decode("utf-8")
     text = text.removeprefix("\ufeff")
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _DECODER.decode(text)  # what json.loads does, without building a decoder per call
     except RecursionError:
         raise InputRefused(
             "it nests lists or objects deeper than a file of this kind ever does (a thousand levels)"
@@ -203,7 +206,8 @@ _ARTICLE = {"array": "a list", "object": "a mapping", "integer": "a whole number
             "boolean": "true or false", "number": "a number", "string": "a string"}
 
 
-def _expected(schema_type: Any) -> str:
+def expected_types(schema_type: Any) -> str:
+    """A JSON Schema `type` (one name or a list) as a message says it: "a whole number or null"."""
     types: list[str] = schema_type if isinstance(schema_type, list) else [schema_type]
     return " or ".join(_ARTICLE.get(t) or t for t in types)
 
@@ -223,7 +227,7 @@ def schema_problems(name: str, instance: Any) -> list[SchemaProblem]:
         where = json_path(path)
         if error.validator == "type":
             found = "null" if error.instance is None else f"{kind_of(error.instance)} {show(error.instance)}"
-            message = f"{where} must be {_expected(error.validator_value)}, not {found}"
+            message = f"{where} must be {expected_types(error.validator_value)}, not {found}"
         elif error.validator == "additionalProperties":
             message = f"{where}: {error.message}"
         elif error.validator == "propertyNames":

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from annotate.core.errors import MigrationError
-from annotate.core.scheme import Scheme, _Loader
+from annotate.core.scheme import Scheme, SchemeLoader
 from annotate.core.workspace import Workspace
 
 FIRST_VERSION = "1.0.0"
@@ -141,7 +141,7 @@ def load_migration(path: Path) -> Migration:
 
 def parse_migration(text: str, *, source: str = "migration") -> Migration:
     try:
-        data = yaml.load(text, Loader=_Loader)  # a bounded SafeLoader subclass
+        data = yaml.load(text, Loader=SchemeLoader)  # bounded, and refusing duplicate keys, as the scheme is read
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""

@@ -108,11 +108,11 @@ class _LineDict(dict):
     line: int = 0
 
 
-class _Loader(BoundedLoader):
+class SchemeLoader(BoundedLoader):
     """The bounded safe loader (no aliases, bounded depth) that also refuses duplicate and non-name keys."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+def _construct_mapping(loader: SchemeLoader, node: yaml.MappingNode) -> _LineDict:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -130,23 +130,38 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     return mapping
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+SchemeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+_BUILT: dict[str, Scheme] = {}
+"""Schemes this process built, by the text they were built from (the latest few)."""
+_BUILT_KEPT = 8
 
 
 def load_scheme(path: Path) -> Scheme:
-    """Read and check a scheme file; raise `SchemeError` listing every problem with its line."""
+    """Read and check a scheme file; raise `SchemeError` listing every problem with its line.
+
+    The file is read every time; a text this process already built a scheme from is not
+    parsed and checked again (a `Scheme` is never changed once built).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SchemeError([f"file not found: {path}"], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemeError([f"cannot be read: {exc}"], str(path)) from None
-    return parse_scheme(text, source=str(path))
+    scheme = _BUILT.get(text)
+    if scheme is None:
+        scheme = parse_scheme(text, source=str(path))
+        while len(_BUILT) >= _BUILT_KEPT:
+            _BUILT.pop(next(iter(_BUILT)), None)
+        _BUILT[text] = scheme
+    return scheme
 
 
 def parse_scheme(text: str, *, source: str = "labels/scheme.yaml") -> Scheme:
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = yaml.load(text, Loader=SchemeLoader)
     except yaml.YAMLError as exc:
         raise SchemeError([_located(yaml_problem(exc))], source) from None
     if not isinstance(data, _LineDict):

@@ -7,6 +7,7 @@ Every URL formatted into a message, a result or a report goes through `redact_ur
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,3 +44,18 @@ def same_server(first: str, second: str) -> bool:
         return parts.scheme.lower(), host, port
 
     return key(first) == key(second)
+
+
+def only_this_machine(url: str) -> bool:
+    """True when `url` names a loopback (or unspecified) address: a page elsewhere cannot reach it."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified

@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from jsonschema import Draft202012Validator
-
 from annotate.core import derive
+from annotate.core.inputs import expected_types, kind_of, strict_validator_class
 from annotate.core.records import Problem
 from annotate.core.scheme import EVENT_TARGET, Scheme
 from annotate.core.migration import record_version, semver
@@ -37,6 +36,10 @@ _EXPLAINED = {
 _SHOWN = 80
 """Characters of an offending value quoted in a message."""
 
+RULES_VERSION = 2
+"""The version of the checks below. Raise it when a change can refuse a record an earlier version accepted:
+a records file stamped valid under other rules is checked again (see `annotate.core.validated`)."""
+
 
 def show_value(value: Any) -> str:
     """A value as a message quotes it: its repr, cut short."""
@@ -55,9 +58,11 @@ _validators_of: dict[int, tuple[Scheme, tuple[Any, Any]]] = {}
 def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
     """(reference, fast) validators of the scheme's record schema, built once per scheme.
 
-    The reference is `jsonschema` (Draft 2020-12), whose messages users read. The fast one
-    (`jsonschema-rs`, same schema) only says yes or no: a record it passes skips the reference,
-    which is most of the cost of validating a large, mostly valid pull. None when not installed.
+    The reference is `jsonschema` (Draft 2020-12, where 3.0 is not an integer), whose messages
+    users read. The fast one (`jsonschema-rs`, same schema) only says yes or no, and counts 3.0
+    as an integer: a record it passes with no float where an integer belongs skips the
+    reference, which is most of the cost of validating a large, mostly valid pull. None when
+    not installed.
     """
     known = _validators_of.get(id(scheme))
     if known is not None and known[0] is scheme:
@@ -67,8 +72,9 @@ def schema_validators(scheme: Scheme) -> tuple[Any, Any]:
         _validators_of[id(scheme)] = (scheme, cached)
         return cached
     schema = derive.record_schema(scheme)
-    Draft202012Validator.check_schema(schema)
-    reference = Draft202012Validator(schema)
+    strict = strict_validator_class()
+    strict.check_schema(schema)
+    reference = strict(schema)
     try:
         # lazy and optional: without it every record goes through the reference validator
         import jsonschema_rs
@@ -161,32 +167,36 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
     text, entities, events = record["text"], record["entities"], record["events"]
     if type(text) is not str or type(entities) is not list or type(events) is not list:
         return False
+    task = record.get("task_id")
+    if task is not None and type(task) is not int:
+        return False  # 3.0, which the fast schema check counts as an integer
     size = len(text)
     names = index.entity_names
     labels: dict[str, str] = {}
     event_types: dict[str, str] = {}
     spans: set[tuple[int, int, str]] = set()
+    # Repeated region ids and spans are found by counting once every region is in (below),
+    # not by a look-up per region: the answer is the same, whichever repeats. A quoted text
+    # that is no string never equals a slice of the text, and a label or type that is none
+    # is in no table of names (or raises TypeError), so neither needs a type check of its own.
     for entity in entities:
         start, end, quoted = entity["start"], entity["end"], entity["text"]
         region, label = entity["id"], entity["label"]
-        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(label) is not str:
+        if type(start) is not int or type(end) is not int or type(region) is not str:
             return False
-        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
-            return False
-        if type(region) is not str or region in labels or label not in names or (start, end, label) in spans:
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted.strip() != quoted:
+            return False  # `strip` takes exactly the characters `isspace` names
+        if label not in names:
             return False
         labels[region] = label
         spans.add((start, end, label))
+    roles = index.roles
     for event in events:
         region, kind, trigger = event["id"], event["type"], event["trigger"]
         start, end, quoted = trigger["start"], trigger["end"], trigger["text"]
-        if type(start) is not int or type(end) is not int or type(quoted) is not str or type(kind) is not str:
+        if type(start) is not int or type(end) is not int or type(region) is not str:
             return False
-        if not 0 <= start < end <= size or text[start:end] != quoted or quoted[0].isspace() or quoted[-1].isspace():
-            return False
-        if type(region) is not str or region in labels or region in event_types or kind not in index.roles:
-            return False
-        if (start, end, kind) in spans:
+        if not 0 <= start < end <= size or text[start:end] != quoted or quoted.strip() != quoted or kind not in roles:
             return False
         spans.add((start, end, kind))
         event_types[region] = kind
@@ -196,13 +206,17 @@ def _plain_meaning(record: dict[str, Any], index: _SchemeIndex) -> bool:
                 allowed = index.attributes.get(name)
                 if allowed is None or type(value) is not str or value not in allowed:
                     return False
+    if len(labels) != len(entities) or len(event_types) != len(events) or len(spans) != len(entities) + len(events):
+        return False  # a region id or a span came twice
+    if not labels.keys().isdisjoint(event_types):
+        return False  # an event with an entity's id
     for event in events:
-        roles = index.roles[event["type"]]
+        event_roles = roles[event["type"]]
         for argument in event.get("arguments") or ():
             role, target = argument["role"], argument["target"]
             if type(role) is not str or type(target) is not str or target == event["id"]:
                 return False  # an event pointing at itself goes to the full check, which names it
-            targets = roles.get(role)
+            targets = event_roles.get(role)
             if targets is None:
                 return False
             if target in labels:
@@ -263,13 +277,18 @@ class _RecordChecker:
 
     def check_schema(self) -> None:
         reference, fast = schema_validators(self.scheme)
-        if fast is not None and fast.is_valid(self.record):
+        if fast is not None and fast.is_valid(self.record) and not _float_where_integer(self.record):
             return
         for error in reference.iter_errors(self.record):
             path = list(error.absolute_path)
-            if _explained(path, error.validator):
+            if _explained(path, error.validator) or _decimal_offset(path, error):
                 continue
-            self.fail("schema", f"at {_json_path(path)}: {error.message}"[:300], self._region_at(path))
+            if error.validator == "type":
+                found = f"{kind_of(error.instance)} {show_value(error.instance)}"
+                message = f"at {_json_path(path)}: must be {expected_types(error.validator_value)}, not {found}"
+            else:
+                message = f"at {_json_path(path)}: {error.message}"
+            self.fail("schema", message[:300], self._region_at(path))
 
     def _region_at(self, path: list[Any]) -> Any:
         if len(path) >= 2 and path[0] in ("entities", "events") and isinstance(path[1], int):
@@ -303,9 +322,11 @@ class _RecordChecker:
         if not isinstance(span, dict):
             return
         start, end, quoted = span.get("start"), span.get("end"), span.get("text")
-        if any(isinstance(v, float) for v in (start, end)):
-            # JSON Schema counts 3.0 as an integer; a string index cannot be one.
-            self.fail("offsets", f"{what} offsets {start}:{end} must be whole numbers, not decimals", region)
+        decimals = [(name, v) for name, v in (("start", start), ("end", end)) if isinstance(v, float)]
+        if decimals:
+            # A string index is a whole number as written: 3.0 is not one (the schema check leaves this to here).
+            named = " and ".join(f"{name} {v!r}" for name, v in decimals)
+            self.fail("offsets", f"{what} {named} must be a whole number (a character index), not a decimal", region)
             return
         if not (_is_int(start) and _is_int(end) and isinstance(quoted, str)):
             return  # the schema check has named the wrong type
@@ -358,7 +379,7 @@ class _RecordChecker:
             attribute = self.scheme.attribute(name)
             if attribute is None:
                 self.fail("unknown-attribute", f"attribute {show_value(name)} is not in the scheme", region)
-            elif value not in attribute.values:
+            elif isinstance(value, str) and value not in attribute.values:  # the schema check names a non-string
                 allowed = ", ".join(attribute.values)
                 self.fail("attribute-value", f"{name} = {show_value(value)} is not one of {allowed}", region)
 
@@ -385,7 +406,7 @@ class _RecordChecker:
                 region,
             )
             return
-        if entity is not None and entity.get("label") not in role.targets:
+        if entity is not None and isinstance(entity.get("label"), str) and entity.get("label") not in role.targets:
             self.fail(
                 "role-target-type",
                 f"{event_type.name} {role.name} may point at {', '.join(role.targets)}, "
@@ -419,6 +440,21 @@ class _RecordChecker:
                 )
             else:
                 seen[key] = region
+
+
+def _float_where_integer(record: Mapping[str, Any]) -> bool:
+    """Whether a float stands where the record schema has integers: the task id and the span offsets."""
+    if isinstance(record.get("task_id"), float):
+        return True
+    spans: list[Any] = [e for e in _list(record.get("entities")) if isinstance(e, dict)]
+    spans += [e.get("trigger") for e in _list(record.get("events")) if isinstance(e, dict)]
+    return any(isinstance(s, dict) and (isinstance(s.get("start"), float) or isinstance(s.get("end"), float))
+               for s in spans)
+
+
+def _decimal_offset(path: list[Any], error: Any) -> bool:
+    """A span offset such as 3.0: `_check_span` says what is wrong with it, once."""
+    return error.validator == "type" and isinstance(error.instance, float) and path[-1:] in (["start"], ["end"])
 
 
 def _list(value: Any) -> list[Any]:

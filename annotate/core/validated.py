@@ -1,9 +1,9 @@
 """Which records files were found valid, so a later stage does not check every record again.
 
 A stamp is kept in the private state per file: its size, inode, modification and change
-times, and a fingerprint of the scheme it was checked against. Any write, rename or
+times, and a fingerprint of the scheme and of the checks' version it was checked against. Any write, rename or
 permission change of the file moves its change time (which no user can set back), so a
-file edited since, or a scheme that changed, has no stamp, and its records are checked
+file edited since, a scheme that changed, or stricter checks, has no stamp, and its records are checked
 again. Checking a stamp costs one `stat`, not a read of the file.
 Stamps are written only by code that checked every record of the file it writes:
 `pull`, after a full pull or a merge into a stamped file.
@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from annotate.core.scheme import Scheme
+from annotate.core.validate import RULES_VERSION
 from annotate.core.workspace import Workspace, write_private
 
 STAMPS = "validated.json"
 
 
 def scheme_fingerprint(scheme: Scheme) -> str:
-    """A digest of everything in the scheme that decides whether a record is valid."""
-    return hashlib.sha256(repr(scheme).encode("utf-8")).hexdigest()
+    """A digest of everything that decides whether a record is valid: the scheme and the version of the checks."""
+    return hashlib.sha256(f"{RULES_VERSION}:{scheme!r}".encode()).hexdigest()
 
 
 def _file_stamp(path: Path) -> dict[str, int]:

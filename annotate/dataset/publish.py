@@ -8,6 +8,7 @@ memory does not grow with the gold set (only small per-article keys are kept).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from enum import Enum
@@ -37,10 +39,10 @@ from annotate.dataset.hub import hub_token, push_folder
 from annotate.dataset.provenance import Provenance, load_recorded
 from annotate.core.records import iter_records
 from annotate.dataset import citation, croissant
-from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row
+from annotate.dataset.rows import DocumentRow, SplitWriter, annotation_row, document_row, row_sha256, tokens_row_of
 from annotate.dataset.stats import Statistics
 from annotate.dataset.textee import ONTOLOGY, TEXTEE_FOLDER, TexteeWriter, ontology, textee_lines
-from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_tokens, window_rows
+from annotate.dataset.windows import MAX_WINDOW_TOKENS, article_columns, window_rows_of
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
@@ -325,12 +327,23 @@ class _Problems:
 
     def check(self, record: dict[str, Any], scheme: Scheme, where: str, *, checked: bool = False) -> None:
         """Add the record's problems; `checked` when its file is stamped valid, so only the pseudonym is checked."""
-        found = [] if checked else [str(p) for p in validate_record(record, scheme)]
+        self.add(where, [] if checked else [str(p) for p in validate_record(record, scheme)], record)
+
+    def add(self, where: str, invalid: list[str], record: dict[str, Any]) -> None:
+        """Add problems already found by validating the record, and the pseudonym's."""
+        found = list(invalid)
         annotator = str(record.get("annotator", ""))
         if annotator.isdigit():
             found.append(f"annotator {annotator!r} looks like a server user id, not a pseudonym")
         self.count += len(found)
         self.shown += [f"{where}: {p}" for p in found[: max(0, SHOWN_PROBLEMS - len(self.shown))]]
+
+    def then(self, later: _Problems) -> _Problems:
+        """These problems followed by `later`'s, as if one had seen them all in that order."""
+        both = _Problems()
+        both.count = self.count + later.count
+        both.shown = (self.shown + later.shown)[:SHOWN_PROBLEMS]
+        return both
 
     def raise_if_any(self) -> None:
         if self.count:
@@ -367,15 +380,15 @@ class _Build:
 
     def add_gold(self, document: DocumentRow) -> None:
         split = split_of(document["id"])
-        tokens, tags, dropped = article_tokens(document)
-        windows = window_rows(document, tokens, tags, self.language)
+        columns, tags, dropped = article_columns(document)
+        windows = window_rows_of(document, columns, tags, self.language)
         self.writers["documents"].add(split, document)
-        self.writers["tokens"].add(split, tokens_row(document, tokens, tags))
+        self.writers["tokens"].add(split, tokens_row_of(document, columns, tags))
         for window in windows:
             self.writers["windows"].add(split, window)
         if self.textee is not None:
             self.textee.add(split, textee_lines(document, windows, self.language))
-        self.statistics.add(split, document, len(tokens), len(windows))
+        self.statistics.add(split, document, len(tags), len(windows))
         self.dropped_in_tokens += dropped
         self.entity_labels.update(e["label"] for e in document["entities"])
         self.event_types.update(e["type"] for e in document["events"])
@@ -396,13 +409,33 @@ def _corpus_metadata(workspace: Workspace) -> dict[str, dict[str, Any]]:
     }
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Rows, tokens and records are freed by reference counting as they stream past (they hold no
+    cycles); the cycle collector would only walk every object of the calling process again and
+    again while they are made. It is turned back on (if it was on) however the block ends."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _write_rows(
+    folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
+) -> tuple[_Build, dict[str, Any]]:
+    with _without_cycle_collection():
+        return _stream_rows(folder, workspace, slug, scheme, on_progress)
+
+
+def _stream_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
 ) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
     language = load_project_settings(workspace).dataset.language
     build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
-    problems = _Problems()
     metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
     paths = (index.records_path, index.gold_path)
@@ -412,23 +445,50 @@ def _write_rows(
             f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
             "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
         )
-    for done, (record, source) in enumerate(iter_gold(index), 1):
-        # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
-        stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
-        problems.check(record, scheme, f"gold record of article {record.get('article_id')}", checked=stamped)
-        if not problems.count:
+    # One pass over the records gives the annotation rows and the gold documents they hold (agreed
+    # ground truth), each record validated at most once; then the gold file's decisions. Rows keep
+    # the order of reading the gold and the records one after the other, and so do the problems.
+    gold_problems, record_problems = _Problems(), _Problems()
+    chosen = {number for _, number in index.ground_truth.values()}
+    done = 0
+
+    def add_gold(record: dict[str, Any], source: str) -> None:
+        nonlocal done
+        done += 1
+        if not gold_problems.count and not record_problems.count:
             build.add_gold(document_row(record, metadata.get(str(record["article_id"]), {}), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
+
     for number, record in _safe(index.records_path, _records(index.records_path)):
-        where = f"{index.records_path.name} record {number}"
-        problems.check(record, scheme, where, checked=checked[index.records_path])
-        if not problems.count:
+        gold = number in chosen
+        # A ground truth is gold unchecked only when both files are stamped, as before.
+        gold_stamped = checked[index.gold_path] and checked[index.records_path]
+        skip = checked[index.records_path] and (gold_stamped or not gold)
+        invalid = [] if skip else [str(p) for p in validate_record(record, scheme)]
+        if gold:
+            where = f"gold record of article {record.get('article_id')}"
+            gold_problems.add(where, [] if gold_stamped else invalid, record)
+        record_problems.add(
+            f"{index.records_path.name} record {number}", [] if checked[index.records_path] else invalid, record
+        )
+        if gold:
+            add_gold(record, "ground_truth")
+        if not gold_problems.count and not record_problems.count:
             writers["annotations"].add(split_of(str(record["article_id"])), annotation_row(record, scheme))
             build.provenance.add_record(record)
             if not record.get("cancelled"):
                 build.annotators.add(str(record["annotator"]))
+    for number, record in _records(index.gold_path):
+        article = str(record.get("article_id"))
+        if article not in index.ground_truth and index.adjudicated.get(article) == number:
+            source = _decided_how(record)
+            # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
+            stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
+            gold_problems.check(record, scheme, f"gold record of article {article}", checked=stamped)
+            add_gold(record, source)
+    problems = gold_problems.then(record_problems)
     for writer in writers.values():
         writer.close()
     if build.textee is not None:

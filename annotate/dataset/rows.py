@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from itertools import accumulate, chain
 from pathlib import Path
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
@@ -15,7 +16,7 @@ from typing import Any, TypedDict
 from annotate.core.records import Span as TextSpan
 from annotate.core.records import effective_attributes
 from annotate.core.scheme import Scheme
-from annotate.dataset.tokens import Token
+from annotate.dataset.tokens import Token, TokenColumns
 from annotate.dataset.windows import article_tokens
 
 BATCH_ROWS = 256
@@ -118,6 +119,17 @@ def tokens_row(document: Mapping[str, Any], tokens: list[Token], tags: list[str]
     }
 
 
+def tokens_row_of(document: Mapping[str, Any], columns: TokenColumns, tags: list[str]) -> TokenRow:
+    """The `tokens` row of an article from its token columns (the lists are shared, not copied)."""
+    return {
+        "id": document["id"],
+        "tokens": columns.texts,
+        "token_starts": columns.starts,
+        "token_ends": columns.ends,
+        "ner_tags": tags,
+    }
+
+
 def annotation_row(record: Mapping[str, Any], scheme: Scheme) -> AnnotationRow:
     """One row of the `annotations` config: one pseudonymous annotator's record, no server ids."""
     defaults = scheme.defaults()
@@ -133,8 +145,12 @@ def annotation_row(record: Mapping[str, Any], scheme: Scheme) -> AnnotationRow:
     }
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+"""What `json.dumps(row, sort_keys=True, ensure_ascii=False)` does, made once instead of once per row."""
+
+
 def row_sha256(row: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(row).encode("utf-8")).hexdigest()
 
 
 # --- encoding rows for Arrow ----------------------------------------------------------------------
@@ -266,6 +282,112 @@ def encoder(feature: Any) -> Encoder:
     return lambda value: None if value is None else feature.encode_example(value)
 
 
+# --- rows to Arrow columns ------------------------------------------------------------------------
+
+Column = Callable[[list[Any]], Any]
+"""Values of one feature (as rows carry them) to one Arrow array of the feature's type."""
+
+
+def _values_column(kind: Any, encode: Encoder) -> Column:
+    """Plain values straight into Arrow; values Arrow does not take as they are go through `encode` first."""
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    def build(values: list[Any]) -> Any:
+        try:
+            return pa.array(values, type=kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            return pa.array([encode(v) for v in values], type=kind)
+
+    return build
+
+
+def _labels_column(feature: Any, kind: Any) -> Column:
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    ids = {name: number for number, name in enumerate(feature.names)}
+    encode = _label_encoder(feature)
+
+    def build(values: list[Any]) -> Any:
+        try:
+            return pa.array([ids[v] for v in values], type=kind)
+        except (KeyError, TypeError):
+            return pa.array([encode(v) for v in values], type=kind)
+
+    return build
+
+
+def _nulls(values: list[Any]) -> Any:
+    """The validity mask Arrow wants when some values are None, else None."""
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    if None not in values:
+        return None
+    return pa.array([v is None for v in values], type=pa.bool_())
+
+
+def _field(values: list[Any], name: str) -> list[Any]:
+    """The `name` value of each mapping, None where it has none (as `from_pylist` reads a missing key)."""
+    try:
+        return [value[name] for value in values]
+    except KeyError:
+        return [value.get(name) for value in values]
+
+
+def _struct_column(feature: dict[str, Any], kind: Any) -> Column:
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    fields = [kind.field(i) for i in range(kind.num_fields)]
+    children = [(f.name, column(feature[f.name], f.type)) for f in fields]
+
+    def build(values: list[Any]) -> Any:
+        mask = _nulls(values)
+        present = values if mask is None else [{} if v is None else v for v in values]
+        arrays = [child(_field(present, name)) for name, child in children]
+        return pa.StructArray.from_arrays(arrays, fields=fields, mask=mask)
+
+    return build
+
+
+def _list_column(feature: Any, kind: Any) -> Column:
+    import pyarrow as pa  # heavy: loaded only when a version is published
+
+    item = column(feature.feature, kind.value_type)
+    large = pa.types.is_large_list(kind)
+    offset_type, array_type = (pa.int64(), pa.LargeListArray) if large else (pa.int32(), pa.ListArray)
+
+    def build(values: list[Any]) -> Any:
+        mask = _nulls(values)
+        present = values if mask is None else [() if v is None else v for v in values]
+        flat = list(chain.from_iterable(present))
+        offsets = list(accumulate(map(len, present), initial=0))
+        return array_type.from_arrays(pa.array(offsets, type=offset_type), item(flat), type=kind, mask=mask)
+
+    return build
+
+
+def column(feature: Any, kind: Any) -> Column:
+    """A function building the Arrow array of `feature` (Arrow type `kind`) from a list of row values.
+
+    Column by column from the rows as they are, with no per-row encoded copy: class names
+    become ids through a map made once, plain values go to Arrow as they are. The arrays are
+    those `Table.from_pylist` makes of `Features.encode_example` of each row, so the parquet
+    files are the same bytes. A feature of another kind goes through its encoder value by value.
+    """
+    import pyarrow as pa  # heavy: loaded only when a version is published
+    from datasets import ClassLabel, LargeList, List, Value  # heavy, as above
+
+    if isinstance(feature, dict) and pa.types.is_struct(kind):
+        return _struct_column(feature, kind)
+    if isinstance(feature, (List, LargeList)) and (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return _list_column(feature, kind)
+    if isinstance(feature, ClassLabel):
+        return _labels_column(feature, kind)
+    if isinstance(feature, Value):
+        return _values_column(kind, _value_encoder(feature))
+    encode = encoder(feature)
+    return lambda values: pa.array([encode(v) for v in values], type=kind)
+
+
 # --- parquet in batches ----------------------------------------------------------------------------
 
 
@@ -276,21 +398,20 @@ class SplitWriter:
         self.folder = folder / "data" / config
         self.features = features
         self.schema = features.arrow_schema
-        self.encode = encoder(dict(features))
-        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.columns = [(f.name, column(features[f.name], f.type)) for f in self.schema]
+        self.buffers: dict[str, list[Mapping[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
         self.rows: Counter = Counter()
         self.bytes: Counter = Counter()
 
     def add(self, split: str, row: Mapping[str, Any]) -> None:
         buffer = self.buffers.setdefault(split, [])
-        buffer.append(self.encode(row))
+        buffer.append(row)
         if len(buffer) >= BATCH_ROWS:
             self._flush(split)
 
     def _flush(self, split: str) -> None:
         # lazy: pyarrow takes a tenth of a second to import; only writing parquet needs it
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         buffer = self.buffers.get(split)
@@ -299,11 +420,18 @@ class SplitWriter:
         if split not in self.writers:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.writers[split] = pq.ParquetWriter(self.folder / f"{split}.parquet", self.schema)
-        table = pa.Table.from_pylist(buffer, schema=self.schema)
+        table = self.table(buffer)
         self.writers[split].write_table(table)
         self.rows[split] += table.num_rows
         self.bytes[split] += table.nbytes
         buffer.clear()
+
+    def table(self, rows: list[Mapping[str, Any]]) -> Any:
+        """One batch of rows as an Arrow table of the config's schema, built column by column."""
+        import pyarrow as pa  # lazy: pyarrow takes a tenth of a second to import; only publishing needs it
+
+        arrays = [build(_field(rows, name)) for name, build in self.columns]
+        return pa.Table.from_arrays(arrays, schema=self.schema)
 
     def close(self) -> None:
         for split in list(self.buffers):

@@ -16,6 +16,7 @@ What that format cannot say is kept in extra keys that TextEE's readers ignore:
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,6 +26,8 @@ from annotate.core.scheme import Scheme
 
 TEXTEE_FOLDER = "textee"
 ONTOLOGY = "ontology.json"
+_LINE = json.JSONEncoder(ensure_ascii=False)
+"""What `json.dumps(line, ensure_ascii=False)` does, made once instead of once per line."""
 
 
 def mention_id(article_id: str, local_id: str) -> str:
@@ -113,19 +116,29 @@ def _token_index(windows: list[dict[str, Any]], text: str) -> Callable[[int, int
 
     Whitespace at a span's edge carries no token, so a span is placed as its trimmed self (as BIO tags it).
     """
-    by_start: dict[int, tuple[str, int]] = {}
-    by_end: dict[int, tuple[str, int]] = {}
+    names = [window["id"] for window in windows]
+    firsts: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
     for window in windows:
-        for i, (start, end) in enumerate(zip(window["token_starts"], window["token_ends"], strict=False)):
-            by_start[start] = (window["id"], i)
-            by_end[end] = (window["id"], i + 1)
+        firsts.append(len(starts))
+        starts.extend(window["token_starts"])
+        ends.extend(window["token_ends"])
+
+    def token(offsets: list[int], offset: int, past: int) -> tuple[str, int]:
+        """(window id, index in that window) of the token at `offset` (`past` 1: one past the token ending there)."""
+        index = bisect_left(offsets, offset)
+        if index == len(offsets) or offsets[index] != offset:
+            raise KeyError(offset)
+        window = bisect_right(firsts, index) - 1
+        return names[window], index - firsts[window] + past
 
     def where(start: int, end: int) -> tuple[str, int, int]:
         while start < end - 1 and text[start].isspace():
             start += 1
         while end > start + 1 and text[end - 1].isspace():
             end -= 1
-        (wnd, first), (wnd_end, last) = by_start[start], by_end[end]
+        (wnd, first), (wnd_end, last) = token(starts, start, 0), token(ends, end, 1)
         assert wnd == wnd_end, (start, end, wnd, wnd_end)  # windows never cut a span
         return wnd, first, last
 
@@ -195,7 +208,7 @@ class TexteeWriter:
             for mention in line["event_mentions"]:
                 self.outside_arguments += len(mention["outside_arguments"])
                 self.event_arguments += len(mention["event_arguments"])
-            self.handles[split].write(json.dumps(line, ensure_ascii=False) + "\n")
+            self.handles[split].write(_LINE.encode(line) + "\n")
 
     def close(self) -> None:
         for handle in self.handles.values():

@@ -13,13 +13,14 @@ no token, so a span is tagged as its trimmed self.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from itertools import pairwise
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from dataclasses import dataclass
 from collections.abc import Iterable
 
 # A word (letters, digits, underscore) or one punctuation mark; whitespace is never a token.
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_PIECES = re.compile(f"({_TOKEN.pattern})")
 OUTSIDE = "O"
 
 
@@ -45,14 +46,43 @@ class Alignment:
     dropped: list[Span]
 
 
+@dataclass
+class TokenColumns:
+    """An article's tokens as three parallel lists (what the `tokens` and `windows` configs store)."""
+
+    texts: list[str]
+    starts: list[int]
+    ends: list[int]
+
+
+def token_columns(text: str, *, cuts: Iterable[int] = ()) -> TokenColumns:
+    """The tokens of `tokenise` as columns, made without a `Token` object per token.
+
+    The text is split once; a word that crosses a cut is then split there. Only words can
+    cross a cut (a punctuation token is one character), and the pieces of a run of word
+    characters cut at an offset are the words the pattern finds on either side of it, so
+    this gives exactly the tokens of splitting the text at every cut first.
+    """
+    # Split around the tokens: whitespace gaps and tokens alternate, so the running sum of the
+    # pieces' lengths gives every token's start and end.
+    pieces = _PIECES.split(text)
+    texts = pieces[1::2]
+    offsets = list(accumulate(map(len, pieces)))
+    starts, ends = offsets[0:-1:2], offsets[1::2]
+    for cut in sorted({c for c in cuts if 0 < c < len(text)}):
+        index = bisect_right(starts, cut) - 1
+        if index >= 0 and cut < ends[index] and starts[index] < cut:
+            starts.insert(index + 1, cut)
+            ends.insert(index + 1, ends[index])
+            ends[index] = cut
+            texts[index : index + 1] = [text[starts[index] : cut], text[cut : ends[index + 1]]]
+    return TokenColumns(texts, starts, ends)
+
+
 def tokenise(text: str, *, cuts: Iterable[int] = ()) -> list[Token]:
     """Words and punctuation marks of `text`, never crossing any offset in `cuts`."""
-    points = sorted({0, len(text), *(c for c in cuts if 0 < c < len(text))})
-    tokens: list[Token] = []
-    for left, right in pairwise(points):
-        for match in _TOKEN.finditer(text, left, right):
-            tokens.append(Token(match.group(), match.start(), match.end()))
-    return tokens
+    columns = token_columns(text, cuts=cuts)
+    return [Token(*token) for token in zip(columns.texts, columns.starts, columns.ends, strict=True)]
 
 
 def trim(text: str, span: Span) -> Span | None:
@@ -81,25 +111,46 @@ def flat_spans(text: str, spans: Iterable[Span]) -> tuple[list[Span], list[Span]
     return kept, dropped
 
 
+@dataclass
+class ColumnAlignment:
+    """`Alignment` with its tokens as columns."""
+
+    columns: TokenColumns
+    tags: list[str]
+    tagged: list[Span]
+    dropped: list[Span]
+
+
+def align_columns(text: str, spans: Iterable[Span], *, cuts: Iterable[int] = ()) -> ColumnAlignment:
+    """Tokens of `text` (as columns) with one BIO tag each, from character-offset spans.
+
+    `cuts` are further offsets that must be token boundaries (spans BIO drops, event triggers).
+    """
+    kept, dropped = flat_spans(text, spans)
+    columns = token_columns(text, cuts=[*cuts, *(offset for span in kept for offset in (span.start, span.end))])
+    starts, ends = columns.starts, columns.ends
+    tags = [OUTSIDE] * len(starts)
+    for span in kept:
+        first = bisect_left(starts, span.start)
+        # A cut at span.start and a non-space character there guarantee a token starts exactly here.
+        assert starts[first] == span.start, (span, starts[first])
+        tags[first] = f"B-{span.label}"
+        index = first + 1
+        while index < len(starts) and ends[index] <= span.end:
+            tags[index] = f"I-{span.label}"
+            index += 1
+    return ColumnAlignment(columns, tags, kept, dropped)
+
+
 def align(text: str, spans: Iterable[Span], *, cuts: Iterable[int] = ()) -> Alignment:
     """Tokens of `text` with one BIO tag each, from character-offset spans.
 
     `cuts` are further offsets that must be token boundaries (spans BIO drops, event triggers).
     """
-    kept, dropped = flat_spans(text, spans)
-    tokens = tokenise(text, cuts=[*cuts, *(offset for span in kept for offset in (span.start, span.end))])
-    starts = [token.start for token in tokens]
-    tags = [OUTSIDE] * len(tokens)
-    for span in kept:
-        first = bisect_left(starts, span.start)
-        # A cut at span.start and a non-space character there guarantee a token starts exactly here.
-        assert starts[first] == span.start, (span, tokens[first])
-        tags[first] = f"B-{span.label}"
-        index = first + 1
-        while index < len(tokens) and tokens[index].end <= span.end:
-            tags[index] = f"I-{span.label}"
-            index += 1
-    return Alignment(tokens, tags, kept, dropped)
+    found = align_columns(text, spans, cuts=cuts)
+    columns = found.columns
+    tokens = [Token(*token) for token in zip(columns.texts, columns.starts, columns.ends, strict=True)]
+    return Alignment(tokens, found.tags, found.tagged, found.dropped)
 
 
 def spans_from_tags(tokens: list[Token], tags: list[str]) -> list[Span]:

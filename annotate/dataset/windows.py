@@ -21,7 +21,7 @@ from typing import Any
 
 import sentencex
 
-from annotate.dataset.tokens import Span, Token, align
+from annotate.dataset.tokens import Span, Token, TokenColumns, align, align_columns
 
 MAX_WINDOW_TOKENS = 128
 """At most this many tokens per window (well under the 512 subword positions of most encoders)."""
@@ -65,10 +65,17 @@ def article_tokens(document: Mapping[str, Any]) -> tuple[list[Token], list[str],
     return alignment.tokens, alignment.tags, len(alignment.dropped)
 
 
-def _cuttable(tokens: list[Token], spans: Iterable[tuple[int, int]]) -> list[bool]:
+def article_columns(document: Mapping[str, Any]) -> tuple[TokenColumns, list[str], int]:
+    """`article_tokens` with the tokens as columns: made once per article for tokens, windows and TextEE."""
+    spans = [Span(e["start"], e["end"], e["label"]) for e in document["entities"]]
+    cuts = [offset for start, end in protected(document) for offset in (start, end)]
+    alignment = align_columns(document["text"], spans, cuts=cuts)
+    return alignment.columns, alignment.tags, len(alignment.dropped)
+
+
+def _cuttable(starts: list[int], spans: Iterable[tuple[int, int]]) -> list[bool]:
     """For each token index i, whether a window may start at token i (i.e. no span covers the gap)."""
-    allowed = [True] * (len(tokens) + 1)
-    starts = [t.start for t in tokens]
+    allowed = [True] * (len(starts) + 1)
     for start, end in spans:
         # Token i may not start a window when the span began before token i and ends after it starts.
         for i in range(bisect_right(starts, start), bisect_left(starts, end)):
@@ -80,14 +87,20 @@ def windows(
     document: Mapping[str, Any], tokens: list[Token], *, limit: int = MAX_WINDOW_TOKENS, language: str = "en"
 ) -> list[Window]:
     """The article's windows: whole sentences packed up to `limit` tokens, no span cut."""
-    if not tokens:
+    return windows_of(document, [t.start for t in tokens], limit=limit, language=language)
+
+
+def windows_of(
+    document: Mapping[str, Any], starts: list[int], *, limit: int = MAX_WINDOW_TOKENS, language: str = "en"
+) -> list[Window]:
+    """`windows`, from the tokens' start offsets alone."""
+    if not starts:
         return []
-    allowed = _cuttable(tokens, protected(document))
-    starts = [t.start for t in tokens]
+    allowed = _cuttable(starts, protected(document))
     firsts = {bisect_left(starts, offset) for offset in sentence_starts(document["text"], language)}
     sentence_first = sorted(firsts - {0})
-    boundaries = [i for i in sentence_first if i < len(tokens) and allowed[i]]
-    units = list(zip([0, *boundaries], [*boundaries, len(tokens)], strict=False))
+    boundaries = [i for i in sentence_first if i < len(starts) and allowed[i]]
+    units = list(zip([0, *boundaries], [*boundaries, len(starts)], strict=False))
     pieces: list[tuple[int, int]] = []
     for first, last in units:
         pieces += _split_long(first, last, allowed, limit)
@@ -118,10 +131,19 @@ def window_rows(
     document: Mapping[str, Any], tokens: list[Token], tags: list[str], language: str = "en"
 ) -> list[dict[str, Any]]:
     """Rows of the `windows` config for one article (token offsets are offsets into the article)."""
+    columns = TokenColumns([t.text for t in tokens], [t.start for t in tokens], [t.end for t in tokens])
+    return window_rows_of(document, columns, tags, language)
+
+
+def window_rows_of(
+    document: Mapping[str, Any], columns: TokenColumns, tags: list[str], language: str = "en"
+) -> list[dict[str, Any]]:
+    """`window_rows`, from the article's token columns."""
     rows = []
-    for window in windows(document, tokens, language=language):
-        part = tokens[window.first : window.last]
-        start, end = part[0].start, part[-1].end
+    texts, starts, ends = columns.texts, columns.starts, columns.ends
+    for window in windows_of(document, starts, language=language):
+        first, last = window.first, window.last
+        start, end = starts[first], ends[last - 1]
         rows.append(
             {
                 "id": window_id(document["id"], window.index),
@@ -130,10 +152,10 @@ def window_rows(
                 "start": start,
                 "end": end,
                 "text": document["text"][start:end],
-                "tokens": [t.text for t in part],
-                "token_starts": [t.start for t in part],
-                "token_ends": [t.end for t in part],
-                "ner_tags": tags[window.first : window.last],
+                "tokens": texts[first:last],
+                "token_starts": starts[first:last],
+                "token_ends": ends[first:last],
+                "ner_tags": tags[first:last],
             }
         )
     return rows

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from annotate.core.errors import UsageError
 from annotate.core.records import iter_records, write_records
 from annotate.core.workspace import Workspace, slugify
-from annotate.labelstudio.client import Connection, find_project
-from annotate.labelstudio.projects import AnnotationsResult, _account_id, _annotated_by
+from annotate.labelstudio.client import Connection, find_project, list_projects
+from annotate.labelstudio.projects import AnnotationsResult, ensure_account, tasks_annotated_by
 
 if TYPE_CHECKING:
     from annotate.labelstudio.pull import PullResult
@@ -50,15 +50,30 @@ def curation_title(title: str) -> str:
 
 def pass_projects(connection: Connection, title: str) -> list[Any]:
     """The pass projects of a title on the server, in pass order (empty when it is one shared project)."""
-    wanted = {pass_title(title, n): n for n in range(MAX_PASSES)}
     prefix = pass_title(title, 0)[: -len("A")]
-    found: dict[int, Any] = {}
     with connection.errors(f"looking up the passes of {title!r}"):
         listed: Iterable[Any] = connection.client.projects.list(title=prefix, page_size=100)
-        for project in listed:
-            if project.title in wanted:
-                found[wanted[project.title]] = project
+        return _in_pass_order(title, listed)
+
+
+def _in_pass_order(title: str, projects: Iterable[Any]) -> list[Any]:
+    wanted = {pass_title(title, n): n for n in range(MAX_PASSES)}
+    found = {wanted[project.title]: project for project in projects if project.title in wanted}
     return [found[n] for n in sorted(found)]
+
+
+def title_projects(connection: Connection, title: str, *, fields: Iterable[str]) -> tuple[Any | None, list[Any]]:
+    """The project of exactly this title (None when there is none) and its pass projects in pass order,
+    from one listing, with only `fields` of each (see `list_projects`).
+
+    One listing finds both: it asks for the titles containing the title as its pass titles
+    begin with (the title itself, unless a pass title has to shorten it).
+    """
+    title = title.strip()
+    shortened = pass_title(title, 0)[: -len(f"{PASS_MARK}A")]  # a beginning of the title
+    listed = list_projects(connection, shortened, fields=fields)
+    exact = next((project for project in listed if (project.title or "").strip() == title), None)
+    return exact, _in_pass_order(title, listed)
 
 
 def check_passes(count: int) -> None:
@@ -66,13 +81,21 @@ def check_passes(count: int) -> None:
         raise UsageError(f"Blind annotation needs 2 to {MAX_PASSES} annotators per task, not {count}.")
 
 
-def pass_count(connection: Connection, title: str, annotators_per_task: int | None, *, forced: bool) -> int:
+def pass_count(
+    connection: Connection,
+    title: str,
+    annotators_per_task: int | None,
+    *,
+    forced: bool,
+    found: list[Any] | None = None,
+) -> int:
     """How many passes a push of this title makes: 0 for one shared project.
 
     A title that has passes on the server keeps them (more can be added, none taken away);
-    a new one gets a pass per annotator when more than one labels each task.
+    a new one gets a pass per annotator when more than one labels each task. `found` is
+    the title's pass projects when the caller has just listed them.
     """
-    existing = len(pass_projects(connection, title))
+    existing = len(pass_projects(connection, title) if found is None else found)
     if existing:
         wanted = annotators_per_task or existing
         if wanted < existing:
@@ -133,12 +156,12 @@ def _pass_for(workspace: Workspace, connection: Connection, results: list[PushRe
     """The pass a recorded annotation pass by this account goes to: where the account already works,
     else the first pass nobody has annotated in."""
 
-    user_id = _account_id(workspace, connection, email, AnnotationsResult(file="", annotator=email))
+    user_id = ensure_account(workspace, connection, email, AnnotationsResult(file="", annotator=email))
     untouched = None
     for number, result in enumerate(results):
         with connection.errors(f"reading the project {result.title!r}"):
             annotations = connection.client.projects.get(id=result.project_id).total_annotations_number or 0
-        if annotations and _annotated_by(connection, result.project_id, user_id):
+        if annotations and tasks_annotated_by(connection, result.project_id, user_id):
             return number
         if not annotations and untouched is None:
             untouched = number

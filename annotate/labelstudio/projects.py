@@ -101,6 +101,21 @@ class Task:
 # --- the project ----------------------------------------------------------------------------
 
 
+PROJECT_FIELDS = (
+    "id",
+    "title",
+    "label_config",
+    "expert_instruction",
+    "show_instruction",
+    "maximum_annotations",
+    "task_number",
+)
+"""The fields of a project that `ensure_project` compares and push reads (its task count)."""
+
+LOOK_UP: Any = object()
+"""`ensure_project(found=LOOK_UP)`: the project is looked up by its title first."""
+
+
 def ensure_project(
     connection: Connection,
     title: str,
@@ -108,26 +123,41 @@ def ensure_project(
     label_config: str,
     instructions_html: str,
     annotators_per_task: int | None = None,
+    found: Any = LOOK_UP,
 ) -> tuple[Any, bool]:
-    """The project with this title, created or brought up to date; and whether it was created."""
+    """The project with this title, created or brought up to date; and whether it was created.
+
+    `found` is the project of this title as the caller listed it just now (None: there is none),
+    saving the look-up; when the listing carried every field of `PROJECT_FIELDS` it is not
+    read again.
+    """
     client = connection.client
     settings: dict[str, Any] = {"expert_instruction": instructions_html, "show_instruction": True}
     if annotators_per_task is not None:
         settings["maximum_annotations"] = annotators_per_task
-    existing = find_project(connection, title)
+    existing = find_project(connection, title) if found is LOOK_UP else found
     if existing is None:
         with connection.errors(f"creating the project {title!r}"):
             made = client.projects.create(title=title, label_config=label_config, request_options=NO_RETRY, **settings)
         return made, True
+    if found is not LOOK_UP and all(getattr(existing, name, None) is not None for name in PROJECT_FIELDS):
+        return _brought_up_to_date(connection, title, existing, label_config, settings), False
     with connection.errors(f"reading the project {title!r}"):
         current = client.projects.get(id=existing.id)
+    return _brought_up_to_date(connection, title, current, label_config, settings), False
+
+
+def _brought_up_to_date(
+    connection: Connection, title: str, current: Any, label_config: str, settings: dict[str, Any]
+) -> Any:
+    """The project as read, after sending what differs from `label_config` and `settings` (nothing when all agree)."""
     if (current.label_config or "").strip() != label_config.strip():  # Label Studio drops the final newline
         _check_label_config(connection, current, label_config)
         settings["label_config"] = label_config
     if _settings_differ(current, settings):
         with connection.errors(f"updating the project {title!r}"):
-            client.projects.update(id=existing.id, **settings)
-    return current, False
+            connection.client.projects.update(id=current.id, **settings)
+    return current
 
 
 def _settings_differ(project: Any, settings: dict[str, Any]) -> bool:
@@ -136,7 +166,13 @@ def _settings_differ(project: Any, settings: dict[str, Any]) -> bool:
 
 
 def ensure_scheme_project(
-    connection: Connection, workspace: Workspace, scheme: Scheme, title: str, *, annotators_per_task: int | None = None
+    connection: Connection,
+    workspace: Workspace,
+    scheme: Scheme,
+    title: str,
+    *,
+    annotators_per_task: int | None = None,
+    found: Any = LOOK_UP,
 ) -> tuple[Any, bool]:
     """`ensure_project` with the scheme's label config and the guidelines as instructions: an annotation project."""
     return ensure_project(
@@ -145,6 +181,7 @@ def ensure_scheme_project(
         label_config=derive.label_config(scheme),
         instructions_html=instructions(workspace, scheme),
         annotators_per_task=annotators_per_task,
+        found=found,
     )
 
 
@@ -352,7 +389,7 @@ def _upload(
 # --- recorded annotations ------------------------------------------------------------------
 
 
-def _account_id(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
+def ensure_account(workspace: Workspace, connection: Connection, email: str, result: AnnotationsResult) -> int:
     """The user id of the account with this e-mail, created (invite link, first-login password) if missing."""
     def find() -> int | None:
         with connection.errors("listing the accounts"):
@@ -368,7 +405,7 @@ def _account_id(workspace: Workspace, connection: Connection, email: str, result
     return found
 
 
-def _annotated_by(connection: Connection, project_id: int, user_id: int) -> set[int]:
+def tasks_annotated_by(connection: Connection, project_id: int, user_id: int) -> set[int]:
     """Ids of the project's tasks that already hold an annotation by this account."""
     done: set[int] = set()
     with connection.errors(f"listing the annotations of project {project_id}"):
@@ -392,9 +429,9 @@ def import_annotations(
     on_progress: ProgressCallback | None = None,
 ) -> None:
     """Import recorded canonical records as `result.annotator`'s annotations on the tasks of their articles."""
-    user_id = _account_id(workspace, connection, result.annotator, result)
+    user_id = ensure_account(workspace, connection, result.annotator, result)
     tasks = project_tasks(connection, project_id, with_text=True)
-    already = _annotated_by(connection, project_id, user_id)
+    already = tasks_annotated_by(connection, project_id, user_id)
     ready = _sort_records(lines, tasks, scheme, result, lambda task: task.id in already)
     if on_progress:
         on_progress(Progress(Stage.annotations, 0, len(ready)))

@@ -50,6 +50,15 @@ def pseudonym(key: bytes, who: str) -> str:
     return hmac.new(key, who.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
 
 
+def load_mapping(workspace: Workspace) -> dict[str, str]:
+    """The private pseudonym → identity (e-mail or user id) map; empty when there is none yet."""
+    try:
+        data = json.loads((workspace.private_dir() / MAPPING_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged mapping is rebuilt from the next pulls; the pseudonyms do not change
+    return data if isinstance(data, dict) else {}
+
+
 class Pseudonyms:
     """Turns `completed_by` values into pseudonyms and remembers, locally, whom each stands for."""
 
@@ -58,17 +67,8 @@ class Pseudonyms:
         self.key = load_key(workspace)
         self.emails = dict(emails or {})
         self.path = workspace.private_dir() / MAPPING_FILE
-        self.mapping: dict[str, str] = self._load()
+        self.mapping: dict[str, str] = load_mapping(workspace)
         self._added = False
-
-    def _load(self) -> dict[str, str]:
-        if not self.path.exists():
-            return {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}  # a damaged mapping is rebuilt from the next pulls; the pseudonyms do not change
-        return data if isinstance(data, dict) else {}
 
     def __call__(self, user: Any) -> str:
         who = identity(user, self.emails)

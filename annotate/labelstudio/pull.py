@@ -235,6 +235,10 @@ class Checkpoint:
     created_at: str | None = None
     """When the server project was created: with its id, what tells it from a project made anew."""
 
+    def unchanged(self, task: Mapping[str, Any]) -> bool:
+        """Whether a task listed now is as the last pull converted it (the next pull leaves it alone)."""
+        return self.tasks.get(str(task.get("id"))) == str(task.get("updated_at"))
+
     @staticmethod
     def path(workspace: Workspace, slug: str) -> Path:
         return workspace.project_state(slug) / STATE_FILE

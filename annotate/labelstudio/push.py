@@ -17,10 +17,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from label_studio_sdk.core.api_error import ApiError
+from label_studio_sdk.core.request_options import RequestOptions
 
 from annotate.core.corpus import Article, Refusal
 from annotate.core.corpus_index import CorpusEntry, corpus_entries
@@ -33,6 +34,7 @@ from annotate.labelstudio import passes
 from annotate.labelstudio.client import Connection, connect
 from annotate.labelstudio.projects import (
     NO_RETRY,
+    PROJECT_FIELDS,
     AnnotationsResult,
     PredictionsResult,
     Stage,
@@ -160,8 +162,11 @@ def _push(
     lines = read_prediction_lines(Path(predictions)) if predictions else None
     recorded = read_prediction_lines(Path(annotations)) if annotations else None
     connection = connect(workspace)
+    # One listing finds the project and tells whether the title is pushed in passes, with only the
+    # fields the checks below compare; a project it finds whole is not read again.
+    found, pass_projects = passes.title_projects(connection, title, fields=PROJECT_FIELDS)
     if blind is not False:
-        count = passes.pass_count(connection, title, annotators_per_task, forced=blind is True)
+        count = passes.pass_count(connection, title, annotators_per_task, forced=blind is True, found=pass_projects)
         if count:
             options: dict[str, Any] = {"predictions": predictions, "model_version": model_version}
             options |= {"annotations": annotations}
@@ -169,7 +174,7 @@ def _push(
             return passes.push_passes(workspace, connection, title, count, push=push, **options)
     articles, broken = corpus_entries(workspace)  # unchanged files are not parsed again
     remote, created = ensure_scheme_project(
-        connection, workspace, scheme, title, annotators_per_task=annotators_per_task
+        connection, workspace, scheme, title, annotators_per_task=annotators_per_task, found=found
     )
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     cache = workspace.project_state(slug) / TASK_CACHE
@@ -219,22 +224,31 @@ def _fingerprint(connection: Connection, project_id: int, count: int | None = No
     query = json.dumps({"ordering": ["-tasks:id"]})
     with connection.errors(f"reading the task count of project {project_id}"):
         if count is None:
-            count = connection.client.projects.get(id=project_id).task_number or 0
+            # Only the task count: Label Studio then skips counting the annotations of every task.
+            lean: RequestOptions = {"additional_query_parameters": {"include": "task_number"}}
+            count = connection.client.projects.get(id=project_id, request_options=lean).task_number or 0
         newest: Iterable[Any] = connection.client.tasks.list(project=project_id, page_size=1, include="id", query=query)
         last = next(iter(newest), None)
     return [count, last.id if last else 0]
 
 
+class _Known(NamedTuple):
+    """A task as the saved map knows it (all that sorting the corpus needs; lighter than a `Task`)."""
+
+    id: int
+    text_sha256: str
+
+
 def _known_tasks_and_fingerprint(
     connection: Connection, project_id: int, cache: Path, count: int | None = None
-) -> tuple[dict[str, Task], list[int] | None]:
+) -> tuple[Mapping[str, Task | _Known], list[int] | None]:
     """The project's tasks by article id: from the last push's map while no task was added or deleted since
     (with the fingerprint that showed it), else listed from the server, every page (with None)."""
     try:
         saved = json.loads(cache.read_text(encoding="utf-8"))
         fingerprint = _fingerprint(connection, project_id, count) if saved.get("project_id") == project_id else None
         if fingerprint is not None and saved.get("fingerprint") == fingerprint:
-            return {a: Task(t, sha, None, set()) for a, (t, sha) in saved["tasks"].items()}, fingerprint
+            return {a: _Known(t, sha) for a, (t, sha) in saved["tasks"].items()}, fingerprint
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return project_tasks(connection, project_id), None
@@ -244,7 +258,7 @@ def _remember_tasks(
     connection: Connection,
     project_id: int,
     cache: Path,
-    known: dict[str, Task],
+    known: Mapping[str, Task | _Known],
     new: list[CorpusEntry],
     result: PushResult,
 ) -> None:
@@ -262,7 +276,9 @@ def _remember_tasks(
         cache.unlink(missing_ok=True)  # the server went away: the next push lists the tasks
 
 
-def _sort_entries(entries: list[CorpusEntry], tasks: dict[str, Task], result: PushResult) -> list[CorpusEntry]:
+def _sort_entries(
+    entries: list[CorpusEntry], tasks: Mapping[str, Task | _Known], result: PushResult
+) -> list[CorpusEntry]:
     """Entries without a task, to import; the others go to `skipped` or, if their text changed, `changed`.
 
     Only the files of changed articles are read (for their titles)."""

@@ -311,19 +311,41 @@ def _wait_until_up(
 
 
 def _terminate(pid: int, grace: float = 20.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+    """Stop the server's process group: Ctrl-C first, so Label Studio exits the way it means to, then a kill.
+
+    SIGINT is what Django's server takes as "quit": it leaves its serving loop and Python exits
+    normally, closing the SQLite database. A server that is still there after `grace` seconds
+    gets SIGTERM, then SIGKILL.
+    """
+    for sign, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 5.0)):
+        try:
+            os.killpg(pid, sign)
+        except ProcessLookupError:
+            return
+        if _wait_gone(pid, wait):
+            return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    _wait_gone(pid, 5.0)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """Whether the process group of `pid` ended within `timeout` seconds.
+
+    A server started by this very process (the test fixtures, `make demo`) stays in the process
+    table after it exited, until it is reaped: reap it here, or it would look alive until the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # only our own child can be reaped; init reaps the others
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def stop(workspace: Workspace) -> ServerStatus:

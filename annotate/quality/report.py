@@ -3,8 +3,9 @@
 `save_report` writes both files; the library's `agreement()` only computes. Charts are
 drawn here as SVG text so the page opens anywhere, offline, with no script at all: bars
 of F1 per entity label, event type, role and annotator against the gold, the label
-confusion as a heat map, and the articles with the lowest agreement linked to their Label
-Studio task. Every figure carries its confidence interval and the name of its definition.
+confusion as a heat map, and the articles with the lowest agreement with their Label
+Studio task (a link, unless the server was on a loopback address no other machine
+reaches). Every figure carries its confidence interval and the name of its definition.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from annotate.core.urls import only_this_machine
 from annotate.core.workspace import slugify
 from annotate.quality.agreement import AgreementReport
 
@@ -236,12 +238,39 @@ def _attributes_table(attributes: dict[str, Any]) -> str:
 def _articles_table(articles: list[dict[str, Any]]) -> str:
     if not articles:
         return '<p class="muted">No article was annotated by two annotators yet.</p>'
-    rows = []
-    for article in articles[:LOWEST_ARTICLES]:
-        name = escape(article.get("title") or article["article_id"])
-        link = f'<a class="task" href="{escape(article["url"])}">{name}</a>' if article.get("url") else name
-        rows.append((link, article["annotators"], article))
-    return _table("Article (opens the task in Label Studio)", "Annotators", ARTICLE_COLUMNS, rows, "articles")
+    shown = articles[:LOWEST_ARTICLES]
+    rows = [(_article_cell(article), article["annotators"], article) for article in shown]
+    linked = any(_reachable(article.get("url")) for article in shown)
+    heading = "Article (opens the task in Label Studio)" if linked else "Article and its Label Studio task"
+    table = _table(heading, "Annotators", ARTICLE_COLUMNS, rows, "articles")
+    local = sorted({_server_of(a["url"]) for a in shown if a.get("url") and not _reachable(a["url"])})
+    if not local:
+        return table
+    where = ", ".join(escape(server) for server in local)
+    return table + (
+        f'<p class="muted local">Tasks are shown by number, not linked: the report was made with the Label Studio '
+        f"at {where}, an address only the machine that made it reaches. There, a task is "
+        "…/projects/&lt;project&gt;/data?task=&lt;number&gt;.</p>"
+    )
+
+
+def _article_cell(article: dict[str, Any]) -> str:
+    """The article's title, linked to its task only where any reader can follow the link; else the task number."""
+    name = escape(article.get("title") or article["article_id"])
+    url, task = article.get("url"), article.get("task_id")
+    if _reachable(url):
+        return f'<a class="task" href="{escape(str(url))}">{name}</a>'
+    if task is None:
+        return name
+    return f'{name} <span class="task muted">task {escape(str(task))}</span>'
+
+
+def _reachable(url: Any) -> bool:
+    return isinstance(url, str) and bool(url) and not only_this_machine(url)
+
+
+def _server_of(url: str) -> str:
+    return url.split("/projects/", 1)[0]
 
 
 def _gamma_note(overall: dict[str, Any]) -> str:

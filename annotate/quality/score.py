@@ -219,7 +219,7 @@ def _folder_rows(path: Path, split: str) -> list[dict[str, Any]]:
     return [{k: _named(data.features[k], v) for k, v in row.items()} for row in data]
 
 
-def _record_of(row: dict[str, Any], attributes: Iterable[str]) -> dict[str, Any]:
+def row_as_record(row: dict[str, Any], attributes: Iterable[str]) -> dict[str, Any]:
     """A prediction row (documents form or canonical record) as a canonical-record-like dict."""
     names = set(attributes)
     events = []
@@ -257,7 +257,7 @@ class _Checker:
         seen: dict[str, int] = {}
         records = []
         for number, row in enumerate(rows, 1):
-            record = _record_of(row, self.attributes)
+            record = row_as_record(row, self.attributes)
             article = record["article_id"]
             where = f"row {number} (article {article})"
             if article in ("None", ""):
@@ -513,8 +513,8 @@ def _human(gold: Gold, *, seed: int, resamples: int) -> dict[str, dict[str, Any]
     attributes = list(gold.ontology["attributes"])
     vs_gold, pairs = Scored(), Scored()
     for article, document in sorted(gold.documents.items()):
-        records = [_record_of(r, attributes) for r in gold.annotations.get(article, [])]
-        reference = _record_of(document, attributes)
+        records = [row_as_record(r, attributes) for r in gold.annotations.get(article, [])]
+        reference = row_as_record(document, attributes)
         if records:
             joined = Comparison()
             for record in records:
@@ -562,7 +562,7 @@ def score(
     scored = Scored()
     for article, document in sorted(gold.documents.items()):
         hypothesis = records.get(article, {"article_id": article, "entities": [], "events": []})
-        scored.comparisons.append(compare_records(_record_of(document, attributes), hypothesis, defaults))
+        scored.comparisons.append(compare_records(row_as_record(document, attributes), hypothesis, defaults))
         scored.articles.append(article)
     report = ScoreReport(
         system=name,

@@ -11,7 +11,6 @@ local half is still given and the answer says the server did not.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from annotate.core.records import iter_records
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, slugify
 from annotate.labelstudio.passes import MAX_PASSES, curation_title, pass_title
-from annotate.labelstudio.pseudonyms import MAPPING_FILE, identity, load_key, pseudonym
+from annotate.labelstudio.pseudonyms import identity, load_key, load_mapping, pseudonym
 from annotate.labelstudio.pull import Checkpoint
 from annotate.labelstudio.taskquery import parse_task_page, task_query
 from annotate.labelstudio.passes import pass_projects
@@ -135,19 +134,11 @@ def _configured_url(workspace: Workspace) -> str | None:
         return None
 
 
-def _mapping(workspace: Workspace) -> dict[str, str]:
-    try:
-        data = json.loads((workspace.private_dir() / MAPPING_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _local_annotators(
     workspace: Workspace, records: list[dict[str, Any]], quarantine: list[dict[str, Any]]
 ) -> dict[str, AnnotatorStatus]:
     """Per pseudonym, from the last pull; e-mails from the private pseudonym map."""
-    mapping = _mapping(workspace)
+    mapping = load_mapping(workspace)
     found: dict[str, AnnotatorStatus] = {}
 
     def of(name: str) -> AnnotatorStatus:
@@ -199,13 +190,13 @@ def _server(
         tasks = _light_tasks(connection, remote.id)
         server.tasks = max(server.tasks, len(tasks))
         checkpoint = checkpoints.get(remote.title)
-        known = checkpoint.tasks if checkpoint and checkpoint.project_id == remote.id else {}
+        pulled = checkpoint if checkpoint and checkpoint.project_id == remote.id else None
         for task in tasks:
             done = int(task.get("total_annotations") or 0)
             server.annotations += done
             server.skipped += int(task.get("cancelled_annotations") or 0)
             server.done_towards_overlap += min(done, cap)
-            server.changed_since_pull += known.get(str(task["id"])) != str(task.get("updated_at"))
+            server.changed_since_pull += not (pulled and pulled.unchanged(task))
             per_user.update(set(task.get("annotators") or []))
     _add_accounts(workspace, connection, per_user, annotators)
     server.disputes_open, server.disputes_settled = _disputes(connection, title)

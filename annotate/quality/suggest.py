@@ -38,7 +38,7 @@ from annotate.core.scheme import current_scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.validate import validate_record
 from annotate.core.workspace import Workspace, write_private
-from annotate.quality.score import ScoreReport, _record_of, load_gold, resolve_version, score
+from annotate.quality.score import ScoreReport, row_as_record, load_gold, resolve_version, score
 from annotate.quality.status import title_projects
 from annotate.labelstudio.push import NO_RETRY
 from annotate.labelstudio.client import connect
@@ -191,7 +191,7 @@ def suggest(
             continue
         gold = load_gold(folder, split, workspace)
         names = list(gold.ontology["attributes"])
-        records += [_record_of(doc, names) for doc in gold.documents.values()]
+        records += [row_as_record(doc, names) for doc in gold.documents.values()]
         learnt[split] = len(gold.documents)
     if not records:
         raise SuggestError(
