@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 
 
 from annotate.core.errors import (
