@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from annotate.core.workspace import atomic_writer
 
@@ -36,6 +36,8 @@ class Entry:
     """`str()` of the record's `annotation_id`, as the merge compares them."""
     length: int
     """Bytes of the line, its newline included."""
+    line: str = field(default="", compare=False, repr=False)
+    """The index line this entry was read from, as `entry_line` wrote it ("" when not read from an index)."""
 
 
 def _stamp(path: Path) -> dict[str, int]:
@@ -48,90 +50,118 @@ def entry_line(task_id: Any, annotation_id: Any, length: int) -> str:
     return json.dumps([task_id, str(annotation_id), length]) + "\n"
 
 
-def _header(index: Path) -> dict[str, Any] | None:
-    try:
-        with index.open("rb") as handle:
-            first = handle.readline()
-        found = json.loads(first)
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) and found.get("version") == VERSION else None
-
-
 def matches(index: Path, records: Path) -> bool:
-    """True when `index` was written for `records` as the file is now, and every line of it is sound.
+    """True when `index` was written for `records` as the file is now, and every line of it is sound."""
+    return load(index, records) is not None
 
-    Reads the index once (not the records): its lines must be as many as it says, each well formed,
-    and their lengths must add up to the records file's size.
+
+def load(index: Path, records: Path) -> list[Entry] | None:
+    """The entries of `index` in line order when it `matches` `records`, else None; one read of the index.
+
+    Its lines must be as many as it says, each well formed, and their lengths must add up to the
+    records file's size (the records themselves are not read).
     """
-    header = _header(index)
     try:
         stamp = _stamp(records)
-    except OSError:
-        return False
-    if header is None or header.get("stamp") != stamp or not isinstance(header.get("lines"), int):
-        return False
-    count = total = 0
-    try:
-        for entry in _entries(index):
-            count += 1
-            total += entry.length
-    except (OSError, ValueError):
-        return False
-    return count == header["lines"] and total == stamp["bytes"]
-
-
-def _entries(index: Path) -> Iterator[Entry]:
-    with index.open("rb") as handle:
-        handle.readline()  # the header
-        for raw in handle:
-            value = json.loads(raw)
+        with index.open("rb") as handle:
+            header = json.loads(handle.readline())
             if (
-                not isinstance(value, list)
-                or len(value) != 3
-                or not isinstance(value[1], str)
-                or type(value[2]) is not int
-                or value[2] < 2
+                not isinstance(header, dict)
+                or header.get("version") != VERSION
+                or header.get("stamp") != stamp
+                or not isinstance(header.get("lines"), int)
             ):
-                raise ValueError("not an index line")
-            yield Entry(value[0], value[1], value[2])
+                return None
+            found = [_entry(raw) for raw in handle]
+    except (OSError, ValueError):
+        return None
+    if len(found) != header["lines"] or sum(entry.length for entry in found) != stamp["bytes"]:
+        return None
+    return found
 
 
-def entries(index: Path) -> Iterator[Entry]:
-    """The entries of an index that `matches` its records file, in line order."""
-    return _entries(index)
+def _entry(raw: bytes) -> Entry:
+    value = json.loads(raw)
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not isinstance(value[1], str)
+        or type(value[2]) is not int
+        or value[2] < 2
+        or not raw.endswith(b"\n")
+    ):
+        raise ValueError("not an index line")
+    return Entry(value[0], value[1], value[2], raw.decode("utf-8"))
 
 
-def indexed_lines(index: Path, records: Path) -> Iterator[tuple[Entry, bytes]]:
-    """Each line of `records` (bytes, newline included) with its entry; for an index that `matches` it."""
+BLOCK = 1 << 22
+"""Bytes of consecutive kept lines read (and written) at once at most, unless one line is longer."""
+
+
+def kept_blocks(
+    records: Path, found: Sequence[Entry], keep: Callable[[Entry], bool]
+) -> Iterator[tuple[bytes, str, int]]:
+    """Runs of consecutive lines of `records` whose entry `keep`s, each read in one call: (lines, index lines, count).
+
+    For the entries `load` gave for `records`. Every line is checked: it ends where its entry's
+    length says, in a newline, and holds no other newline.
+    """
     with records.open("rb") as handle:
-        for entry in _entries(index):
-            raw = handle.read(entry.length)
-            if len(raw) != entry.length or not raw.endswith(b"\n") or b"\n" in raw[:-1]:
-                raise ValueError(f"{records} does not have the lines its index says")
-            yield entry, raw
+        run: list[Entry] = []
+        start = size = offset = 0
+        for entry in found:
+            if keep(entry):
+                if run and size + entry.length > BLOCK:
+                    yield _block(handle, records, start, size, run)
+                    run = []
+                if not run:
+                    start, size = offset, 0
+                run.append(entry)
+                size += entry.length
+            elif run:
+                yield _block(handle, records, start, size, run)
+                run = []
+            offset += entry.length
+        if run:
+            yield _block(handle, records, start, size, run)
+
+
+def _block(handle: BinaryIO, records: Path, start: int, size: int, run: list[Entry]) -> tuple[bytes, str, int]:
+    handle.seek(start)
+    raw = handle.read(size)
+    sound = len(raw) == size and raw.count(b"\n") == len(run)
+    end = 0
+    for entry in run:
+        end += entry.length
+        sound = sound and raw[end - 1] == 0x0A  # with the count above: each line ends there, no other newline
+    if not sound:
+        raise ValueError(f"{records} does not have the lines its index says")
+    index_lines = "".join(entry.line or entry_line(entry.task_id, entry.annotation_id, entry.length) for entry in run)
+    return raw, index_lines, len(run)
 
 
 def forget(index: Path) -> None:
     index.unlink(missing_ok=True)
 
 
-def write_indexed(records: Path, index: Path, lines: Iterable[tuple[bytes, str]]) -> int:
-    """Write `records` atomically from (UTF-8 line, index line) pairs, then its index; return the count.
+def write_indexed(records: Path, index: Path, blocks: Iterable[tuple[bytes, str, int]]) -> int:
+    """Write `records` atomically from (UTF-8 lines, their index lines, how many) blocks, then its index.
+
+    Returns the number of lines written.
 
     The index is written only once the records file is in place; a pull stopped between the two
     leaves the old index, whose stamp no longer matches the new file (read in full next time).
-    `lines` may read the old index: it is replaced only after they are all written.
+    `blocks` may read the old index: it is replaced only after they are all written.
     """
     body = index.with_name(f".{index.name}.body")
     count = 0
     try:
         with atomic_writer(records) as handle, body.open("w", encoding="utf-8") as entries_out:
             raw = handle.buffer  # the lines are UTF-8 already: written as they are, never decoded
-            for line, entry in lines:
-                raw.write(line)
-                entries_out.write(entry)
-                count += 1
+            for lines, entries_text, lines_count in blocks:
+                raw.write(lines)
+                entries_out.write(entries_text)
+                count += lines_count
         header = {"version": VERSION, "stamp": _stamp(records), "lines": count}
         with atomic_writer(index, private=True) as out, body.open(encoding="utf-8") as source:
             out.write(json.dumps(header, sort_keys=True) + "\n")

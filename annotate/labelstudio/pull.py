@@ -321,9 +321,9 @@ class _Batch(Conversion):
         """
         self.close()
         records, quarantine = result.records_path, result.quarantine_path
-        indexed = line_index.matches(self.index, records)
+        indexed = line_index.load(self.index, records)  # the index, read once; None when it does not match
         if replace_all:
-            for path in (records, quarantine) if not indexed else (quarantine,):
+            for path in (records, quarantine) if indexed is None else (quarantine,):
                 self._set_aside(path, aside, result)
         removed = [*self._dropped_records(records, replace_all, indexed), *self._dropped(quarantine, replace_all)]
         if not new_project:
@@ -355,48 +355,53 @@ class _Batch(Conversion):
     def _kept(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         return (record for record in self._lines(path, replace_all) if self._stays(record, replace_all))
 
-    def _kept_lines(self, path: Path, replace_all: bool, indexed: bool) -> Iterator[tuple[bytes, str]]:
-        """(line, index line) of each kept record: copied through the index, or parsed and written again."""
+    def _kept_lines(
+        self, path: Path, replace_all: bool, indexed: list[line_index.Entry] | None
+    ) -> Iterator[tuple[bytes, str, int]]:
+        """(lines, index lines, count) of the kept records: runs copied through the index, or each parsed again."""
         if replace_all:
             return
-        if indexed:
-            for entry, raw in line_index.indexed_lines(self.index, path):
-                if self._entry_stays(entry, replace_all):
-                    yield raw, line_index.entry_line(entry.task_id, entry.annotation_id, entry.length)
+        if indexed is not None:
+            yield from line_index.kept_blocks(path, indexed, lambda entry: self._entry_stays(entry, replace_all))
             return
         for record in self._kept(path, replace_all):
             line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-            yield line, line_index.entry_line(record.get("task_id"), record.get("annotation_id"), len(line))
+            yield line, line_index.entry_line(record.get("task_id"), record.get("annotation_id"), len(line)), 1
 
-    def _new_lines(self) -> Iterator[tuple[bytes, str]]:
+    def _new_lines(self) -> Iterator[tuple[bytes, str, int]]:
         """The records of this pull with their index lines, as `add` wrote them."""
         with self.records_tmp.open("rb") as lines, self.entries_tmp.open(encoding="utf-8") as entries:
-            yield from zip(lines, entries, strict=True)
+            for line, entry in zip(lines, entries, strict=True):
+                yield line, entry, 1
 
     def _dropped(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         for record in self._lines(path, replace_all):
             if not self._stays(record, replace_all) and str(record.get("annotation_id")) not in self.annotation_ids:
                 yield {"file": path.name, "record": record}
 
-    def _dropped_records(self, path: Path, replace_all: bool, indexed: bool) -> Iterator[dict[str, Any]]:
+    def _dropped_records(
+        self, path: Path, replace_all: bool, indexed: list[line_index.Entry] | None
+    ) -> Iterator[dict[str, Any]]:
         """Records of the records file whose annotation is gone; through the index only those lines are read."""
-        if not indexed:
+        if indexed is None:
             yield from self._dropped(path, replace_all)
             return
         with path.open("rb") as handle:
             offset = 0
-            for entry in line_index.entries(self.index):
+            for entry in indexed:
                 if not self._entry_stays(entry, replace_all) and entry.annotation_id not in self.annotation_ids:
                     handle.seek(offset)
                     yield {"file": path.name, "record": load_json(handle.read(entry.length))}
                 offset += entry.length
 
-    def _refuse_wholesale(self, result: PullResult, replace_all: bool, removed: int, indexed: bool) -> None:
+    def _refuse_wholesale(
+        self, result: PullResult, replace_all: bool, removed: int, indexed: list[line_index.Entry] | None
+    ) -> None:
         """No earlier record kept or brought back, yet some removed: the server forgot them, not the annotators."""
         if not removed or not result.records_path.exists():
             return
-        if indexed:
-            for entry in line_index.entries(self.index):
+        if indexed is not None:
+            for entry in indexed:
                 if self._entry_stays(entry, replace_all) or entry.annotation_id in self.annotation_ids:
                     return
         else:
