@@ -12,6 +12,8 @@ import json
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from annotate.core.workspace import slugify
 from annotate.labelstudio import pull as pull_lib
 from annotate.labelstudio.pull import STATE_FILE, pull
@@ -115,3 +117,35 @@ def test_a_records_file_edited_by_hand_is_read_in_full_and_keeps_the_edit(
     pull(workspace, project=unique_title)  # the index written by that pull matches again
     assert records not in scanned
     assert records.read_text(encoding="utf-8").splitlines(keepends=True) == lines
+
+
+def test_kept_lines_copied_in_runs_are_the_lines_kept_and_a_line_not_where_its_index_says_is_refused(
+    tmp_path, monkeypatch
+):
+    from annotate.core import line_index
+
+    records, index = tmp_path / "records.jsonl", tmp_path / "records.index"
+    lines = [
+        (json.dumps({"task_id": n, "text": "é" * (n % 7) * 9}, ensure_ascii=False) + "\n").encode() for n in range(40)
+    ]
+    line_index.write_indexed(
+        records, index, ((line, line_index.entry_line(n, f"a{n}", len(line)), 1) for n, line in enumerate(lines))
+    )
+    found = line_index.load(index, records)
+    assert found is not None and [entry.task_id for entry in found] == list(range(40))
+    gone = {0, 5, 6, 17, 39}
+    monkeypatch.setattr(line_index, "BLOCK", 150)  # runs longer than this are cut into several reads
+    copied = list(line_index.kept_blocks(records, found, lambda entry: entry.task_id not in gone))
+    assert len(copied) > 4  # more runs than the gaps alone make
+    assert b"".join(block for block, _, _ in copied) == b"".join(l for n, l in enumerate(lines) if n not in gone)
+    assert "".join(text for _, text, _ in copied) == "".join(
+        line_index.entry_line(n, f"a{n}", len(l)) for n, l in enumerate(lines) if n not in gone
+    )
+    assert sum(count for _, _, count in copied) == 35
+
+    shifted = bytearray(records.read_bytes())
+    shifted[len(lines[0]) - 1 : len(lines[0]) + 1] = b" \n"  # the first line now ends one byte late
+    records.write_bytes(bytes(shifted))
+    assert line_index.load(index, records) is None  # rewritten: the index no longer matches
+    with pytest.raises(ValueError):
+        list(line_index.kept_blocks(records, found, lambda entry: True))
