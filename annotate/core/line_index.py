@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,14 @@ def load(index: Path, records: Path) -> list[Entry] | None:
     return found
 
 
+_PLAIN = re.compile(rb'\[(-?(?:0|[1-9][0-9]*)), "([\x20\x21\x23-\x5b\x5d-\x7e]*)", ([1-9][0-9]*)\]\n')
+"""An index line as `entry_line` writes it for an integer task id: read without the JSON parser, to the same values."""
+
+
 def _entry(raw: bytes) -> Entry:
+    plain = _PLAIN.fullmatch(raw)
+    if plain is not None and int(plain[3]) >= 2:
+        return Entry(int(plain[1]), plain[2].decode("ascii"), int(plain[3]), raw.decode("ascii"))
     value = json.loads(raw)
     if (
         not isinstance(value, list)
