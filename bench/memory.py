@@ -2,7 +2,9 @@
 
 Prints JSON: `base_kb`, the resident set just before the operation (every module it
 needs already imported, so imports do not count), and `peak_kb`, the peak resident set
-of this program (VmHWM). The operation's own memory is peak − base. Not getrusage's
+of this program (VmHWM), plus, for a pull that converted in a second process, that
+process's peak above its resident set after its imports. The operation's own memory is
+peak − base. Not getrusage's
 ru_maxrss: Linux carries it across exec, so a child started from the large benchmark
 process would report the parent's peak. RSS,
 not tracemalloc: publish's parquet buffers live in Arrow's C++ allocator, which
@@ -44,6 +46,12 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(f"unknown operation {operation!r}: give pull or publish")
     peak = _status_kb("VmHWM")  # the high-water mark of this program's own memory, in kB
+    if operation == "pull":
+        from annotate.labelstudio import convert
+
+        # A full pull converts in a second process: what that process used above its own imports counts too.
+        aside = convert.last_memory_kb
+        peak += aside[1] - aside[0] if aside else 0
     print(json.dumps({"base_kb": base, "peak_kb": peak}))
 
 

@@ -2,9 +2,10 @@
 
 Run as `python tests/publish_paused.py MARKER publish --version 1.0.0`: the command runs as
 the `annotate` script runs it, except that once the first row group is on disk it writes
-MARKER and sleeps (up to two minutes) before going on. A test that waits for MARKER then
-signals the process interrupts it midway through its parquet files however busy the
-machine is, instead of racing a publish that may have finished in between.
+MARKER and waits, up to two minutes, until a file MARKER.release appears, then goes on. A
+test that waits for MARKER then signals the process (or runs a second command beside it)
+catches it midway through its parquet files however busy the machine is, instead of racing
+a publish that may have finished in between.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def _pause_after_first_rows(marker: Path) -> None:
         if not paused:
             paused = True
             marker.write_text("rows written\n", encoding="utf-8")
-            time.sleep(PAUSE_SECONDS)
+            release = marker.with_name(marker.name + ".release")
+            deadline = time.monotonic() + PAUSE_SECONDS
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     pq.ParquetWriter.write_table = write_table  # type: ignore[method-assign]
 

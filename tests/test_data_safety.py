@@ -513,15 +513,15 @@ def test_differing_ground_truths_go_to_curation_and_publish_never_takes_the_late
 
 def test_two_publishes_at_once_leave_one_whole_version_and_the_second_says_who_is_publishing(offline_workspace):
     """Feeds: a second `annotate publish` while a first one is writing its parquet files."""
-    from annotate.dataset.publish import PARTIAL, verify_version
-    from tests.test_faults import _bulk_gold, _history, _publish_in_a_process
+    from annotate.dataset.publish import verify_version
+    from tests.test_faults import _bulk_gold, _history, paused_publish
 
     _bulk_gold(offline_workspace, 3000)
     history = _history(offline_workspace)
-    first = _publish_in_a_process(offline_workspace)
+    first, release = paused_publish(offline_workspace)  # held after its first rows until released
     try:
-        assert wait_until(lambda: any(history.glob(f"{PARTIAL}*/data/documents/*.parquet")), timeout=120)
         second = run_cli("publish", "--version", "1.0.1")
+        release.touch()
         _, errors = first.communicate(timeout=300)
     finally:
         if first.poll() is None:

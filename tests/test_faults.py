@@ -332,15 +332,20 @@ def _publish_in_a_process(workspace: Workspace, marker: Path) -> subprocess.Pope
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _interrupt_midway(workspace: Workspace, signum: int) -> tuple[int, str]:
-    """Start a publish, wait until its first parquet rows are on disk, send `signum`; (exit code, stderr)."""
-    history = _history(workspace)
+def paused_publish(workspace: Workspace) -> tuple[subprocess.Popen, Path]:
+    """A publish in a child process, held still after its first parquet rows; (process, release file)."""
     marker = workspace.root.parent / "publish-paused"
     process = _publish_in_a_process(workspace, marker)
+    started = wait_until(marker.exists, timeout=120)
+    assert started and process.poll() is None, "the publish never got to writing rows"
+    assert any(_history(workspace).glob(f"{PARTIAL}*/data/*/*.parquet")), "rows written, but not in a partial version"
+    return process, marker.with_name(marker.name + ".release")
+
+
+def _interrupt_midway(workspace: Workspace, signum: int) -> tuple[int, str]:
+    """Start a publish, wait until its first parquet rows are on disk, send `signum`; (exit code, stderr)."""
+    process, _ = paused_publish(workspace)
     try:
-        started = wait_until(marker.exists, timeout=120)
-        assert started and process.poll() is None, "the publish never got to writing rows"
-        assert any(history.glob(f"{PARTIAL}*/data/*/*.parquet")), "rows were written, but not into a partial version"
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
     finally:

@@ -62,6 +62,9 @@ class Connection:
             response = http.request(path, method="GET", params=params)
             if not 200 <= response.status_code < 300:
                 raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
+        # httpx binds a response's stream to the response, a cycle only the cyclic collector frees; a process
+        # that does little else between pages (a full pull) would keep every page's body until it ran.
+        response.stream = httpx.ByteStream(response.content)
         return response
 
     @contextlib.contextmanager

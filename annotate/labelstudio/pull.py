@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, UTC
 from itertools import chain
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 
 
 from annotate.core.errors import (
@@ -33,7 +33,6 @@ from annotate.core.errors import (
     AuthenticationFailed,
     ExportError,
     LabelConfigChanged,
-    LabelStudioError,
     ProjectMismatch,
     ProjectNotFound,
     PullFailed,
@@ -42,16 +41,17 @@ from annotate.core.errors import (
 from annotate.core.inputs import load_json
 from annotate.core.scheme_versions import needs_migration
 from annotate.core.scheme import current_scheme
+from annotate.labelstudio.convert import Conversion, ConversionProcess, Quarantined, SavedPage, TaskTimes
 from annotate.labelstudio.feedback import AnnotationProblems, send_feedback, task_feedback
 from annotate.labelstudio.pseudonyms import Pseudonyms
 from annotate.core.validated import forget, known_valid, mark_valid
-from annotate.core import derive
-from annotate.core.exports import ExportFile, read_items, repeated_task, task_records
+from annotate.core import derive, line_index
+from annotate.core.exports import ExportFile, read_items
 from annotate.core.progress import Progress, ProgressCallback
-from annotate.core.records import DamagedLine, Problem, iter_records, scan_records, write_records
+from annotate.core.records import DamagedLine, iter_records, scan_records, write_records
 from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
-from annotate.core.workspace import Workspace, locked, normalise_title, project_slug, write_private
+from annotate.core.workspace import Workspace, atomic_writer, locked, normalise_title, project_slug
 from annotate.labelstudio import passes as blind
 from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
@@ -60,22 +60,17 @@ PAGE_SIZE = 100
 IN_FLIGHT = 3
 """Pages of tasks asked for at once: enough to keep Label Studio busy while pages are converted, few
 enough that a small server is never flooded (its own export serves one request at a time)."""
-MAX_IDS_PER_PAGE = 1000
-"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids."""
+CONVERT_ASIDE_OVER = PAGE_SIZE
+"""A full pull of more tasks than this converts them in a second process, beside the fetching (`convert`)."""
+MAX_IDS_PER_PAGE = 900
+"""Most task ids one export page asks for (they go in its query string), however sparse the project's ids:
+under the 1,000 query fields Django accepts (Label Studio answers 400 to a page of 1,000 ids)."""
 STATE_FILE = "pull.json"
+INDEX_FILE = "records.index.jsonl"
+"""The line index of the records file (`annotate.core.line_index`), beside the checkpoint."""
 CHECKSUMS = "SHA256SUMS"
 # The data manager's datetime filter format (label_studio data_manager.managers.DATETIME_FORMAT).
 _FILTER_TIME = FILTER_TIME
-
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """An annotation kept out of the records, with everything wrong with it."""
-
-    task: Any
-    annotation: Any
-    problems: tuple[Problem, ...]
 
 
 @dataclass
@@ -235,7 +230,7 @@ class Checkpoint:
     project_id: int
     since: str
     """Server time just before the last pull began: tasks updated at or after it are fetched next."""
-    tasks: dict[str, str]
+    tasks: MutableMapping[str, str]
     """Each task's `updated_at` as last converted, so a task listed again unchanged is not redone."""
     created_at: str | None = None
     """When the server project was created: with its id, what tells it from a project made anew."""
@@ -270,7 +265,14 @@ class Checkpoint:
         return cls(data["server"], data["project_id"], data["since"], dict(data["tasks"]), created), None
 
     def save(self, workspace: Workspace, slug: str) -> None:
-        write_private(self.path(workspace, slug), json.dumps(self.__dict__, sort_keys=True))
+        """Write the checkpoint atomically, the tasks one at a time (never the whole map as one string)."""
+        head = json.dumps({k: v for k, v in self.__dict__.items() if k != "tasks"}, sort_keys=True)
+        tasks = sorted(self.tasks.items()) if isinstance(self.tasks, dict) else self.tasks.items()
+        with atomic_writer(self.path(workspace, slug), private=True) as out:
+            out.write(head[:-1] + ', "tasks": {')
+            for number, (key, value) in enumerate(tasks):
+                out.write(f"{', ' if number else ''}{json.dumps(key)}: {json.dumps(value)}")
+            out.write("}}")
 
 
 def _checkpoint_problem(data: Any) -> str | None:
@@ -298,64 +300,15 @@ def _checkpoint_problem(data: Any) -> str | None:
 # --- conversion and merging ---------------------------------------------------------------------
 
 
-class _Batch:
+class _Batch(Conversion):
     """Records of the tasks fetched in one pull, held in temporary files until they are merged."""
 
     def __init__(self, workspace: Workspace, slug: str, scheme: Scheme, pseudonyms: Pseudonyms) -> None:
-        self.scheme = scheme
-        self.pseudonyms = pseudonyms
         self.workspace = workspace
         folder = workspace.project_state(slug)
-        self.records_tmp = folder / "records.partial.jsonl"
-        self.quarantine_tmp = folder / "quarantine.partial.jsonl"
-        self._records = self.records_tmp.open("w", encoding="utf-8")
-        self._quarantine = self.quarantine_tmp.open("w", encoding="utf-8")
-        self.changed_tasks: set[Any] = set()
-        self.annotation_ids: set[str] = set()
-        self.written = 0
-        self.cancelled = 0
-        self.quarantined: list[Quarantined] = []
-        self.feedback: dict[int, tuple[dict[str, Any], list[AnnotationProblems]]] = {}
-        """Per converted task: its data and its annotations' problems, to show the annotators."""
-
-    def add(self, task: dict[str, Any]) -> None:
-        task_id = task.get("id")
-        if not isinstance(task_id, (int, str)) or isinstance(task_id, bool):
-            task_id = repr(task_id)  # named by the schema check below; kept hashable to track it
-        repeated = repeated_task(task, self.changed_tasks)
-        if repeated:
-            self._quarantine_one(task_id, None, {}, [repeated])
-            return
-        self.changed_tasks.add(task_id)
-        items: list[AnnotationProblems] = []
-        for record, problems in task_records(task, self.scheme, annotator=self.pseudonyms):
-            annotation = problems[0].annotation if problems else record.get("annotation_id")
-            self.annotation_ids.add(str(annotation))
-            if problems:
-                self._quarantine_one(task.get("id"), annotation, record, problems)
-                items.append(AnnotationProblems(self._who(record), annotation, tuple(problems), record))
-                continue
-            self._records.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self.written += 1
-            self.cancelled += bool(record.get("cancelled"))
-        if isinstance(task_id, int) and not isinstance(task_id, bool) and isinstance(task.get("data"), dict):
-            self.feedback[task_id] = (task["data"], items)
-
-    def _who(self, record: Mapping[str, Any]) -> str:
-        """The annotator as they know themselves: their e-mail where it is known, else the pseudonym."""
-        name = str(record.get("annotator") or "")
-        who = self.pseudonyms.mapping.get(name, "")
-        return who if "@" in who else (name or "an unknown annotator")
-
-    def _quarantine_one(self, task: Any, annotation: Any, record: Mapping[str, Any], problems: list[Problem]) -> None:
-        entry = {
-            "task_id": task,
-            "annotation_id": None if annotation is None else str(annotation),  # as records carry it
-            "problems": [p.as_dict() for p in problems],
-            "record": record or None,
-        }
-        self._quarantine.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self.quarantined.append(Quarantined(task, annotation, tuple(problems)))
+        self.index = folder / INDEX_FILE
+        tmp = (folder / "records.partial.jsonl", folder / "records.partial.index", folder / "quarantine.partial.jsonl")
+        super().__init__(*tmp, scheme, pseudonyms)
 
     def merge_into(self, result: PullResult, *, replace_all: bool, new_project: bool, aside: Path) -> None:
         """Write the current full sets: earlier records of unchanged tasks, then the new ones.
@@ -363,26 +316,25 @@ class _Batch:
         Records whose annotation is gone are first appended to the removed file. On a full pull
         a damaged records file is set aside (copied to `aside`) and its readable records are
         treated like the others; an incremental pull refuses it (`RecordsDamaged`).
+        A records file whose line index matches it (written with it by the last pull, untouched
+        since) is neither parsed nor checked for damage: its kept lines are copied as they are.
         """
-        self._records.close()
-        self._quarantine.close()
-        paths = (result.records_path, result.quarantine_path)
+        self.close()
+        records, quarantine = result.records_path, result.quarantine_path
+        indexed = line_index.load(self.index, records)  # the index, read once; None when it does not match
         if replace_all:
-            for path in paths:
+            for path in (records, quarantine) if indexed is None else (quarantine,):
                 self._set_aside(path, aside, result)
-        removed = [r for path in paths for r in self._dropped(path, replace_all)]
+        removed = [*self._dropped_records(records, replace_all, indexed), *self._dropped(quarantine, replace_all)]
         if not new_project:
-            self._refuse_wholesale(result, replace_all, len(removed))
+            self._refuse_wholesale(result, replace_all, len(removed), indexed)
         if removed:
             result.removed_path = _keep_removed(result, removed)
-        result.total_records = write_records(
-            result.records_path, chain(self._kept(result.records_path, replace_all), iter_records(self.records_tmp))
+        result.total_records = line_index.write_indexed(
+            records, self.index, chain(self._kept_lines(records, replace_all, indexed), self._new_lines())
         )
-        write_records(
-            result.quarantine_path,
-            chain(self._kept(result.quarantine_path, replace_all), iter_records(self.quarantine_tmp)),
-        )
-        result.removed = sum(1 for r in removed if r["file"] == result.records_path.name)
+        write_records(quarantine, chain(self._kept(quarantine, replace_all), iter_records(self.quarantine_tmp)))
+        result.removed = sum(1 for r in removed if r["file"] == records.name)
 
     def _lines(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         if not path.exists():
@@ -397,21 +349,65 @@ class _Batch:
     def _stays(self, record: dict[str, Any], replace_all: bool) -> bool:
         return not replace_all and record.get("task_id") not in self.changed_tasks
 
+    def _entry_stays(self, entry: line_index.Entry, replace_all: bool) -> bool:
+        return not replace_all and entry.task_id not in self.changed_tasks
+
     def _kept(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         return (record for record in self._lines(path, replace_all) if self._stays(record, replace_all))
+
+    def _kept_lines(
+        self, path: Path, replace_all: bool, indexed: list[line_index.Entry] | None
+    ) -> Iterator[tuple[bytes, str, int]]:
+        """(lines, index lines, count) of the kept records: runs copied through the index, or each parsed again."""
+        if replace_all:
+            return
+        if indexed is not None:
+            yield from line_index.kept_blocks(path, indexed, lambda entry: self._entry_stays(entry, replace_all))
+            return
+        for record in self._kept(path, replace_all):
+            line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+            yield line, line_index.entry_line(record.get("task_id"), record.get("annotation_id"), len(line)), 1
+
+    def _new_lines(self) -> Iterator[tuple[bytes, str, int]]:
+        """The records of this pull with their index lines, as `add` wrote them."""
+        with self.records_tmp.open("rb") as lines, self.entries_tmp.open(encoding="utf-8") as entries:
+            for line, entry in zip(lines, entries, strict=True):
+                yield line, entry, 1
 
     def _dropped(self, path: Path, replace_all: bool) -> Iterator[dict[str, Any]]:
         for record in self._lines(path, replace_all):
             if not self._stays(record, replace_all) and str(record.get("annotation_id")) not in self.annotation_ids:
                 yield {"file": path.name, "record": record}
 
-    def _refuse_wholesale(self, result: PullResult, replace_all: bool, removed: int) -> None:
+    def _dropped_records(
+        self, path: Path, replace_all: bool, indexed: list[line_index.Entry] | None
+    ) -> Iterator[dict[str, Any]]:
+        """Records of the records file whose annotation is gone; through the index only those lines are read."""
+        if indexed is None:
+            yield from self._dropped(path, replace_all)
+            return
+        with path.open("rb") as handle:
+            offset = 0
+            for entry in indexed:
+                if not self._entry_stays(entry, replace_all) and entry.annotation_id not in self.annotation_ids:
+                    handle.seek(offset)
+                    yield {"file": path.name, "record": load_json(handle.read(entry.length))}
+                offset += entry.length
+
+    def _refuse_wholesale(
+        self, result: PullResult, replace_all: bool, removed: int, indexed: list[line_index.Entry] | None
+    ) -> None:
         """No earlier record kept or brought back, yet some removed: the server forgot them, not the annotators."""
         if not removed or not result.records_path.exists():
             return
-        for record in self._lines(result.records_path, replace_all):
-            if self._stays(record, replace_all) or str(record.get("annotation_id")) in self.annotation_ids:
-                return
+        if indexed is not None:
+            for entry in indexed:
+                if self._entry_stays(entry, replace_all) or entry.annotation_id in self.annotation_ids:
+                    return
+        else:
+            for record in self._lines(result.records_path, replace_all):
+                if self._stays(record, replace_all) or str(record.get("annotation_id")) in self.annotation_ids:
+                    return
         raise ProjectMismatch(
             f"Nothing was changed: Label Studio no longer has any annotation of the {removed} record(s) in "
             f"{result.records_path}, as if its project were a new or emptied one. If the server lost its data, "
@@ -436,9 +432,8 @@ class _Batch:
         )
 
     def discard(self) -> None:
-        for handle in (self._records, self._quarantine):
-            handle.close()
-        for path in (self.records_tmp, self.quarantine_tmp):
+        self.close()
+        for path in (self.records_tmp, self.entries_tmp, self.quarantine_tmp):
             path.unlink(missing_ok=True)
 
 
@@ -625,7 +620,7 @@ def _export_page(connection: Connection, project_id: int, ids: range, number: in
 
 def _concurrent_pages(
     connection: Connection, project_id: int, since: str | None, snapshot: RawSnapshot, task_count: int | None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[dict[str, Any] | SavedPage]:
     """The pages of a pull; for a full pull of more than a page, up to IN_FLIGHT of them asked for at once.
 
     An incremental or small pull pages through the task list one page at a time (`_pages`).
@@ -637,7 +632,8 @@ def _concurrent_pages(
     and a failed request fails the pull where it would have failed one page at a time
     (retries are the client's, unchanged). Tasks added while paging have higher ids than
     the last range: the task list is paged on from there. A key that may read tasks but
-    not export them falls back to the task list.
+    not export them falls back to the task list. Export pages are handed on saved but not
+    read (`SavedPage`), for whoever converts them to read.
     """
     if since is not None or task_count is None or task_count <= PAGE_SIZE:
         yield from _pages(connection, project_id, since, snapshot)
@@ -668,19 +664,9 @@ def _concurrent_pages(
     yield from _pages(connection, project_id, since, snapshot, after=high, number=len(ranges))
 
 
-def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str, total: int) -> dict[str, Any]:
-    """An export page saved raw, then read as a page of tasks in id order."""
-    snapshot.save(f"tasks-{number:05d}.json", body)
-    try:
-        tasks = load_json(body)
-    except ValueError:
-        tasks = None
-    if not isinstance(tasks, list) or not all(isinstance(task, dict) and "id" in task for task in tasks):
-        raise LabelStudioError(
-            f"Label Studio at {url} answered an export of tasks with something other than a list of tasks. "
-            "Check that the URL points at Label Studio 1.23 or later."
-        )
-    return {"tasks": sorted(tasks, key=lambda task: int(task["id"])), "total": total}
+def _saved_export_page(snapshot: RawSnapshot, number: int, body: bytes, url: str, total: int) -> SavedPage:
+    """An export page saved raw, to be read as a page of tasks in id order (`SavedPage.read`)."""
+    return SavedPage(snapshot.save(f"tasks-{number:05d}.json", body), url, total)
 
 
 def _task_ids(connection: Connection, project_id: int) -> set[str]:
@@ -851,7 +837,7 @@ def _check_same_project(previous: Checkpoint, url: str, project: Any, created: s
         )
 
 
-def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result: PullResult) -> None:
+def _send_feedback(connection: Any, batch: _Batch, known: MutableMapping[str, str], result: PullResult) -> None:
     """Show each converted task's problems to its annotators, or clear them once its annotations validate.
 
     Writing a task's data moves its `updated_at`; the checkpoint takes the new value, so the
@@ -859,7 +845,8 @@ def _send_feedback(connection: Any, batch: _Batch, known: dict[str, str], result
     """
     try:
         for task_id, (data, items) in sorted(batch.feedback.items()):
-            updated = send_feedback(connection, task_id, data, task_feedback(items))
+            text = task_feedback(AnnotationProblems(*item) for item in items)
+            updated = send_feedback(connection, task_id, data, text)
             if updated is not None:
                 result.feedback_written += 1
                 if updated:
@@ -877,12 +864,20 @@ def _fetch(
     result: PullResult,
     on_progress: ProgressCallback | None,
     task_count: int | None = None,
-) -> dict[str, str]:
-    """Convert the tasks changed since `previous` (all when None); return every known task's updated_at."""
+) -> MutableMapping[str, str]:
+    """Convert the tasks changed since `previous` (all when None); return every known task's updated_at.
+
+    A full pull of more than a page converts in a second process (`ConversionProcess`), beside
+    the fetching; every other pull converts each page itself, as it comes.
+    """
     known = dict(previous.tasks) if previous else {}
-    seen, expected = 0, None
     since = previous.since if previous else None
-    for page in _concurrent_pages(connection, project_id, since, snapshot, task_count):
+    pages = _concurrent_pages(connection, project_id, since, snapshot, task_count)
+    if previous is None and task_count is not None and task_count > CONVERT_ASIDE_OVER:
+        return _fetch_aside(pages, batch, TaskTimes(), on_progress)
+    seen, expected = 0, None
+    for page in pages:
+        page = page.read() if isinstance(page, SavedPage) else page
         expected = expected if expected is not None else int(page.get("total") or 0)
         for task in page["tasks"]:
             seen += 1
@@ -894,4 +889,33 @@ def _fetch(
             known[key] = updated
         if on_progress:
             on_progress(Progress("tasks", seen, max(expected, seen)))
+    return known
+
+
+def _fetch_aside(
+    pages: Iterator[dict[str, Any] | SavedPage],
+    batch: _Batch,
+    known: MutableMapping[str, str],
+    on_progress: ProgressCallback | None,
+) -> MutableMapping[str, str]:
+    """A full pull's pages converted in a second process, in order; every task is converted (none is known)."""
+    seen, expected = 0, None
+
+    def converted(done: list[list[tuple[str, str]]]) -> None:
+        nonlocal seen
+        for tasks in done:
+            seen += len(tasks)
+            known.update(tasks)
+            if on_progress:
+                on_progress(Progress("tasks", seen, max(expected or 0, seen)))
+
+    process = ConversionProcess(batch, window=IN_FLIGHT)
+    try:
+        for page in pages:
+            total = page.total if isinstance(page, SavedPage) else page.get("total")
+            expected = expected if expected is not None else int(total or 0)
+            converted(process.submit(page))
+        converted(process.finish())
+    finally:
+        process.close()
     return known
