@@ -42,8 +42,8 @@ test-postgres: $(STAMP)
 	tests/with-postgres.sh $(BIN)/python -m pytest -m "postgresql and label_studio and not browser" -p no:cacheprovider
 
 # The benchmark of the README: N = 10,000 articles, medians of 3 runs, memory at 10,000 and
-# 40,000 articles, against a real Label
-# Studio it starts itself; writes bench/results.json and prints the table.
+# 40,000 articles, against a real Label Studio it starts itself; writes bench/results.json
+# and prints the table.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --n 10000 --runs 3 --memory-n 10000
 
