@@ -131,7 +131,7 @@ def table(found: dict[str, Any]) -> str:
 
 STEPS = {
     "corpus": "building the synthetic corpus and its workspace",
-    "server_start": "starting Label Studio (on PostgreSQL with its migrations)",
+    "server_start": "starting Label Studio (from a migrated template on SQLite; with its migrations on PostgreSQL)",
     "annotated_import": "loading the annotated project (tasks with two annotations each)",
     "push": "push, the push with nothing new and the bare import",
     "pull": "full pull, Label Studio's export, 1 % changed, incremental pull",
