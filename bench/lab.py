@@ -217,14 +217,17 @@ def change_annotations(connection: Connection, records_path: Path, share: float,
 def label_studio_export(connection: Connection, project_id: int, destination: Path) -> int:
     """Create an export, wait for it, download it as JSON to a file; return its size in bytes."""
     exports = connection.client.projects.exports
-    made = exports.create(id=project_id, title="benchmark")
+    # Label Studio builds the export inside this one request: at 50,000 articles it outlasts the
+    # toolkit's 120 s request timeout, so the bare operation is given an hour and no retry.
+    patient: Any = {"timeout_in_seconds": 3600, "max_retries": 0}
+    made = exports.create(id=project_id, title="benchmark", request_options=patient)
     while (status := exports.get(id=project_id, export_pk=made.id).status) not in ("completed", "failed"):
         time.sleep(0.05)
     if status == "failed":
         raise RuntimeError(f"Label Studio could not export project {project_id}; see its log.")
     size = 0
     with destination.open("wb") as handle:
-        for chunk in exports.download(id=project_id, export_pk=made.id, export_type="JSON"):
+        for chunk in exports.download(id=project_id, export_pk=made.id, export_type="JSON", request_options=patient):
             handle.write(chunk)
             size += len(chunk)
     return size
