@@ -254,18 +254,13 @@ def _check_is_label_studio(connection: Connection) -> None:
         )
 
 
-def find_project(connection: Connection, title: str) -> Any | None:
-    """The project with exactly this title (Label Studio strips titles), or None.
+def find_project(connection: Connection, title: str, *, fields: Iterable[str] | None = None) -> Any | None:
+    """The project with exactly this title (Label Studio strips titles), or None; `fields` as in `list_projects`.
 
     Label Studio's title filter matches substrings.
     """
     title = title.strip()
-    with connection.errors(f"looking up the project {title!r}"):
-        projects: Iterable[Any] = connection.client.projects.list(title=title, page_size=100)
-        for project in projects:
-            if (project.title or "").strip() == title:
-                return project
-    return None
+    return next((p for p in list_projects(connection, title, fields=fields) if (p.title or "").strip() == title), None)
 
 
 def list_projects(connection: Connection, containing: str, *, fields: Iterable[str] | None = None) -> list[Any]:

@@ -53,7 +53,7 @@ from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, atomic_writer, locked, normalise_title, project_slug
 from annotate.labelstudio import passes as blind
-from annotate.labelstudio.client import Connection, connect, list_projects
+from annotate.labelstudio.client import Connection, connect, find_project
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
@@ -696,9 +696,7 @@ annotations for the listing, which on a big project cost about a third of an inc
 
 
 def _find(connection: Connection, title: str) -> Any:
-    title = title.strip()  # Label Studio strips titles; its title filter matches substrings
-    listed = list_projects(connection, title, fields=PROJECT_FIELDS)
-    found = next((project for project in listed if (project.title or "").strip() == title), None)
+    found = find_project(connection, title, fields=PROJECT_FIELDS)
     if found is None:
         raise ProjectNotFound(
             f"Label Studio at {connection.url} has no project titled {title!r}. "
