@@ -18,6 +18,7 @@ from annotate.labelstudio.instructions import markdown_to_html
 
 from .builders import REPO
 from annotate.labelstudio.push import Stage, push
+from annotate.labelstudio.push import task_data as push_task_data
 from annotate.core.scheme import load_scheme
 
 from .helpers import assert_no_traceback, run_cli
@@ -316,3 +317,42 @@ def test_a_project_changed_in_label_studio_is_brought_back_and_one_whose_title_h
     assert project.expert_instruction == sent and project.show_instruction and project.maximum_annotations == 3
     other = client.projects.get(id=longer.project_id)
     assert other.expert_instruction == sent and other.maximum_annotations == 1 and other.task_number == 5
+
+
+def test_a_task_someone_else_imports_during_a_push_is_found_by_the_next_push(workspace, label_studio, unique_title):
+    """The saved map holds only the tasks this push saw, so a task added beside it must make the next push list."""
+    late = Article(id="late-arrival", text="Seoul said on Friday that the talks had ended.", title="Late")
+    from_elsewhere = {"data": push_task_data(late)}
+    sent: list[int] = []
+
+    def import_beside(progress) -> None:
+        if progress.stage == Stage.tasks and progress.done and not sent:
+            client = label_studio.connection().client
+            project = next(p for p in client.projects.list(title=unique_title) if p.title == unique_title)
+            answer = client.projects.import_tasks(id=project.id, request=[from_elsewhere], return_task_ids=True)
+            sent.extend(answer.task_ids)
+
+    first = push(workspace, project=unique_title, batch_size=2, on_progress=import_beside)
+    assert len(first.created) == 5 and len(sent) == 1
+    write_article(workspace.corpus, late)  # the same article reaches this corpus afterwards
+    again = push(workspace, project=unique_title)
+    assert again.created == [] and "late-arrival" in again.skipped
+    assert sorted(_article_ids(_tasks(label_studio, first.project_id))).count("late-arrival") == 1
+
+
+def test_tasks_sent_as_json_encoded_beforehand_are_stored_or_refused_with_label_studios_reason(
+    workspace, label_studio, unique_title
+):
+    """Push sends each batch as JSON it encoded beside the previous request, not through the SDK's encoder."""
+    from label_studio_sdk.core.api_error import ApiError
+
+    project = push(workspace, project=unique_title)
+    connection = label_studio.connection()
+    path = f"api/projects/{project.project_id}/import"
+    with pytest.raises(ApiError) as refused:
+        connection.post_raw(path, {"return_task_ids": "true"}, json.dumps([{"data": {"title": "no text"}}]).encode())
+    assert refused.value.status_code == 400 and "text" in json.dumps(refused.value.body)
+    body = json.dumps([{"data": {"text": "Körper"}}], ensure_ascii=False).encode()
+    answer = connection.post_raw(path, {"return_task_ids": "true"}, body)
+    assert len(answer["task_ids"]) == 1
+    assert connection.client.tasks.get(id=answer["task_ids"][0]).data["text"] == "Körper"

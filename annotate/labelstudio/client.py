@@ -27,6 +27,7 @@ from annotate.core.urls import redact_url, redact_urls, same_server
 
 if TYPE_CHECKING:  # the SDK client takes most of a second to import: `connect` imports it when it runs
     from label_studio_sdk.client import LabelStudio
+    from label_studio_sdk.core.request_options import RequestOptions
 from annotate.labelstudio.server import load_settings
 from annotate.core.workspace import Workspace
 
@@ -66,6 +67,34 @@ class Connection:
         # that does little else between pages (a full pull) would keep every page's body until it ran.
         response.stream = httpx.ByteStream(response.content)
         return response
+
+    def post_raw(
+        self, path: str, params: dict[str, Any], body: bytes, *, request_options: RequestOptions | None = None
+    ) -> Any:
+        """POST a JSON body encoded beforehand through the SDK's authenticated client; the answer's JSON.
+
+        An answer that is not 2xx raises the SDK's `ApiError`, its body parsed as the SDK parses
+        it, so callers tell the same refusals apart as with a typed call (and wrap it in `errors`).
+        """
+        http = self.client._client_wrapper.httpx_client
+        response = http.request(
+            path,
+            method="POST",
+            params=params,
+            content=body,
+            headers={"content-type": "application/json"},
+            request_options=request_options,
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not 200 <= response.status_code < 300:
+            detail = answer if answer is not None else response.text
+            raise ApiError(status_code=response.status_code, body=detail, headers=dict(response.headers))
+        if answer is None:
+            raise ApiError(status_code=response.status_code, body=response.text, headers=dict(response.headers))
+        return answer
 
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:

@@ -179,7 +179,12 @@ def _push(
     result = PushResult(remote.id, title, f"{connection.url}/projects/{remote.id}", created, broken=broken)
     cache = workspace.project_state(slug) / TASK_CACHE
     task_count = None if created else getattr(remote, "task_number", None)  # read by ensure_project just now
-    tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache, task_count)
+    tasks: Mapping[str, Task | _Known]
+    fingerprint: list[int] | None
+    if created:  # made a moment ago by this push, under its lock: nothing to list
+        tasks, fingerprint = {}, [0, 0]
+    else:
+        tasks, fingerprint = _known_tasks_and_fingerprint(connection, remote.id, cache, task_count)
     new = _sort_entries(articles, tasks, result)
     try:
         _import(connection, remote.id, new, batch_size=batch_size, on_progress=on_progress, result=result)
@@ -188,7 +193,7 @@ def _push(
         cache.unlink(missing_ok=True)
         raise
     if new or fingerprint is None:  # else the saved map and its fingerprint are still what the server has
-        _remember_tasks(connection, remote.id, cache, tasks, new, result)
+        _remember_tasks(connection, remote.id, cache, tasks, new, result, fingerprint)
     if predictions is not None and lines is not None:
         version = model_version or Path(predictions).stem
         result.predictions = PredictionsResult(file=str(predictions), model_version=version)
@@ -261,8 +266,15 @@ def _remember_tasks(
     known: Mapping[str, Task | _Known],
     new: list[CorpusEntry],
     result: PushResult,
+    before: list[int] | None,
 ) -> None:
-    """Save the article → task map for the next push; forget it when this push did not see every task arrive."""
+    """Save the article → task map for the next push; forget it when this push did not see every task arrive.
+
+    With the fingerprint the server showed before the imports (`before`), the one saved is that
+    grown by exactly the tasks this push made: a task anyone else added or deleted meanwhile makes
+    the next push's check fail, and it lists the tasks. (Read from the server after the imports,
+    the fingerprint would count such a task while the map lacks it.) Without `before`, it is read.
+    """
     complete = len(result.task_ids) == len(result.created) and not result.failed
     try:
         if not complete:
@@ -270,7 +282,12 @@ def _remember_tasks(
             return
         tasks = {a: [t.id, t.text_sha256] for a, t in known.items()}
         tasks.update({a.id: [result.task_ids[a.id], a.text_sha256] for a in new if a.id in result.task_ids})
-        saved = {"project_id": project_id, "fingerprint": _fingerprint(connection, project_id), "tasks": tasks}
+        if before is None:
+            after = _fingerprint(connection, project_id)
+        else:
+            made = result.task_ids.values()
+            after = [before[0] + len(made), max([before[1], *made])]
+        saved = {"project_id": project_id, "fingerprint": after, "tasks": tasks}
         write_private(cache, json.dumps(saved))
     except AnnotateError:
         cache.unlink(missing_ok=True)  # the server went away: the next push lists the tasks
@@ -302,21 +319,29 @@ def _title_of(entry: CorpusEntry) -> str:
         return entry.path.name
 
 
-def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> Iterator[list[Article]]:
-    """The articles in batches of `size`, the next batch read while the caller sends this one.
+class _Batch(NamedTuple):
+    """One import request, made ready while the one before it is in flight."""
 
-    Reading and parsing a file takes the CPU while a batch's request waits on the server,
-    so both go at once. A file that stopped being an article since it was indexed is named
-    in `result.broken` and left out.
+    articles: list[Article]
+    body: bytes
+    """The tasks as the request's JSON, encoded as the SDK would encode them."""
+
+
+def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> Iterator[_Batch]:
+    """The articles in batches of `size`, the next batch read and encoded while the caller sends this one.
+
+    Reading and parsing the files and encoding the tasks take the CPU while a batch's request
+    waits on the server, so both go at once. A file that stopped being an article since it was
+    indexed is named in `result.broken` and left out.
     """
-    def read(batch: list[CorpusEntry]) -> list[Article]:
+    def read(batch: list[CorpusEntry]) -> _Batch:
         articles = []
         for entry in batch:
             try:
                 articles.append(entry.read())
             except (AnnotateError, OSError, UnicodeDecodeError) as exc:
                 result.broken.append(Refusal(str(entry.path), str(exc)))
-        return articles
+        return _Batch(articles, _encode([{"data": task_data(article)} for article in articles]))
 
     chunks = [entries[start : start + size] for start in range(0, len(entries), size)]
     with ThreadPoolExecutor(max_workers=1) as reader:
@@ -326,6 +351,11 @@ def _read_ahead(entries: list[CorpusEntry], size: int, result: PushResult) -> It
             batch = coming.result()
             coming = reader.submit(read, chunks[number + 1]) if number + 1 < len(chunks) else None
             yield batch
+
+
+def _encode(tasks: list[dict[str, Any]]) -> bytes:
+    """JSON as httpx encodes a request's `json=` (what the SDK's `import_tasks` sends)."""
+    return json.dumps(tasks, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def task_data(article: Article) -> dict[str, Any]:
@@ -352,12 +382,13 @@ def _import(
     total, start = len(articles), 0
     if on_progress:
         on_progress(Progress(Stage.tasks, 0, total))
-    for batch in _read_ahead(articles, batch_size, result):
+    for ready in _read_ahead(articles, batch_size, result):
+        batch = ready.articles
         if not batch:
             continue
         doing = f"importing articles {start + 1}-{start + len(batch)} of {total}"
         try:
-            refusal, task_ids = _import_batch(connection, project_id, batch, doing)
+            refusal, task_ids = _import_batch(connection, project_id, ready.body, doing)
         except AnnotateError as exc:
             raise PushInterrupted(
                 f"The push stopped after {len(result.created)} of {total} new articles: {exc} "
@@ -373,25 +404,23 @@ def _import(
             on_progress(Progress(Stage.tasks, start, total))
 
 
-def _import_batch(
-    connection: Connection, project_id: int, batch: list[Article], doing: str
-) -> tuple[str | None, list[int]]:
-    """Import one batch: (Label Studio's reason when it refuses the batch as such, else None; the new task ids)."""
-    # Plain JSON objects: the SDK sends them as they are, where its request models would add their defaults.
-    request: list[Any] = [{"data": task_data(article)} for article in batch]
+def _import_batch(connection: Connection, project_id: int, body: bytes, doing: str) -> tuple[str | None, list[int]]:
+    """Import one batch: (Label Studio's reason when it refuses the batch as such, else None; the new task ids).
+
+    The body goes as it was encoded beside the previous request: the SDK's `import_tasks` would
+    walk every task through its encoder again, on this thread, while the server waits.
+    """
     with connection.errors(doing):
         try:
-            answer = connection.client.projects.import_tasks(
-                id=project_id,
-                request=request,
-                return_task_ids=True,
-                request_options=NO_RETRY,
+            answer = connection.post_raw(
+                f"api/projects/{project_id}/import", {"return_task_ids": "true"}, body, request_options=NO_RETRY
             )
         except ApiError as exc:
             status = exc.status_code or 0
             if status in (401, 403) or not 400 <= status < 500:
                 raise  # not this batch's fault: stop, the next run lists what arrived
             return connection.redact(" ".join(body_strings(exc.body)))[:300], []
-    return None, list(getattr(answer, "task_ids", None) or [])
+    task_ids = answer.get("task_ids") if isinstance(answer, dict) else None
+    return None, [t for t in task_ids or [] if isinstance(t, int)]
 
 
