@@ -53,7 +53,7 @@ from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, atomic_writer, locked, normalise_title, project_slug
 from annotate.labelstudio import passes as blind
-from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.client import Connection, connect
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
@@ -148,12 +148,20 @@ def _pull_any(
         return _pull_file(
             workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
         )
-    if passes:
-        found = blind.pass_projects(connect(workspace), title)
-        if found:
-            options = {"full": full, "new_project": new_project, "on_progress": on_progress}
-            return blind.pull_passes(workspace, title, found, pull=pull, **options)
-    return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+    connection = connect(workspace)
+    # One listing finds the project and tells whether the title is annotated in passes.
+    project, pass_projects = blind.title_projects(connection, title, fields=PROJECT_FIELDS)
+    if passes and pass_projects:
+        options = {"full": full, "new_project": new_project, "on_progress": on_progress}
+        return blind.pull_passes(workspace, title, pass_projects, pull=pull, **options)
+    if project is None:
+        raise ProjectNotFound(
+            f"Label Studio at {connection.url} has no project titled {title!r}. "
+            "Give the exact title with --project, or run `annotate push` first."
+        )
+    return _pull_server(
+        workspace, connection, project, title, scheme, full=full, new_project=new_project, on_progress=on_progress
+    )
 
 
 @contextlib.contextmanager
@@ -695,16 +703,6 @@ PROJECT_FIELDS = ("id", "title", "created_at", "label_config")
 annotations for the listing, which on a big project cost about a third of an incremental pull."""
 
 
-def _find(connection: Connection, title: str) -> Any:
-    found = find_project(connection, title, fields=PROJECT_FIELDS)
-    if found is None:
-        raise ProjectNotFound(
-            f"Label Studio at {connection.url} has no project titled {title!r}. "
-            "Give the exact title with --project, or run `annotate push` first."
-        )
-    return found
-
-
 # --- the project's label config -----------------------------------------------------------------
 
 
@@ -764,6 +762,8 @@ def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
 
 def _pull_server(
     workspace: Workspace,
+    connection: Connection,
+    project: Any,
     title: str,
     scheme: Scheme,
     *,
@@ -771,8 +771,7 @@ def _pull_server(
     new_project: bool,
     on_progress: ProgressCallback | None,
 ) -> PullResult:
-    connection = connect(workspace)
-    project = _find(connection, title)
+    """Pull `project` (this title's, as listed with `PROJECT_FIELDS`) from the server `connection` reaches."""
     _check_config(connection, project, scheme)
     slug = project_slug(workspace, title)
     previous, damaged = Checkpoint.read(workspace, slug)
