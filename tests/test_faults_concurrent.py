@@ -137,3 +137,23 @@ def test_pages_that_never_answer_time_out_retry_then_fail_and_the_checkpoint_sta
     assert waited < (client_lib.RETRIES + 1) * 2.0 * 3  # it gave up after its retries, it did not hang
     assert _checkpoint(workspace, unique_title).read_text() == checkpoint
     assert _records(workspace, unique_title) == records
+
+
+def test_a_full_pull_leaves_no_copy_of_the_project_in_the_embedded_servers_export_folder(
+    workspace, label_studio, unique_title
+):
+    """Label Studio writes each export page it answers to its export folder and never removes it."""
+    project, _ = _project(workspace, label_studio, unique_title, tasks=TASKS)
+    folder = server.data_dir(label_studio.workspace) / "export"
+    before = set(folder.iterdir())
+    result = pull(workspace, project=unique_title, full=True)
+    assert result.records_written == TASKS
+    left = [p.name for p in set(folder.iterdir()) - before if p.name.startswith(f"project-{project.id}-at-")]
+    assert left == []
+
+    # Through another address the server is not this workspace's own: its copies are left alone.
+    proxy = FaultProxy(label_studio.url)
+    with proxy, _through(proxy, label_studio):
+        pull(workspace, project=unique_title, full=True)
+    kept = [p.name for p in set(folder.iterdir()) - before if p.name.startswith(f"project-{project.id}-at-")]
+    assert len(kept) == 2 * proxy.requests("GET", _export_path(project.id)) > 0

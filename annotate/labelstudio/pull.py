@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, UTC
@@ -624,7 +625,28 @@ def _export_page(connection: Connection, project_id: int, ids: range, number: in
     """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
     params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
     doing = f"fetching page {number} of tasks"
-    return connection.get_raw(f"api/projects/{project_id}/export", params, doing).content
+    response = connection.get_raw(f"api/projects/{project_id}/export", params, doing)
+    _drop_server_copy(connection, response.headers.get("filename", ""))
+    return response.content
+
+
+_EXPORT_NAME = re.compile(r"project-[0-9]+-at-[0-9-]+-[0-9a-f]{8}\.json")
+
+
+def _drop_server_copy(connection: Connection, name: str) -> None:
+    """Remove the copy of an export page that Label Studio kept, when the workspace owns the server's folders.
+
+    Label Studio's export endpoint writes what it answers, and a note about it, to its export
+    folder (`<name>.json`, `<name>-info.json`, the name sent in the answer's `filename` header)
+    and never removes them: every full pull would leave another copy of the whole project there.
+    On the embedded server exactly those two files go; any other server keeps them (README).
+    """
+    if connection.export_dir is None or not _EXPORT_NAME.fullmatch(name):
+        return
+    stem = name.removesuffix(".json")
+    for path in (connection.export_dir / name, connection.export_dir / f"{stem}-info.json"):
+        with contextlib.suppress(OSError):  # a copy left behind costs disk, never records
+            path.unlink(missing_ok=True)
 
 
 def _concurrent_pages(
