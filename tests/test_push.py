@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import socket
@@ -356,3 +357,14 @@ def test_tasks_sent_as_json_encoded_beforehand_are_stored_or_refused_with_label_
     answer = connection.post_raw(path, {"return_task_ids": "true"}, body)
     assert len(answer["task_ids"]) == 1
     assert connection.client.tasks.get(id=answer["task_ids"][0]).data["text"] == "Körper"
+
+
+def test_metadata_json_cannot_carry_goes_as_text(workspace, label_studio, unique_title):
+    """YAML front matter can hold dates and `.nan`; a task's data is JSON, which has neither."""
+    odd = Article(id="odd-metadata", text="Pyongyang and Moscow signed a treaty.", metadata={"score": float("nan")})
+    odd.metadata["seen"] = datetime.date(2024, 6, 19)
+    write_article(workspace.corpus, odd)
+    result = push(workspace, project=unique_title)
+    assert "odd-metadata" in result.created
+    data = next(t.data for t in _tasks(label_studio, result.project_id) if t.data["article_id"] == "odd-metadata")
+    assert data["score"] == "NaN" and data["seen"] == "2024-06-19"

@@ -359,8 +359,10 @@ def _encode(tasks: list[dict[str, Any]]) -> bytes:
 
 
 def task_data(article: Article) -> dict[str, Any]:
-    """What a task carries: the article's metadata (made JSON-safe), then its text, title and ids."""
-    metadata = json.loads(json.dumps(article.metadata, default=str))
+    """What a task carries: the article's metadata (made JSON-safe), then its text, title and ids.
+
+    JSON has no NaN or infinity: such a metadata value (YAML's `.nan`, `.inf`) goes as its name."""
+    metadata = json.loads(json.dumps(article.metadata, default=str), parse_constant=str)
     return {
         **metadata,
         "text": article.text,
