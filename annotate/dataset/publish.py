@@ -19,6 +19,7 @@ import tempfile
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, UTC
 from enum import Enum
 from importlib.metadata import version as package_version
@@ -52,6 +53,7 @@ from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, no
 CONFIGS = ("documents", "tokens", "windows", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
 """Split names with their share of articles in percent, in the order the hash buckets fill them."""
+_SPLIT_NAMES = tuple(name for name, _ in SPLITS)
 SPLIT_RULE = (
     "An article's split is fixed by its id: the first 8 bytes of sha256(article id) as a big-endian "
     "integer, modulo 100; 0-79 train, 80-89 validation, 90-99 test. The same article keeps its split "
@@ -375,8 +377,8 @@ class _Build:
     roles: Counter = field(default_factory=Counter)
     gold_from: Counter = field(default_factory=Counter)
     sources: Counter = field(default_factory=Counter)
-    articles: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """(split, sha256 of the row) per article: a tuple, not the manifest's dict, while the rows stream."""
+    packed: _PackedArticles = field(default_factory=lambda: _PackedArticles())
+    """(split, sha256 of the row) per article, packed while the rows stream; `articles` once they are written."""
     annotators: set[str] = field(default_factory=set)
     provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
@@ -402,9 +404,48 @@ class _Build:
         self.roles.update(a["role"] for e in document["events"] for a in e["arguments"])
         self.gold_from[document["gold_from"]] += 1
         self.sources[document["source"] or "unknown"] += 1
-        self.articles[document["id"]] = (split, row_sha256(document))
+        self.packed.add(document["id"], split, row_sha256(document))
         if self.example is None:
             self.example = document
+
+    @cached_property
+    def articles(self) -> dict[str, tuple[str, str]]:
+        """(split, sha256 of the row) per article, unpacked once the rows are written."""
+        return self.packed.unpack()
+
+
+class _PackedArticles:
+    """The ids, splits and row digests of the gold articles as a few large objects, not three small ones each.
+
+    Kept while every row streams past: small objects made one by one between the rows' short-lived
+    ones would each keep a piece of the freed memory from being reused, so the process grew with
+    the gold set far more than these few bytes per article. Ids are held as JSON arrays of
+    `_CHUNK` ids, each split as one byte and each sha256 as its 32 bytes.
+    """
+
+    _CHUNK = 1024
+
+    def __init__(self) -> None:
+        self._chunks: list[str] = []
+        self._pending: list[str] = []
+        self._splits = bytearray()
+        self._digests = bytearray()
+
+    def add(self, article: str, split: str, sha256_hex: str) -> None:
+        self._pending.append(article)
+        if len(self._pending) >= self._CHUNK:
+            self._chunks.append(json.dumps(self._pending, ensure_ascii=False))
+            self._pending = []
+        self._splits.append(_SPLIT_NAMES.index(split))
+        self._digests += bytes.fromhex(sha256_hex)
+
+    def unpack(self) -> dict[str, tuple[str, str]]:
+        """What `dict[id] = (split, sha256)` in the order of `add` would hold (a repeated id keeps its last)."""
+        ids = [a for chunk in self._chunks for a in json.loads(chunk)] + self._pending
+        return {
+            article: (_SPLIT_NAMES[self._splits[n]], self._digests[32 * n : 32 * n + 32].hex())
+            for n, article in enumerate(ids)
+        }
 
 
 _METADATA = ("title", "date", "source", "url")
