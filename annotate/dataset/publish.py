@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
@@ -451,24 +452,41 @@ class _PackedArticles:
 _METADATA = ("title", "date", "source", "url")
 
 
-def _corpus_metadata(workspace: Workspace) -> dict[str, tuple[str | None, ...]]:
+class _CorpusMetadata:
     """Title, date, source and url of each corpus article (None when missing), without its text.
 
-    Held for the whole corpus while rows stream, so kept small on purpose: a tuple per article,
-    and values that repeat (dates, outlets) shared as one string each.
+    Needed for the whole corpus while rows stream, so kept in a scratch SQLite file beside the
+    process, not in it: a tuple and strings per article, made between the rows' short-lived
+    objects, grew publish's peak memory with the corpus. A repeated id keeps its last file's values.
     """
-    shared: dict[str, str] = {}
-    found = {}
-    for a in iter_articles(workspace):
-        values = [str(a.metadata[k]) if a.metadata.get(k) is not None else None for k in _METADATA[1:]]
-        found[a.id] = (a.title, *(shared.setdefault(v, v) if v is not None else None for v in values))
-    return found
 
+    def __init__(self, workspace: Workspace, scratch: Path) -> None:
+        self._db = sqlite3.connect(scratch / "corpus-metadata.sqlite")
+        self._db.execute("CREATE TABLE meta (id TEXT PRIMARY KEY, title, date, source, url)")
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?, ?, ?, ?)", self._rows(workspace))
+        self.count = self._db.execute("SELECT count(*) FROM meta").fetchone()[0]
 
-def _metadata_of(metadata: dict[str, tuple[str | None, ...]], article: str) -> dict[str, Any]:
-    """The `document_row` metadata of one article, made when its row is."""
-    values = metadata.get(article)
-    return dict(zip(_METADATA, values, strict=True)) if values else {}
+    @staticmethod
+    def _rows(workspace: Workspace) -> Iterator[tuple[str | None, ...]]:
+        for a in iter_articles(workspace):
+            values = [str(a.metadata[k]) if a.metadata.get(k) is not None else None for k in _METADATA[1:]]
+            yield (a.id, a.title, *values)
+
+    def of(self, article: str) -> dict[str, Any]:
+        """The `document_row` metadata of one article, made when its row is ({} when it is not in the corpus)."""
+        try:
+            found = self._db.execute("SELECT title, date, source, url FROM meta WHERE id = ?", (article,)).fetchone()
+        except UnicodeEncodeError:  # an id no corpus file can carry
+            return {}
+        return dict(zip(_METADATA, found, strict=True)) if found else {}
+
+    def ids(self) -> Iterator[str]:
+        for (article,) in self._db.execute("SELECT id FROM meta"):
+            yield article
+
+    def close(self) -> None:
+        self._db.close()
 
 
 @contextmanager
@@ -488,17 +506,25 @@ def _without_cycle_collection() -> Iterator[None]:
 def _write_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
 ) -> tuple[_Build, dict[str, Any]]:
-    with _without_cycle_collection():
-        return _stream_rows(folder, workspace, slug, scheme, on_progress)
+    with _without_cycle_collection(), tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
+        metadata = _CorpusMetadata(workspace, Path(scratch))
+        try:
+            return _stream_rows(folder, workspace, slug, scheme, metadata, on_progress)
+        finally:
+            metadata.close()
 
 
 def _stream_rows(
-    folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
+    folder: Path,
+    workspace: Workspace,
+    slug: str,
+    scheme: Scheme,
+    metadata: _CorpusMetadata,
+    on_progress: ProgressCallback | None,
 ) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
     language = load_project_settings(workspace).dataset.language
     build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
-    metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
     paths = (index.records_path, index.gold_path)
     checked = {path: not path.is_file() or known_valid(workspace, path, scheme) for path in paths}
@@ -518,7 +544,7 @@ def _stream_rows(
         nonlocal done
         done += 1
         if not gold_problems.count and not record_problems.count:
-            build.add_gold(document_row(record, _metadata_of(metadata, str(record["article_id"])), scheme, source))
+            build.add_gold(document_row(record, metadata.of(str(record["article_id"])), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
             on_progress(Progress("articles", done, index.total))
@@ -556,8 +582,9 @@ def _stream_rows(
     if build.textee is not None:
         build.textee.close()
     problems.raise_if_any()
-    left_out = sorted(set(metadata) - index.article_ids())
-    return build, {"left_out": left_out, "corpus": len(metadata)}
+    gold = index.article_ids()
+    left_out = sorted(a for a in metadata.ids() if a not in gold)
+    return build, {"left_out": left_out, "corpus": metadata.count}
 
 
 def _dataset_info(build: _Build) -> list[dict[str, Any]]:
