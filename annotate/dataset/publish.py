@@ -246,6 +246,14 @@ class GoldIndex:
         return set(self.ground_truth) | set(self.adjudicated)
 
 
+def _lines(numbers: set[int]) -> bytearray:
+    """The line numbers as one byte per line, 1 where the number is in the set."""
+    found = bytearray(max(numbers, default=0) + 1)
+    for number in numbers:
+        found[number] = 1
+    return found
+
+
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     remedy = "run `annotate adjudicate` to write it again" if path.parent.name == "gold" else None
     return enumerate(iter_records(path, remedy=remedy), 1) if path.is_file() else iter(())
@@ -526,9 +534,14 @@ def _stream_rows(
     language = load_project_settings(workspace).dataset.language
     build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
-    paths = (index.records_path, index.gold_path)
+    records_path, gold_path, total = index.records_path, index.gold_path, index.total
+    # Which lines are gold, as one byte per line: the index's dicts of every article go before the rows stream.
+    chosen = _lines({number for _, number in index.ground_truth.values()})
+    decided = _lines({n for article, n in index.adjudicated.items() if article not in index.ground_truth})
+    del index
+    paths = (records_path, gold_path)
     checked = {path: not path.is_file() or known_valid(workspace, path, scheme) for path in paths}
-    if not index.total:
+    if not total:
         raise PublishError(
             f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
             "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
@@ -537,7 +550,6 @@ def _stream_rows(
     # ground truth), each record validated at most once; then the gold file's decisions. Rows keep
     # the order of reading the gold and the records one after the other, and so do the problems.
     gold_problems, record_problems = _Problems(), _Problems()
-    chosen = {number for _, number in index.ground_truth.values()}
     done = 0
 
     def add_gold(record: dict[str, Any], source: str) -> None:
@@ -547,19 +559,19 @@ def _stream_rows(
             build.add_gold(document_row(record, metadata.of(str(record["article_id"])), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
-            on_progress(Progress("articles", done, index.total))
+            on_progress(Progress("articles", done, total))
 
-    for number, record in _safe(index.records_path, _records(index.records_path)):
-        gold = number in chosen
+    for number, record in _safe(records_path, _records(records_path)):
+        gold = number < len(chosen) and bool(chosen[number])
         # A ground truth is gold unchecked only when both files are stamped, as before.
-        gold_stamped = checked[index.gold_path] and checked[index.records_path]
-        skip = checked[index.records_path] and (gold_stamped or not gold)
+        gold_stamped = checked[gold_path] and checked[records_path]
+        skip = checked[records_path] and (gold_stamped or not gold)
         invalid = [] if skip else [str(p) for p in validate_record(record, scheme)]
         if gold:
             where = f"gold record of article {record.get('article_id')}"
             gold_problems.add(where, [] if gold_stamped else invalid, record)
         record_problems.add(
-            f"{index.records_path.name} record {number}", [] if checked[index.records_path] else invalid, record
+            f"{records_path.name} record {number}", [] if checked[records_path] else invalid, record
         )
         if gold:
             add_gold(record, "ground_truth")
@@ -568,12 +580,12 @@ def _stream_rows(
             build.provenance.add_record(record)
             if not record.get("cancelled"):
                 build.annotators.add(str(record["annotator"]))
-    for number, record in _records(index.gold_path):
-        article = str(record.get("article_id"))
-        if article not in index.ground_truth and index.adjudicated.get(article) == number:
+    for number, record in _records(gold_path):
+        if number < len(decided) and decided[number]:
+            article = str(record.get("article_id"))
             source = _decided_how(record)
             # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
-            stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
+            stamped = checked[gold_path] and (source != "ground_truth" or checked[records_path])
             gold_problems.check(record, scheme, f"gold record of article {article}", checked=stamped)
             add_gold(record, source)
     problems = gold_problems.then(record_problems)
@@ -582,7 +594,7 @@ def _stream_rows(
     if build.textee is not None:
         build.textee.close()
     problems.raise_if_any()
-    gold = index.article_ids()
+    gold = build.articles  # every gold article has its row once nothing stopped the publish
     left_out = sorted(a for a in metadata.ids() if a not in gold)
     return build, {"left_out": left_out, "corpus": metadata.count}
 
