@@ -20,7 +20,6 @@ import tempfile
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, UTC
 from enum import Enum
 from importlib.metadata import version as package_version
@@ -417,10 +416,9 @@ class _Build:
         if self.example is None:
             self.example = document
 
-    @cached_property
-    def articles(self) -> dict[str, tuple[str, str]]:
-        """(split, sha256 of the row) per article, unpacked once the rows are written."""
-        return self.packed.unpack()
+    def manifest_articles(self) -> dict[str, dict[str, str]]:
+        """The manifest's `articles`, in id order: split and sha256 of the row of each, once the rows are written."""
+        return {a: {"split": split, "sha256": sha} for a, (split, sha) in sorted(self.packed.unpack().items())}
 
 
 class _PackedArticles:
@@ -447,6 +445,9 @@ class _PackedArticles:
             self._pending = []
         self._splits.append(_SPLIT_NAMES.index(split))
         self._digests += bytes.fromhex(sha256_hex)
+
+    def ids(self) -> set[str]:
+        return {a for chunk in self._chunks for a in json.loads(chunk)} | set(self._pending)
 
     def unpack(self) -> dict[str, tuple[str, str]]:
         """What `dict[id] = (split, sha256)` in the order of `add` would hold (a repeated id keeps its last)."""
@@ -594,7 +595,7 @@ def _stream_rows(
     if build.textee is not None:
         build.textee.close()
     problems.raise_if_any()
-    gold = build.articles  # every gold article has its row once nothing stopped the publish
+    gold = build.packed.ids()  # every gold article has its row once nothing stopped the publish
     left_out = sorted(a for a in metadata.ids() if a not in gold)
     return build, {"left_out": left_out, "corpus": metadata.count}
 
@@ -621,16 +622,15 @@ def _dataset_info(build: _Build) -> list[dict[str, Any]]:
     return infos
 
 
-def _changelog(previous: dict[str, Any] | None, build: _Build) -> dict[str, Any]:
+def _changelog(previous: dict[str, Any] | None, build: _Build, now: dict[str, dict[str, str]]) -> dict[str, Any]:
     before = (previous or {}).get("articles", {})
-    now = build.articles
     old_counts = (previous or {}).get("label_counts", {})
     new_counts = _label_counts(build)
     return {
         "previous": (previous or {}).get("version"),
         "added": sorted(set(now) - set(before)),
         "removed": sorted(set(before) - set(now)),
-        "changed": sorted(a for a in set(now) & set(before) if now[a][1] != before[a].get("sha256")),
+        "changed": sorted(a for a in set(now) & set(before) if now[a]["sha256"] != before[a].get("sha256")),
         "label_counts": {
             kind: {
                 label: {"previous": old_counts.get(kind, {}).get(label, 0), "current": new_counts[kind].get(label, 0)}
@@ -770,6 +770,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
     settings = load_project_settings(plan.workspace).dataset
     commit, dirty = _source_commit(plan.workspace.root, plan.target)
+    articles = build.manifest_articles()
     manifest = {
         "name": plan.name,
         "version": plan.version,
@@ -789,10 +790,10 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
-        "changelog": {**_changelog(previous, build), "scheme": plan.scheme_changes},
-        "articles": {a: {"split": split, "sha256": sha} for a, (split, sha) in sorted(build.articles.items())},
+        "changelog": {**_changelog(previous, build, articles), "scheme": plan.scheme_changes},
+        "articles": articles,
     }
-    manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
+    manifest.update(_benchmark_facts(build, _scores(plan.workspace, articles)))
     facts = card_lib.CardFacts(
         settings=settings,
         scheme=plan.scheme,
@@ -843,7 +844,7 @@ def _splitter_version() -> str:
     return f"sentencex {package_version('sentencex')}"
 
 
-def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
+def _scores(workspace: Workspace, articles: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """Saved `annotate score` reports whose gold is exactly this version's gold on the scored split.
 
     A score is kept only when the split it was computed on has the same articles with the same
@@ -858,7 +859,7 @@ def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
         if not isinstance(report, dict) or not isinstance(report.get("gold"), dict):
             continue
         split = report.get("split")
-        here = {a: sha for a, (in_split, sha) in build.articles.items() if in_split == split}
+        here = {a: entry["sha256"] for a, entry in articles.items() if entry["split"] == split}
         if here and report["gold"] == here:
             keys = ("system", "split", "scored_on", "articles", "missing", "headline", "human")
             found.append({k: report[k] for k in keys if k in report})
