@@ -595,8 +595,8 @@ def _stream_rows(
     if build.textee is not None:
         build.textee.close()
     problems.raise_if_any()
-    gold = build.packed.ids()  # every gold article has its row once nothing stopped the publish
-    left_out = sorted(a for a in metadata.ids() if a not in gold)
+    with_rows = build.packed.ids()  # every gold article has its row once nothing stopped the publish
+    left_out = sorted(a for a in metadata.ids() if a not in with_rows)
     return build, {"left_out": left_out, "corpus": metadata.count}
 
 
