@@ -24,11 +24,12 @@ PROFILE_TITLE = "bench profile push"
 
 WHY = {
     "push_ratio": (
-        "About 82% of push is the same batched import_tasks as the bare operation (waiting on Label Studio). The "
-        "rest is fixed or per article: the project lookup and config check (ensure_project, ~5%), the task-map "
-        "fingerprint and its save (~5%), and building each task's JSON (task_data, ~3%). The corpus is read through "
-        "its index and the next batch is read while one is in flight, so parsing no longer shows. On a busy shared "
-        "machine the bare import itself varies by a factor of two between runs, which is larger than the gap."
+        "Nearly all of push is the import requests, the same batches of the same task JSON as the bare operation. "
+        "Each batch is read, built and encoded on a second thread while the one before it is in flight, and sent "
+        "as those bytes (the SDK's encoder would walk every task again on the main thread while the server "
+        "waits). Beyond the imports push makes four requests: the key check, one lean listing of the title's "
+        "projects, the project's creation (which the bare operation does before its clock starts) and, for a "
+        "project it did not just make, the fingerprint of its tasks."
     ),
     "repush_ratio": (
         "A push with nothing new makes three requests whatever N is (the key check, one listing of the title's "
@@ -45,9 +46,11 @@ WHY = {
         "export; pages of 500 tasks were measured to cost more per task than pages of 100."
     ),
     "incremental_pull_ratio": (
-        "Two parts: fetching the changed tasks (the task list filtered by updated_at) and the merge, which copies "
-        "the kept lines of the records file through its line index without parsing them but still reads and "
-        "writes the whole file (about 140 MB at N = 10,000). The full pull it is divided by got faster too."
+        "Two parts: fetching the changed tasks (the task list filtered by updated_at, about 4.5 ms of the server's "
+        "time per task with its annotations) and the merge, which copies the kept lines of the records file "
+        "through its line index without parsing them but still reads and writes the whole file (about 140 MB at "
+        "N = 10,000). Around them: the key check, one lean listing of the title's projects, the project's task "
+        "count and clock, and the users' e-mails, one request each."
     ),
     "validate_ratio": (
         "validate reads each line (json.loads, the denominator) and checks it: the JSON Schema with jsonschema-rs, "

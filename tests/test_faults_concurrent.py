@@ -7,6 +7,9 @@ the loopback proxy of tests/faults.py, in front of the session's real Label Stud
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -17,6 +20,7 @@ from annotate.labelstudio import client as client_lib
 from annotate.labelstudio import pull as pull_lib
 from annotate.labelstudio import server
 from annotate.labelstudio.pull import pull
+from tests.builders import REPO
 from tests.faults import DROP, DROP_AFTER, HOLD, FaultProxy, always, first, nth
 from tests.test_faults import _annotation_ids, _checkpoint, _project, _records, _through
 
@@ -137,3 +141,42 @@ def test_pages_that_never_answer_time_out_retry_then_fail_and_the_checkpoint_sta
     assert waited < (client_lib.RETRIES + 1) * 2.0 * 3  # it gave up after its retries, it did not hang
     assert _checkpoint(workspace, unique_title).read_text() == checkpoint
     assert _records(workspace, unique_title) == records
+
+
+def test_a_full_pull_leaves_no_copy_of_the_project_in_the_embedded_servers_export_folder(
+    workspace, label_studio, unique_title
+):
+    """Label Studio writes each export page it answers to its export folder and never removes it."""
+    project, _ = _project(workspace, label_studio, unique_title, tasks=TASKS)
+    folder = server.data_dir(label_studio.workspace) / "export"
+    before = set(folder.iterdir())
+    result = pull(workspace, project=unique_title, full=True)
+    assert result.records_written == TASKS
+    left = [p.name for p in set(folder.iterdir()) - before if p.name.startswith(f"project-{project.id}-at-")]
+    assert left == []
+
+    # Through another address the server is not this workspace's own: its copies are left alone.
+    proxy = FaultProxy(label_studio.url)
+    with proxy, _through(proxy, label_studio):
+        pull(workspace, project=unique_title, full=True)
+    kept = [p.name for p in set(folder.iterdir()) - before if p.name.startswith(f"project-{project.id}-at-")]
+    assert len(kept) == 2 * proxy.requests("GET", _export_path(project.id)) > 0
+
+
+def test_a_script_calling_pull_without_a_main_guard_is_told_what_to_add(workspace, label_studio, unique_title, tmp_path):
+    """The conversion process imports the calling script again; unguarded, the script's pull runs there too."""
+    _project(workspace, label_studio, unique_title, tasks=TASKS)
+    script = tmp_path / "pull_them.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from annotate.core.workspace import Workspace\n"
+        "from annotate.labelstudio.pull import pull\n"
+        f"pull(Workspace(Path({str(workspace.root)!r})), project={unique_title!r}, full=True)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert ran.returncode != 0
+    # The pulling process says what to add (pages may reach the process after it died, or before).
+    assert 'if __name__ == "__main__":' in ran.stderr.splitlines()[-1]
+    assert not workspace.records_path(slugify(unique_title)).exists()  # nothing half written

@@ -15,6 +15,7 @@ import re
 import ssl
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -45,6 +46,9 @@ class Connection:
     api_key: str = field(repr=False)
     base_url: str = field(default="", repr=False)
     """The address requests go to, credentials included: never put it into a message."""
+    export_dir: Path | None = field(default=None, repr=False)
+    """Where the server writes a copy of each export it answers, when it is this workspace's
+    embedded server (whose folders the workspace owns); None for any other server."""
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url or self.url
@@ -257,10 +261,18 @@ def connect(workspace: Workspace | None, *, check: bool = True) -> Connection:
         transport=_RetryTimedOutReads(httpx.HTTPTransport(verify=_tls_context()), RETRIES),
     )
     client = LabelStudio(base_url=url, api_key=key, timeout=REQUEST_TIMEOUT, max_retries=RETRIES, httpx_client=http)
-    connection = Connection(redact_url(url), client, key, base_url=url)
+    connection = Connection(redact_url(url), client, key, base_url=url, export_dir=_embedded_export_dir(workspace, url))
     if check:
         _check_is_label_studio(connection)
     return connection
+
+
+def _embedded_export_dir(workspace: Workspace | None, url: str) -> Path | None:
+    """The export folder of the embedded server when `url` is its address (Label Studio's `EXPORT_DIR`)."""
+    settings = load_settings(workspace) if workspace else None
+    if settings is None or not settings.data_dir or not same_server(url, settings.url):
+        return None
+    return Path(settings.data_dir) / "export"
 
 
 def _check_is_label_studio(connection: Connection) -> None:

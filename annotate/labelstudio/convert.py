@@ -376,10 +376,11 @@ class ConversionProcess:
         )
 
     def submit(self, page: SavedPage | dict[str, Any]) -> list[list[tuple[str, str]]]:
+        # A process that died between two pages breaks the pool: submitting to it raises at once.
         if isinstance(page, SavedPage):
-            self.pending.append(self.pool.submit(_convert_saved, page))
+            self.pending.append(self._call(lambda: self.pool.submit(_convert_saved, page)))
         else:
-            self.pending.append(self.pool.submit(_convert, page["tasks"]))
+            self.pending.append(self._call(lambda: self.pool.submit(_convert, page["tasks"])))
         done = []
         while self.pending and (len(self.pending) > self.window or self.pending[0].done()):
             done.append(self._result(self.pending.popleft()))
@@ -389,7 +390,7 @@ class ConversionProcess:
         done = [self._result(future) for future in self.pending]
         self.pending.clear()
         global last_memory_kb
-        state = self._call(self.pool.submit(_finish).result)
+        state = self._call(lambda: self.pool.submit(_finish).result())
         last_memory_kb = state.pop("memory_kb")
         self.conversion.adopt(state)
         return done
@@ -406,8 +407,9 @@ class ConversionProcess:
             return result()
         except BrokenProcessPool:
             raise PullFailed(
-                "The process converting the pulled tasks stopped unexpectedly (out of memory?). "
-                "The checkpoint did not move, so the next pull fetches the same tasks again."
+                "The process converting the pulled tasks stopped unexpectedly: out of memory, or, when a Python "
+                "script calls `pull`, a script without `if __name__ == \"__main__\":` around the call (the process "
+                "imports the script again). The checkpoint did not move, so the next pull fetches the same tasks again."
             ) from None
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, UTC
@@ -53,7 +54,7 @@ from annotate.core.scheme import Scheme
 from annotate.core.settings import load_project_settings
 from annotate.core.workspace import Workspace, atomic_writer, locked, normalise_title, project_slug
 from annotate.labelstudio import passes as blind
-from annotate.labelstudio.client import Connection, connect, find_project
+from annotate.labelstudio.client import Connection, connect
 from annotate.labelstudio.taskquery import FILTER_TIME, parse_task_page, task_query
 
 PAGE_SIZE = 100
@@ -148,12 +149,20 @@ def _pull_any(
         return _pull_file(
             workspace, Path(from_file), title, scheme, full=full, new_project=new_project, on_progress=on_progress
         )
-    if passes:
-        found = blind.pass_projects(connect(workspace), title)
-        if found:
-            options = {"full": full, "new_project": new_project, "on_progress": on_progress}
-            return blind.pull_passes(workspace, title, found, pull=pull, **options)
-    return _pull_server(workspace, title, scheme, full=full, new_project=new_project, on_progress=on_progress)
+    connection = connect(workspace)
+    # One listing finds the project and tells whether the title is annotated in passes.
+    project, pass_projects = blind.title_projects(connection, title, fields=PROJECT_FIELDS)
+    if passes and pass_projects:
+        options = {"full": full, "new_project": new_project, "on_progress": on_progress}
+        return blind.pull_passes(workspace, title, pass_projects, pull=pull, **options)
+    if project is None:
+        raise ProjectNotFound(
+            f"Label Studio at {connection.url} has no project titled {title!r}. "
+            "Give the exact title with --project, or run `annotate push` first."
+        )
+    return _pull_server(
+        workspace, connection, project, title, scheme, full=full, new_project=new_project, on_progress=on_progress
+    )
 
 
 @contextlib.contextmanager
@@ -616,7 +625,28 @@ def _export_page(connection: Connection, project_id: int, ids: range, number: in
     """Label Studio's own JSON export of the tasks among `ids` (ids of other projects are ignored by the server)."""
     params = {"exportType": "JSON", "download_all_tasks": "true", "ids[]": list(ids)}
     doing = f"fetching page {number} of tasks"
-    return connection.get_raw(f"api/projects/{project_id}/export", params, doing).content
+    response = connection.get_raw(f"api/projects/{project_id}/export", params, doing)
+    _drop_server_copy(connection, response.headers.get("filename", ""))
+    return response.content
+
+
+_EXPORT_NAME = re.compile(r"project-[0-9]+-at-[0-9-]+-[0-9a-f]{8}\.json")
+
+
+def _drop_server_copy(connection: Connection, name: str) -> None:
+    """Remove the copy of an export page that Label Studio kept, when the workspace owns the server's folders.
+
+    Label Studio's export endpoint writes what it answers, and a note about it, to its export
+    folder (`<name>.json`, `<name>-info.json`, the name sent in the answer's `filename` header)
+    and never removes them: every full pull would leave another copy of the whole project there.
+    On the embedded server exactly those two files go; any other server keeps them (README).
+    """
+    if connection.export_dir is None or not _EXPORT_NAME.fullmatch(name):
+        return
+    stem = name.removesuffix(".json")
+    for path in (connection.export_dir / name, connection.export_dir / f"{stem}-info.json"):
+        with contextlib.suppress(OSError):  # a copy left behind costs disk, never records
+            path.unlink(missing_ok=True)
 
 
 def _concurrent_pages(
@@ -695,16 +725,6 @@ PROJECT_FIELDS = ("id", "title", "created_at", "label_config")
 annotations for the listing, which on a big project cost about a third of an incremental pull."""
 
 
-def _find(connection: Connection, title: str) -> Any:
-    found = find_project(connection, title, fields=PROJECT_FIELDS)
-    if found is None:
-        raise ProjectNotFound(
-            f"Label Studio at {connection.url} has no project titled {title!r}. "
-            "Give the exact title with --project, or run `annotate push` first."
-        )
-    return found
-
-
 # --- the project's label config -----------------------------------------------------------------
 
 
@@ -764,6 +784,8 @@ def _check_config(connection: Connection, project: Any, scheme: Scheme) -> None:
 
 def _pull_server(
     workspace: Workspace,
+    connection: Connection,
+    project: Any,
     title: str,
     scheme: Scheme,
     *,
@@ -771,8 +793,7 @@ def _pull_server(
     new_project: bool,
     on_progress: ProgressCallback | None,
 ) -> PullResult:
-    connection = connect(workspace)
-    project = _find(connection, title)
+    """Pull `project` (this title's, as listed with `PROJECT_FIELDS`) from the server `connection` reaches."""
     _check_config(connection, project, scheme)
     slug = project_slug(workspace, title)
     previous, damaged = Checkpoint.read(workspace, slug)

@@ -42,6 +42,8 @@ class ServerSettings:
     host: str = LOOPBACK
     port: int = DEFAULT_PORT
     database: str | None = None
+    data_dir: str | None = None
+    """The folder the server keeps its data in (written at each start; older settings lack it)."""
 
 
 @dataclass
@@ -262,8 +264,9 @@ def start(
             f"Port {settings.port} on {settings.host} is taken by another program. "
             "Stop it, or choose another port with `annotate server start --port N`."
         )
-    write_private(settings_path(workspace), json.dumps(asdict(settings), indent=2))
     folder = data_dir(workspace)
+    settings.data_dir = str(folder.resolve())
+    write_private(settings_path(workspace), json.dumps(asdict(settings), indent=2))
     command = label_studio_command() + [
         "start",
         "--no-browser",
@@ -389,5 +392,6 @@ def restore_template(workspace: Workspace, template: Path, port: int) -> bool:
             shutil.copy2(template / name, data_dir(workspace) / name)
     settings = json.loads((template / "server.json").read_text(encoding="utf-8"))
     settings.update(url=f"http://{LOOPBACK}:{port}", port=port, host=LOOPBACK, database=None)
+    settings.update(data_dir=str(data_dir(workspace).resolve()))
     write_private(settings_path(workspace), json.dumps(settings))
     return True
