@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections import Counter, defaultdict
@@ -52,6 +53,7 @@ from annotate.core.workspace import RESERVED_EXPORT_NAMES, Workspace, locked, no
 CONFIGS = ("documents", "tokens", "windows", "annotations")
 SPLITS = (("train", 80), ("validation", 10), ("test", 10))
 """Split names with their share of articles in percent, in the order the hash buckets fill them."""
+_SPLIT_NAMES = tuple(name for name, _ in SPLITS)
 SPLIT_RULE = (
     "An article's split is fixed by its id: the first 8 bytes of sha256(article id) as a big-endian "
     "integer, modulo 100; 0-79 train, 80-89 validation, 90-99 test. The same article keeps its split "
@@ -243,6 +245,14 @@ class GoldIndex:
         return set(self.ground_truth) | set(self.adjudicated)
 
 
+def _lines(numbers: set[int]) -> bytearray:
+    """The line numbers as one byte per line, 1 where the number is in the set."""
+    found = bytearray(max(numbers, default=0) + 1)
+    for number in numbers:
+        found[number] = 1
+    return found
+
+
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     remedy = "run `annotate adjudicate` to write it again" if path.parent.name == "gold" else None
     return enumerate(iter_records(path, remedy=remedy), 1) if path.is_file() else iter(())
@@ -375,8 +385,8 @@ class _Build:
     roles: Counter = field(default_factory=Counter)
     gold_from: Counter = field(default_factory=Counter)
     sources: Counter = field(default_factory=Counter)
-    articles: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """(split, sha256 of the row) per article: a tuple, not the manifest's dict, while the rows stream."""
+    packed: _PackedArticles = field(default_factory=lambda: _PackedArticles())
+    """(split, sha256 of the row) per article, packed while the rows stream; `articles` once they are written."""
     annotators: set[str] = field(default_factory=set)
     provenance: Provenance = field(default_factory=Provenance)
     dropped_in_tokens: int = 0
@@ -402,32 +412,90 @@ class _Build:
         self.roles.update(a["role"] for e in document["events"] for a in e["arguments"])
         self.gold_from[document["gold_from"]] += 1
         self.sources[document["source"] or "unknown"] += 1
-        self.articles[document["id"]] = (split, row_sha256(document))
+        self.packed.add(document["id"], split, row_sha256(document))
         if self.example is None:
             self.example = document
+
+    def manifest_articles(self) -> dict[str, dict[str, str]]:
+        """The manifest's `articles`, in id order: split and sha256 of the row of each, once the rows are written."""
+        return {a: {"split": split, "sha256": sha} for a, (split, sha) in sorted(self.packed.unpack().items())}
+
+
+class _PackedArticles:
+    """The ids, splits and row digests of the gold articles as a few large objects, not three small ones each.
+
+    Kept while every row streams past: small objects made one by one between the rows' short-lived
+    ones would each keep a piece of the freed memory from being reused, so the process grew with
+    the gold set far more than these few bytes per article. Ids are held as JSON arrays of
+    `_CHUNK` ids, each split as one byte and each sha256 as its 32 bytes.
+    """
+
+    _CHUNK = 1024
+
+    def __init__(self) -> None:
+        self._chunks: list[str] = []
+        self._pending: list[str] = []
+        self._splits = bytearray()
+        self._digests = bytearray()
+
+    def add(self, article: str, split: str, sha256_hex: str) -> None:
+        self._pending.append(article)
+        if len(self._pending) >= self._CHUNK:
+            self._chunks.append(json.dumps(self._pending, ensure_ascii=False))
+            self._pending = []
+        self._splits.append(_SPLIT_NAMES.index(split))
+        self._digests += bytes.fromhex(sha256_hex)
+
+    def ids(self) -> set[str]:
+        return {a for chunk in self._chunks for a in json.loads(chunk)} | set(self._pending)
+
+    def unpack(self) -> dict[str, tuple[str, str]]:
+        """What `dict[id] = (split, sha256)` in the order of `add` would hold (a repeated id keeps its last)."""
+        ids = [a for chunk in self._chunks for a in json.loads(chunk)] + self._pending
+        return {
+            article: (_SPLIT_NAMES[self._splits[n]], self._digests[32 * n : 32 * n + 32].hex())
+            for n, article in enumerate(ids)
+        }
 
 
 _METADATA = ("title", "date", "source", "url")
 
 
-def _corpus_metadata(workspace: Workspace) -> dict[str, tuple[str | None, ...]]:
+class _CorpusMetadata:
     """Title, date, source and url of each corpus article (None when missing), without its text.
 
-    Held for the whole corpus while rows stream, so kept small on purpose: a tuple per article,
-    and values that repeat (dates, outlets) shared as one string each.
+    Needed for the whole corpus while rows stream, so kept in a scratch SQLite file beside the
+    process, not in it: a tuple and strings per article, made between the rows' short-lived
+    objects, grew publish's peak memory with the corpus. A repeated id keeps its last file's values.
     """
-    shared: dict[str, str] = {}
-    found = {}
-    for a in iter_articles(workspace):
-        values = [str(a.metadata[k]) if a.metadata.get(k) is not None else None for k in _METADATA[1:]]
-        found[a.id] = (a.title, *(shared.setdefault(v, v) if v is not None else None for v in values))
-    return found
 
+    def __init__(self, workspace: Workspace, scratch: Path) -> None:
+        self._db = sqlite3.connect(scratch / "corpus-metadata.sqlite")
+        self._db.execute("CREATE TABLE meta (id TEXT PRIMARY KEY, title, date, source, url)")
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?, ?, ?, ?)", self._rows(workspace))
+        self.count = self._db.execute("SELECT count(*) FROM meta").fetchone()[0]
 
-def _metadata_of(metadata: dict[str, tuple[str | None, ...]], article: str) -> dict[str, Any]:
-    """The `document_row` metadata of one article, made when its row is."""
-    values = metadata.get(article)
-    return dict(zip(_METADATA, values, strict=True)) if values else {}
+    @staticmethod
+    def _rows(workspace: Workspace) -> Iterator[tuple[str | None, ...]]:
+        for a in iter_articles(workspace):
+            values = [str(a.metadata[k]) if a.metadata.get(k) is not None else None for k in _METADATA[1:]]
+            yield (a.id, a.title, *values)
+
+    def of(self, article: str) -> dict[str, Any]:
+        """The `document_row` metadata of one article, made when its row is ({} when it is not in the corpus)."""
+        try:
+            found = self._db.execute("SELECT title, date, source, url FROM meta WHERE id = ?", (article,)).fetchone()
+        except UnicodeEncodeError:  # an id no corpus file can carry
+            return {}
+        return dict(zip(_METADATA, found, strict=True)) if found else {}
+
+    def ids(self) -> Iterator[str]:
+        for (article,) in self._db.execute("SELECT id FROM meta"):
+            yield article
+
+    def close(self) -> None:
+        self._db.close()
 
 
 @contextmanager
@@ -447,21 +515,34 @@ def _without_cycle_collection() -> Iterator[None]:
 def _write_rows(
     folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
 ) -> tuple[_Build, dict[str, Any]]:
-    with _without_cycle_collection():
-        return _stream_rows(folder, workspace, slug, scheme, on_progress)
+    with _without_cycle_collection(), tempfile.TemporaryDirectory(prefix="annotate-publish-") as scratch:
+        metadata = _CorpusMetadata(workspace, Path(scratch))
+        try:
+            return _stream_rows(folder, workspace, slug, scheme, metadata, on_progress)
+        finally:
+            metadata.close()
 
 
 def _stream_rows(
-    folder: Path, workspace: Workspace, slug: str, scheme: Scheme, on_progress: ProgressCallback | None
+    folder: Path,
+    workspace: Workspace,
+    slug: str,
+    scheme: Scheme,
+    metadata: _CorpusMetadata,
+    on_progress: ProgressCallback | None,
 ) -> tuple[_Build, dict[str, Any]]:
     writers = {config: SplitWriter(folder, config, derive_features(scheme, config)) for config in CONFIGS}
     language = load_project_settings(workspace).dataset.language
     build = _Build(scheme, writers, textee=TexteeWriter(folder), language=language[0] if language else "en")
-    metadata = _corpus_metadata(workspace)
     index = index_gold(workspace.records_path(slug), workspace.gold_path(slug))
-    paths = (index.records_path, index.gold_path)
+    records_path, gold_path, total = index.records_path, index.gold_path, index.total
+    # Which lines are gold, as one byte per line: the index's dicts of every article go before the rows stream.
+    chosen = _lines({number for _, number in index.ground_truth.values()})
+    decided = _lines({n for article, n in index.adjudicated.items() if article not in index.ground_truth})
+    del index
+    paths = (records_path, gold_path)
     checked = {path: not path.is_file() or known_valid(workspace, path, scheme) for path in paths}
-    if not index.total:
+    if not total:
         raise PublishError(
             f"There is no gold record for project {slug!r} yet: run `annotate adjudicate` "
             "(or mark annotations as ground truth in Label Studio and run `annotate pull`), then publish."
@@ -470,29 +551,28 @@ def _stream_rows(
     # ground truth), each record validated at most once; then the gold file's decisions. Rows keep
     # the order of reading the gold and the records one after the other, and so do the problems.
     gold_problems, record_problems = _Problems(), _Problems()
-    chosen = {number for _, number in index.ground_truth.values()}
     done = 0
 
     def add_gold(record: dict[str, Any], source: str) -> None:
         nonlocal done
         done += 1
         if not gold_problems.count and not record_problems.count:
-            build.add_gold(document_row(record, _metadata_of(metadata, str(record["article_id"])), scheme, source))
+            build.add_gold(document_row(record, metadata.of(str(record["article_id"])), scheme, source))
             build.provenance.add_gold(record, source)
         if on_progress:
-            on_progress(Progress("articles", done, index.total))
+            on_progress(Progress("articles", done, total))
 
-    for number, record in _safe(index.records_path, _records(index.records_path)):
-        gold = number in chosen
+    for number, record in _safe(records_path, _records(records_path)):
+        gold = number < len(chosen) and bool(chosen[number])
         # A ground truth is gold unchecked only when both files are stamped, as before.
-        gold_stamped = checked[index.gold_path] and checked[index.records_path]
-        skip = checked[index.records_path] and (gold_stamped or not gold)
+        gold_stamped = checked[gold_path] and checked[records_path]
+        skip = checked[records_path] and (gold_stamped or not gold)
         invalid = [] if skip else [str(p) for p in validate_record(record, scheme)]
         if gold:
             where = f"gold record of article {record.get('article_id')}"
             gold_problems.add(where, [] if gold_stamped else invalid, record)
         record_problems.add(
-            f"{index.records_path.name} record {number}", [] if checked[index.records_path] else invalid, record
+            f"{records_path.name} record {number}", [] if checked[records_path] else invalid, record
         )
         if gold:
             add_gold(record, "ground_truth")
@@ -501,12 +581,12 @@ def _stream_rows(
             build.provenance.add_record(record)
             if not record.get("cancelled"):
                 build.annotators.add(str(record["annotator"]))
-    for number, record in _records(index.gold_path):
-        article = str(record.get("article_id"))
-        if article not in index.ground_truth and index.adjudicated.get(article) == number:
+    for number, record in _records(gold_path):
+        if number < len(decided) and decided[number]:
+            article = str(record.get("article_id"))
             source = _decided_how(record)
             # "ground_truth" may also name an adjudicated record that carries the flag: then both files must be stamped.
-            stamped = checked[index.gold_path] and (source != "ground_truth" or checked[index.records_path])
+            stamped = checked[gold_path] and (source != "ground_truth" or checked[records_path])
             gold_problems.check(record, scheme, f"gold record of article {article}", checked=stamped)
             add_gold(record, source)
     problems = gold_problems.then(record_problems)
@@ -515,8 +595,9 @@ def _stream_rows(
     if build.textee is not None:
         build.textee.close()
     problems.raise_if_any()
-    left_out = sorted(set(metadata) - index.article_ids())
-    return build, {"left_out": left_out, "corpus": len(metadata)}
+    with_rows = build.packed.ids()  # every gold article has its row once nothing stopped the publish
+    left_out = sorted(a for a in metadata.ids() if a not in with_rows)
+    return build, {"left_out": left_out, "corpus": metadata.count}
 
 
 def _dataset_info(build: _Build) -> list[dict[str, Any]]:
@@ -541,16 +622,15 @@ def _dataset_info(build: _Build) -> list[dict[str, Any]]:
     return infos
 
 
-def _changelog(previous: dict[str, Any] | None, build: _Build) -> dict[str, Any]:
+def _changelog(previous: dict[str, Any] | None, build: _Build, now: dict[str, dict[str, str]]) -> dict[str, Any]:
     before = (previous or {}).get("articles", {})
-    now = build.articles
     old_counts = (previous or {}).get("label_counts", {})
     new_counts = _label_counts(build)
     return {
         "previous": (previous or {}).get("version"),
         "added": sorted(set(now) - set(before)),
         "removed": sorted(set(before) - set(now)),
-        "changed": sorted(a for a in set(now) & set(before) if now[a][1] != before[a].get("sha256")),
+        "changed": sorted(a for a in set(now) & set(before) if now[a]["sha256"] != before[a].get("sha256")),
         "label_counts": {
             kind: {
                 label: {"previous": old_counts.get(kind, {}).get(label, 0), "current": new_counts[kind].get(label, 0)}
@@ -690,6 +770,7 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
     previous = _read_manifest(plan.history / versions[-1]) if versions else None
     settings = load_project_settings(plan.workspace).dataset
     commit, dirty = _source_commit(plan.workspace.root, plan.target)
+    articles = build.manifest_articles()
     manifest = {
         "name": plan.name,
         "version": plan.version,
@@ -709,10 +790,10 @@ def _build_version(folder: Path, plan: _Plan, on_progress: ProgressCallback | No
         "left_out": extent["left_out"],
         "entity_mentions_not_in_tokens": build.dropped_in_tokens,
         "label_counts": _label_counts(build),
-        "changelog": {**_changelog(previous, build), "scheme": plan.scheme_changes},
-        "articles": {a: {"split": split, "sha256": sha} for a, (split, sha) in sorted(build.articles.items())},
+        "changelog": {**_changelog(previous, build, articles), "scheme": plan.scheme_changes},
+        "articles": articles,
     }
-    manifest.update(_benchmark_facts(build, _scores(plan.workspace, build)))
+    manifest.update(_benchmark_facts(build, _scores(plan.workspace, articles)))
     facts = card_lib.CardFacts(
         settings=settings,
         scheme=plan.scheme,
@@ -763,7 +844,7 @@ def _splitter_version() -> str:
     return f"sentencex {package_version('sentencex')}"
 
 
-def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
+def _scores(workspace: Workspace, articles: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """Saved `annotate score` reports whose gold is exactly this version's gold on the scored split.
 
     A score is kept only when the split it was computed on has the same articles with the same
@@ -778,7 +859,7 @@ def _scores(workspace: Workspace, build: _Build) -> list[dict[str, Any]]:
         if not isinstance(report, dict) or not isinstance(report.get("gold"), dict):
             continue
         split = report.get("split")
-        here = {a: sha for a, (in_split, sha) in build.articles.items() if in_split == split}
+        here = {a: entry["sha256"] for a, entry in articles.items() if entry["split"] == split}
         if here and report["gold"] == here:
             keys = ("system", "split", "scored_on", "articles", "missing", "headline", "human")
             found.append({k: report[k] for k in keys if k in report})
