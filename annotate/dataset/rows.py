@@ -452,7 +452,7 @@ class SplitWriter:
     def close(self) -> None:
         """Write each split's parquet file from its spill, one after the other, then remove the spills."""
         import pyarrow as pa  # lazy: as in `table`
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # lazy: as in `table`
 
         for split in list(self.buffers):
             self._flush(split)
